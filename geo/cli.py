@@ -1,0 +1,150 @@
+"""The ``sibai`` command: build the demo district, report coverage, check integrity.
+
+Every command takes ``--db`` (default: the ``SIBAI_DB`` setting, else
+``data/putuo.gpkg``). Errors print one line naming the problem and exit 1;
+usage errors exit 2. See ``docs/cli.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from geo.settings import Settings
+
+EXIT_ERROR = 1
+
+
+class CliError(Exception):
+    """A problem to report on one line."""
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; expected YYYY-MM-DD") from None
+
+
+def _progress(enabled: bool) -> tuple[Callable[[float, str], None], Callable[[], None]]:
+    """Return a progress callback drawing a tqdm bar on stderr, and a closer."""
+    if not enabled:
+        return (lambda _f, _m: None), (lambda: None)
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, unit="%", file=sys.stderr, bar_format="{l_bar}{bar}| {elapsed}")
+
+    def update(fraction: float, message: str) -> None:
+        bar.set_description(message[:28].ljust(28))
+        bar.update(max(0, round(fraction * 100) - bar.n))
+
+    return update, bar.close
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from geo.demo import install_demo
+    from geo.store import open_store
+
+    update, close = _progress(not args.quiet)
+    try:
+        with open_store(args.db, create=True) as store:
+            counts = install_demo(store, scale=args.scale, seed=args.seed, as_of=args.as_of, progress=update)
+    finally:
+        close()
+    summary = ", ".join(f"{k} {v:,}" for k, v in counts.items())
+    print(f"built the {args.scale} synthetic district into {args.db}: {summary}")
+    return 0
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    from geo.live import coverage_index_from_store
+    from geo.store import open_store
+
+    if args.to < args.from_:
+        raise CliError(f"the period ends ({args.to}) before it starts ({args.from_})")
+    with open_store(args.db) as store:
+        index, _ = coverage_index_from_store(store)
+    frame = index.coverage(args.from_, args.to, level=args.level)
+    frame = frame.reset_index().rename(columns={f"{args.level}_id": "id"})
+    if args.format == "json":
+        records: list[dict[str, Any]] = frame.to_dict("records")
+        for r in records:
+            if r["coverage"] != r["coverage"]:  # NaN: no occupied households
+                r["coverage"] = None
+        json.dump(records, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        frame.to_csv(sys.stdout, index=False, float_format="%.4f")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from geo.integrity import check_district
+    from geo.store import open_store
+
+    with open_store(args.db) as store:
+        result = check_district(store)
+    width = max(len(c) for c in result["check"])
+    for check, n in result.itertuples(index=False):
+        print(f"{'ok ' if n == 0 else 'BAD'}  {check.ljust(width)}  {n}")
+    bad = int((result["problems"] > 0).sum())
+    print("all checks passed" if bad == 0 else f"{bad} check(s) found problems")
+    return 0 if bad == 0 else EXIT_ERROR
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``sibai`` command."""
+    settings = Settings.from_env()
+    parser = argparse.ArgumentParser(prog="sibai", description="Sibai Grid Map (四百网格地图) command line")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_: str, func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.add_argument(
+            "--db",
+            default=settings.db,
+            help="database file or postgresql:// URL (default: %(default)s)",
+        )
+        p.set_defaults(func=func)
+        return p
+
+    demo = add("demo", "build the synthetic Putuo district (replaces the database's data)", cmd_demo)
+    demo.add_argument("--scale", choices=["full", "street", "tiny"], default="full")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--as-of", type=_date, default=None, help="last day of activity (default: today)")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    cov = add("coverage", "print visit coverage per area for a period", cmd_coverage)
+    cov.add_argument("--from", dest="from_", type=_date, required=True, metavar="YYYY-MM-DD")
+    cov.add_argument("--to", type=_date, required=True, metavar="YYYY-MM-DD")
+    cov.add_argument(
+        "--level", choices=["grid", "committee", "street", "district", "building"], default="grid"
+    )
+    cov.add_argument("--format", choices=["csv", "json"], default="csv")
+
+    add("check", "check integrity: references, geometries, counts", cmd_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``sibai`` command; return its exit code."""
+    from geo.store import StoreError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (CliError, StoreError, ValueError) as exc:
+        print(f"sibai {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"sibai {args.command}: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,514 @@
+"""Shared fixtures for the services that some tests need.
+
+PostgreSQL with PostGIS, Debian's Chromium driven by Playwright, and a live
+Streamlit server. A test that needs a service which is missing skips on a
+laptop and fails in CI (``CI=true``), through :func:`require_service`, so
+that a CI machine without the service can never pass by skipping.
+
+Plain helpers live here too; import them in a test module with
+``from conftest import external_requests, require_service``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.client
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+# pytester runs a small inner session to test fixture behaviour across tests.
+pytest_plugins = ["pytester"]
+
+#: The repository root, from this file's place, never from the working directory.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+
+#: Flags for Debian's Chromium: no sandbox as root, and no traffic of its own
+#: (updates, sync, QUIC probes) that would pollute the external-request checks.
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+#: Hosts that count as "this machine" for :func:`external_requests`.
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+STREAMLIT_START_TIMEOUT = 60.0
+
+# urllib must reach 127.0.0.1 directly, even where a proxy is set in the environment.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _ci_enabled() -> bool:
+    return os.environ.get("CI") == "true"
+
+
+def require_service(what: str, reason: str) -> NoReturn:
+    """Skip the current test for a missing service, or fail it in CI.
+
+    Parameters
+    ----------
+    what
+        The service, e.g. ``"PostgreSQL"`` or ``"Chromium"``.
+    reason
+        Why it is unusable, as a person would want to read it.
+
+    Raises
+    ------
+    pytest.fail.Exception
+        When the environment variable ``CI`` is ``"true"``.
+    pytest.skip.Exception
+        Otherwise.
+    """
+    if _ci_enabled():
+        pytest.fail(f"{what} is required in CI: {reason}", pytrace=False)
+    pytest.skip(f"{what} is not available: {reason}")
+
+
+def _redact(url: str) -> str:
+    """Return ``url`` without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _with_database(url: str, dbname: str) -> str:
+    """Return the PostgreSQL URL ``url`` pointing at database ``dbname``."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{dbname}"))
+
+
+@contextlib.contextmanager
+def scratch_database(admin_url: str) -> Iterator[str]:
+    """Create a PostGIS database of its own, yield its URL, then drop it.
+
+    The name is ``sibai_test_`` plus random hex, so parallel test workers
+    never share data. The database is dropped ``WITH (FORCE)`` on the way
+    out, whatever happened inside and whoever is still connected.
+
+    Parameters
+    ----------
+    admin_url
+        A ``postgresql://`` URL of a role that may create databases.
+
+    Yields
+    ------
+    str
+        ``admin_url`` with its database part replaced by the new database.
+    """
+    import psycopg
+    from psycopg import sql
+
+    name = f"sibai_test_{secrets.token_hex(6)}"
+    ident = sql.Identifier(name)
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
+    url = _with_database(admin_url, name)
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=3) as conn:
+            conn.execute("CREATE EXTENSION postgis")
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago.
+
+    Another process may take it before the caller binds it; callers that
+    start a server retry on "address in use".
+
+    Examples
+    --------
+    >>> 1024 <= free_port() <= 65535
+    True
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _is_external(url: str) -> bool:
+    # data:, blob: and about: URLs have no host and never leave the machine.
+    host = urlsplit(url).hostname
+    return bool(host) and host not in LOCAL_HOSTS
+
+
+def external_requests(page: Page, *, block: bool = True) -> list[str]:
+    """Record every request of ``page`` that leaves this machine.
+
+    Attach before navigating. Requests and WebSockets to any host other than
+    127.0.0.1, localhost or ::1 are appended, as URLs, to the returned list,
+    which keeps filling as the page runs. The app must serve everything the
+    browser needs itself (intranets have no internet), so a test of a page
+    usually ends with ``assert recorded == []``.
+
+    Parameters
+    ----------
+    page
+        A Playwright page.
+    block
+        Abort the external requests as well, so that a test neither depends on
+        nor waits for the network. The requests are recorded either way.
+        Routing makes every request of the page pass through Python and
+        turns Chromium's HTTP cache off; pass ``False`` to measure timing.
+
+    Returns
+    -------
+    list of str
+        The URLs of the external requests, in the order the page made them.
+    """
+    recorded: list[str] = []
+    page.on("request", lambda request: _record(recorded, request.url))
+    page.on("websocket", lambda websocket: _record(recorded, websocket.url))
+    if block:
+        page.route(_is_external, lambda route: route.abort("blockedbyclient"))
+    return recorded
+
+
+def _record(recorded: list[str], url: str) -> None:
+    if _is_external(url):
+        recorded.append(url)
+
+
+def _stop_process_group(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate ``proc`` and everything it started, politely, then not."""
+    for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=grace)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    # Children that ignored SIGTERM outlive their leader: finish the group.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+    return "\n".join(text.splitlines()[-lines:]) or "(empty)"
+
+
+def _healthy(base_url: str) -> bool:
+    try:
+        with _DIRECT.open(f"{base_url}/_stcore/health", timeout=2) as response:
+            return bool(response.read().strip() == b"ok")
+    except (OSError, http.client.HTTPException):  # URLError is an OSError
+        return False
+
+
+@contextlib.contextmanager
+def streamlit_process(
+    db_path_or_url: str | os.PathLike[str],
+    *,
+    app: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+    log_dir: Path,
+    timeout: float = STREAMLIT_START_TIMEOUT,
+) -> Iterator[str]:
+    """Run ``streamlit run`` on a free port until the block ends; yield its base URL.
+
+    The server runs in the repository root, in a process group of its own,
+    with ``SIBAI_DB`` set to ``db_path_or_url``. It is ready when
+    ``/_stcore/health`` answers ``ok``. On the way out the whole group is
+    terminated, the app's own child processes included.
+
+    Parameters
+    ----------
+    db_path_or_url
+        The value of ``SIBAI_DB`` for the app: a file path or a database URL.
+    app
+        The script to run; the repository's ``app.py`` by default.
+    extra_env
+        More environment variables for the server; they win over the inherited ones.
+    log_dir
+        Where the server's stdout and stderr are written.
+    timeout
+        Seconds to wait for the health check.
+
+    Yields
+    ------
+    str
+        The base URL, e.g. ``http://127.0.0.1:40123``.
+    """
+    script = Path(app) if app is not None else REPO_ROOT / "app.py"
+    env = {**os.environ, **(extra_env or {}), "SIBAI_DB": os.fspath(db_path_or_url)}
+    for attempt in range(3):
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        out_path = log_dir / f"streamlit-{port}.out"
+        err_path = log_dir / f"streamlit-{port}.err"
+        cmd = [
+            sys.executable, "-m", "streamlit", "run", os.fspath(script),
+            "--server.headless", "true",
+            "--server.port", str(port),
+            "--server.address", "127.0.0.1",
+            "--browser.gatherUsageStats", "false",
+        ]  # fmt: skip
+        with out_path.open("wb") as out, err_path.open("wb") as err:
+            proc = subprocess.Popen(
+                cmd,
+                cwd=REPO_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
+        try:
+            deadline = time.monotonic() + timeout
+            while not _healthy(base_url):
+                if proc.poll() is not None:
+                    break
+                if time.monotonic() > deadline:
+                    pytest.fail(
+                        f"streamlit did not answer {base_url}/_stcore/health within "
+                        f"{timeout:.0f} s; stderr tail:\n{_tail(err_path)}",
+                        pytrace=False,
+                    )
+                time.sleep(0.2)
+            else:
+                yield base_url
+                return
+        finally:
+            _stop_process_group(proc)
+        stderr = _tail(err_path)
+        # Another process took the port between free_port() and the bind: try another.
+        if "already in use" in stderr and attempt < 2:
+            continue
+        pytest.fail(
+            f"streamlit exited with code {proc.returncode} before it was ready "
+            f"({script}); stderr tail:\n{stderr}",
+            pytrace=False,
+        )
+
+
+# ------------------------------------------------------------------------------ hooks
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Switch pytest-benchmark off quietly when xdist runs the tests.
+
+    pytest-benchmark is on the machine image. Under ``-n 2`` it switches
+    itself off, but says so with a warning at configure time, which
+    ``filterwarnings = ["error"]`` turns into an INTERNALERROR that aborts the
+    whole run. Setting its own ``--benchmark-disable`` first has the same
+    effect without the warning. This hook runs before pytest-benchmark's,
+    which is ``trylast``.
+    """
+    xdist_active = config.getoption("dist", "no") != "no" or "PYTEST_XDIST_WORKER" in os.environ
+    if xdist_active and config.pluginmanager.hasplugin("benchmark"):
+        config.option.benchmark_disable = True
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def ci() -> bool:
+    """Tell whether the tests run in CI (environment variable ``CI`` is ``"true"``).
+
+    Returns
+    -------
+    bool
+        True in CI, where a missing service fails the test instead of skipping it.
+    """
+    return _ci_enabled()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    """Return the URL of a PostgreSQL role that may create databases.
+
+    ``SIBAI_TEST_PG_ADMIN`` overrides the default
+    ``postgresql://postgres@127.0.0.1:5432/postgres``. The server must answer
+    within 3 s and offer the ``postgis`` extension, else the test is skipped
+    (failed in CI).
+
+    Returns
+    -------
+    str
+        A ``postgresql://`` URL.
+    """
+    import psycopg
+
+    url = os.environ.get("SIBAI_TEST_PG_ADMIN", DEFAULT_PG_ADMIN_URL)
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=3) as conn:
+            row = conn.execute(
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'"
+            ).fetchone()
+    except psycopg.Error as exc:
+        require_service("PostgreSQL", f"cannot connect to {_redact(url)}: {exc}")
+    if row is None:
+        require_service(
+            "PostGIS",
+            f"the server at {_redact(url)} has no postgis extension "
+            "(Debian: apt-get install postgresql-15-postgis-3)",
+        )
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_admin_url: str) -> Iterator[str]:
+    """Yield the URL of a fresh PostGIS database that is dropped after the test.
+
+    Each test gets its own ``sibai_test_<hex>`` database with the ``postgis``
+    extension created, so tests under pytest-xdist never see each other's
+    data. It is dropped even when the test fails or leaves connections open.
+
+    Yields
+    ------
+    str
+        E.g. ``postgresql://postgres@127.0.0.1:5432/sibai_test_1a2b3c4d5e6f``.
+    """
+    with scratch_database(pg_admin_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Return the path of Debian's Chromium (``SIBAI_CHROMIUM`` overrides it).
+
+    Returns
+    -------
+    str
+        An executable path; the test is skipped (failed in CI) when there is none.
+    """
+    path = os.environ.get("SIBAI_CHROMIUM", DEFAULT_CHROMIUM)
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        require_service("Chromium", f"no executable at {path} (Debian: apt-get install chromium)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str) -> Iterator[Browser]:
+    """Yield a headless Chromium driven by Playwright's sync API, for the session.
+
+    The browser is Debian's Chromium (Playwright never downloads one here),
+    launched with :data:`CHROMIUM_ARGS`, and closed at the end of the session.
+
+    Yields
+    ------
+    playwright.sync_api.Browser
+    """
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        launched = playwright.chromium.launch(
+            executable_path=chromium_path, headless=True, args=list(CHROMIUM_ARGS)
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """Yield a page in a fresh browser context (own cookies and storage), closed after.
+
+    Yields
+    ------
+    playwright.sync_api.Page
+    """
+    context = browser.new_context()
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture(autouse=True)
+def _hide_playwright_loop(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Let tests that do not use the browser call ``asyncio.run``.
+
+    Between calls, Playwright's sync API leaves its event loop marked as
+    running in the main thread, for as long as the session-scoped browser
+    lives. In an xdist worker that has run a browser test, any later test
+    calling ``asyncio.run`` would then fail with "cannot be called from a
+    running event loop". Tests that do not use the browser get the mark
+    cleared for their duration; it is put back for Playwright afterwards.
+    """
+    loop = asyncio.events._get_running_loop()
+    if loop is None or "browser" in request.fixturenames:
+        yield
+        return
+    asyncio.events._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio.events._set_running_loop(loop)
+
+
+@pytest.fixture
+def streamlit_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., str]]:
+    """Start Streamlit servers for a test; stop them, children included, after it.
+
+    The factory is ``streamlit_server(db_path_or_url, *, extra_env=None,
+    app=None) -> base_url``; see :func:`streamlit_process`. Each call runs
+    ``python -m streamlit run <app> --server.headless true --server.port
+    <free port> --server.address 127.0.0.1 --browser.gatherUsageStats false``
+    in the repository root with ``SIBAI_DB`` set, and returns once
+    ``/_stcore/health`` answers. If the server dies first, the test fails
+    with the tail of its stderr.
+
+    Yields
+    ------
+    callable
+        The factory.
+    """
+    with contextlib.ExitStack() as stack:
+
+        def start(
+            db_path_or_url: str | os.PathLike[str],
+            *,
+            extra_env: dict[str, str] | None = None,
+            app: Path | None = None,
+        ) -> str:
+            return stack.enter_context(
+                streamlit_process(
+                    db_path_or_url,
+                    app=app,
+                    extra_env=extra_env,
+                    log_dir=tmp_path_factory.mktemp("streamlit"),
+                )
+            )
+
+        yield start
