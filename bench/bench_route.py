@@ -194,9 +194,7 @@ def bench_team(runs: int, seed: int, *, clustered_needs: bool) -> None:
         rng = np.random.default_rng(seed)
         west = stops["x"] < 400
         stops["priority"] = np.round(rng.uniform(0, 100, len(stops)) + 100 * west, 1)
-    workers = pd.DataFrame(
-        {"worker_id": [f"W{i}" for i in range(1, 8)], "on_duty": [True] + [False] * 6}
-    )
+    workers = pd.DataFrame({"worker_id": [f"W{i}" for i in range(1, 8)], "on_duty": [True] + [False] * 6})
     office = (600.0, 0.0)
     t, plan = timed(lambda: split_among_workers(stops, workers, start_xy=office), runs)
     assert isinstance(plan, TeamPlan)

@@ -280,9 +280,7 @@ def priority_from_households(
             "household_id": ids,
             "building_id": hh["building_id"],
             "priority": np.round(priority, 6),
-            "reason": [
-                "、".join(p for p in parts if p) for parts in zip(*reason_parts, strict=True)
-            ],
+            "reason": ["、".join(p for p in parts if p) for parts in zip(*reason_parts, strict=True)],
             "last_met": last_met,
             "retry_hint": _retry_hints(ids, v, met_at, not_home, w.retry_windows),
         }
@@ -707,9 +705,7 @@ def _search_parameters(time_limit_s: float, strategy: str = "PATH_CHEAPEST_ARC")
     """Return OR-Tools search parameters: a first solution, then guided local search."""
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, strategy)
-    params.local_search_metaheuristic = (
-        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-    )
+    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     params.time_limit.FromMilliseconds(max(10, int(time_limit_s * 1000)))
     return params
 
@@ -895,6 +891,8 @@ def tour_length(
 ) -> float:
     """Return the straight-line length of visiting ``xy`` in ``order`` from ``start_xy``.
 
+    In metres, rounded to 0.1 m; ``closed`` adds the way back to the start.
+
     Examples
     --------
     >>> tour_length([[0, 100], [100, 100]], [0, 1], (0, 0))
@@ -1030,6 +1028,9 @@ def split_among_workers(
     _require_columns(stops, "stops", ("household_id", "building_id", "x", "y", "priority"))
     on_duty_mask = workers["on_duty"].fillna(False).astype(bool).to_numpy()
     worker_ids = workers["worker_id"].astype(str).tolist()
+    if len(set(worker_ids)) < len(worker_ids):
+        twice = next(w for w in worker_ids if worker_ids.count(w) > 1)
+        raise ValueError(f"workers: worker_id {twice!r} appears more than once")
     on_duty = [w for w, d in zip(worker_ids, on_duty_mask, strict=True) if d]
     active = [w for w, d in zip(worker_ids, on_duty_mask, strict=True) if not d]
     opts: dict[str, Any] = {
@@ -1097,10 +1098,7 @@ def _areas_from_households(
     # The rest of each building follows its largest share; other buildings the nearest centre.
     major = dict(zip(bids, flows.argmax(axis=1), strict=True))
     centres = np.array(
-        [
-            np.average(bxy, axis=0, weights=flows[:, j]) if flows[:, j].sum() else bxy[0]
-            for j in range(k_eff)
-        ]
+        [np.average(bxy, axis=0, weights=flows[:, j]) if flows[:, j].sum() else bxy[0] for j in range(k_eff)]
     )
     rest = ranked.index[area.to_numpy() < 0]
     if len(rest):
@@ -1108,9 +1106,7 @@ def _areas_from_households(
         rxy = ranked.loc[rest, ["x", "y"]].to_numpy(float)
         d2 = ((rxy[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
         nearest = d2.argmin(axis=1)
-        area.loc[rest] = [
-            int(major[b]) if b in major else int(n) for b, n in zip(rb, nearest, strict=True)
-        ]
+        area.loc[rest] = [int(major[b]) if b in major else int(n) for b, n in zip(rb, nearest, strict=True)]
     return area
 
 
@@ -1137,8 +1133,7 @@ def _capacitated_kmeans(
             break
         flows = new
         centres = [
-            np.average(xy, axis=0, weights=flows[:, j]) if flows[:, j].sum() else c[j]
-            for j in range(k)
+            np.average(xy, axis=0, weights=flows[:, j]) if flows[:, j].sum() else c[j] for j in range(k)
         ]
     return flows
 
@@ -1211,6 +1206,4 @@ def _require_values(values: pd.Series, name: str, column: str, allowed: frozense
     bad = ~values.isin(allowed)
     if bad.any():
         row = values.index[bad][0]
-        raise ValueError(
-            f"{name} row {row!r}: {column} {values[row]!r} is not one of {sorted(allowed)}"
-        )
+        raise ValueError(f"{name} row {row!r}: {column} {values[row]!r} is not one of {sorted(allowed)}")

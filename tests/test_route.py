@@ -254,9 +254,7 @@ def test_priority_properties(
     assert sorted(got["household_id"]) == occupied
     assert got["priority"].is_monotonic_decreasing
     for rec in got.itertuples():
-        seen = [
-            (t, o) for t, o in rows[ids.index(rec.household_id)][3] if t < ON + pd.Timedelta(days=1)
-        ]
+        seen = [(t, o) for t, o in rows[ids.index(rec.household_id)][3] if t < ON + pd.Timedelta(days=1)]
         # Visits at the same moment count in the order given.
         last = max(reversed(seen), key=lambda v: v[0], default=None)
         met = [t for t, o in seen if o == "met"]
@@ -296,9 +294,7 @@ def test_never_met_this_year_ranks_first(
     met = [("B", ON - pd.Timedelta(days=new_met))]
     if old_met is not None:
         met.append(("A", year_start - pd.Timedelta(days=old_met)))
-    visits = pd.DataFrame(
-        [(h, t, "met") for h, t in met], columns=["household_id", "visited_at", "outcome"]
-    )
+    visits = pd.DataFrame([(h, t, "met") for h, t in met], columns=["household_id", "visited_at", "outcome"])
     issue_rows = pd.DataFrame(
         [(h, "open") for h in "AB" for _ in range(issues)], columns=["household_id", "status"]
     )
@@ -353,9 +349,7 @@ def test_four_buildings_on_a_line_are_walked_in_order() -> None:
 
 def test_start_between_buildings_walks_the_short_side_first() -> None:
     # Left first: 100 + 200 + 100 = 400 m; right first would be 100 + 100 + 300 = 500 m.
-    stops = frame(
-        [("HL", "L", -100, 0, 1.0), ("HR1", "R1", 100, 0, 1.0), ("HR2", "R2", 200, 0, 1.0)]
-    )
+    stops = frame([("HL", "L", -100, 0, 1.0), ("HR1", "R1", 100, 0, 1.0), ("HR2", "R2", 200, 0, 1.0)])
     walk = plan_walk(stops, start_xy=(0, 0), detour_factor=1.0, **FAST)
     assert walk.stops["building_id"].tolist() == ["L", "R1", "R2"]
     assert walk.distance_m == 400.0
@@ -399,9 +393,7 @@ def test_distance_matrix_replaces_straight_lines() -> None:
     # B is 50 m away across a creek, but the footbridge makes it 900 m; A is 300 m.
     stops = frame([("Ha", "A", 300, 0, 1.0), ("Hb", "B", 0, 50, 1.0)])
     labels = [START_LABEL, "A", "B"]
-    metres = pd.DataFrame(
-        [[0, 300, 900], [300, 0, 700], [900, 700, 0]], index=labels, columns=labels
-    )
+    metres = pd.DataFrame([[0, 300, 900], [300, 0, 700], [900, 700, 0]], index=labels, columns=labels)
     walk = plan_walk(stops, start_xy=(0, 0), distance_matrix=metres, **FAST)
     assert walk.stops["building_id"].tolist() == ["A", "B"]
     assert walk.distance_m == 1000.0
@@ -545,9 +537,7 @@ def three_estates() -> pd.DataFrame:
 
 def test_team_gives_each_worker_one_estate_and_the_on_duty_worker_nothing() -> None:
     stops = three_estates()
-    workers = pd.DataFrame(
-        {"worker_id": ["W1", "W2", "W3", "W4"], "on_duty": [False, True, False, False]}
-    )
+    workers = pd.DataFrame({"worker_id": ["W1", "W2", "W3", "W4"], "on_duty": [False, True, False, False]})
     plan = split_among_workers(stops, workers, start_xy=(0, 0), time_limit_s=0.6)
     assert plan.on_duty == ["W2"]
     assert plan.walks["W2"].household_ids == [] and plan.walks["W2"].stops.empty
@@ -570,6 +560,12 @@ def test_team_gives_each_worker_one_estate_and_the_on_duty_worker_nothing() -> N
     }
 
 
+def test_team_rejects_a_worker_listed_twice() -> None:
+    workers = pd.DataFrame({"worker_id": ["W1", "W1"], "on_duty": [False, True]})
+    with pytest.raises(ValueError, match="worker_id 'W1' appears more than once"):
+        split_among_workers(three_estates(), workers, start_xy=(0, 0), time_limit_s=0.1)
+
+
 def test_team_with_everyone_on_duty_visits_nobody() -> None:
     stops = three_estates()
     workers = pd.DataFrame({"worker_id": ["W1"], "on_duty": [True]})
@@ -577,9 +573,7 @@ def test_team_with_everyone_on_duty_visits_nobody() -> None:
     assert plan.walks["W1"].household_ids == []
     assert (
         plan.dropped
-        == stops.sort_values(["priority", "household_id"], ascending=[False, True])[
-            "household_id"
-        ].tolist()
+        == stops.sort_values(["priority", "household_id"], ascending=[False, True])["household_id"].tolist()
     )
 
 
