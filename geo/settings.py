@@ -37,6 +37,9 @@ class Settings:
     db: str = str(DEFAULT_DB)
     """Database: a file path (SQLite in GeoPackage form) or a ``postgresql://`` URL."""
 
+    demo_scale: str = "full"
+    """Scale of the demo district the app builds on first start (``full``, ``street``, ``tiny``)."""
+
     timezone: str = "Asia/Shanghai"
     """Time zone of all stored times (stored without a zone, as local time)."""
 
@@ -116,8 +119,19 @@ def _parse(name: str, raw: str, default: object) -> object:
         if isinstance(default, float):
             return float(raw)
         if isinstance(default, tuple) and default and isinstance(default[0], tuple):
-            pairs = (item.split("=") for item in raw.split(",") if item.strip())
-            return tuple((k.strip(), int(v)) for k, v in pairs)
+            # Listed keys override the defaults; the others keep theirs, so that
+            # "grid=5" does not leave the other levels without a limit.
+            merged = dict(default)
+            for item in raw.split(","):
+                if not item.strip():
+                    continue
+                key, sep, value = item.partition("=")
+                if not sep:
+                    raise ValueError(f"expected key=days, got {item.strip()!r}")
+                if key.strip() not in merged:
+                    raise ValueError(f"unknown key {key.strip()!r}; use {', '.join(merged)}")
+                merged[key.strip()] = int(value)
+            return tuple(merged.items())
         if isinstance(default, tuple):
             return tuple(float(x) for x in raw.split(",") if x.strip())
     except ValueError as exc:

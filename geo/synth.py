@@ -352,11 +352,10 @@ def _areas(sc: Scale, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFr
     carea = np.array([r["geom_m"].area for r in comm_rows])
     n_grid = _largest_remainder(carea, sc.grids, minimum=3)
     for ci, row in enumerate(comm_rows):
-        short = row["name"].removesuffix("居民区")
         for j, gg in enumerate(_partition(row["geom_m"], int(n_grid[ci]), rng, lloyd=1)):
             gid = f"G{len(grid_rows) + 1:04d}"
             grid_rows.append(
-                {"grid_id": gid, "committee_id": row["committee_id"], "name": f"{short}第{j + 1}网格",
+                {"grid_id": gid, "committee_id": row["committee_id"], "name": f"{row['name']}{j + 1}号网格",
                  "geom_m": gg}
             )  # fmt: skip
     committees = pd.DataFrame(comm_rows)

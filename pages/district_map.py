@@ -1,0 +1,121 @@
+"""总览地图 · District map: every grid coloured by coverage or issues; click to drill down."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from geo import maps
+from geo.areas import UnknownArea, area_bounds, area_summary, breadcrumbs, grids_in_area
+from ui import data, gridmap
+from ui.i18n import fmt_int, fmt_pct, lang, t
+
+METRIC_LABELS = {
+    "coverage": "metric.coverage",
+    "open_issues_per_100": "metric.issues_per_100",
+    "overdue_issues": "metric.overdue",
+    "bivariate": "metric.bivariate",
+}
+
+f = st.session_state["filters"]
+layers = data.layers()
+metrics = data.coverage_index().coverage(f.start, f.end, level="grid")
+
+# Deep links: ?grid=ID selects a grid; ?street= / ?committee= come through the sidebar.
+selected = st.query_params.get("grid")
+for key, level in (("grid", "grid"), ("street", "street"), ("committee", "committee")):
+    value = st.query_params.get(key)
+    if value and value not in set(getattr(layers, f"{level}s")[f"{level}_id"]):
+        st.warning(t("bad_id", id=value, what=t(f"what.{level}")))
+        if key == "grid":
+            selected = None
+
+st.title(t("app.title"))
+st.caption(t("app.subtitle"))
+
+c1, c2, c3 = st.columns([2, 2, 2])
+metric = c1.selectbox(
+    t("metric"), list(METRIC_LABELS), format_func=lambda m: t(METRIC_LABELS[m]), key="metric"
+)
+scheme = c2.selectbox(
+    t("scheme"),
+    ["fixed", "quantiles", "natural_breaks"],
+    format_func=lambda s: t(f"scheme.{s}"),
+    key="scheme",
+)
+basemap = c3.selectbox(
+    t("basemap"), ["none", "osm", "tianditu", "amap"], format_func=lambda b: t(f"basemap.{b}"), key="basemap"
+)
+
+geometry = gridmap.geometry()
+focus = f.committee_id or f.street_id
+view = area_bounds(layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id)
+style = maps.style_payload(
+    geometry.grid_ids,
+    metrics,
+    metric=metric,
+    scheme=scheme,
+    lang=lang(),
+    selected=selected,
+    geometry_hash=geometry.hash,
+)
+map_col, side = st.columns([3, 1])
+with map_col:
+    click = gridmap.show(
+        maps.gridmap_args(
+            geometry.path,
+            style,
+            basemap=basemap,
+            lang=lang(),
+            tianditu_key=gridmap.tianditu_key(),
+            view=view,
+            view_token=focus or "district",
+        ),
+        key="district_map",
+    )
+if click and click.get("grid") and click.get("seq") != st.session_state.get("map_seq"):
+    st.session_state["map_seq"] = click.get("seq")
+    if click["grid"] != selected:
+        selected = str(click["grid"])
+        st.query_params["grid"] = selected
+
+with side:
+    if selected:
+        row = layers.grids[layers.grids["grid_id"] == selected].iloc[0]
+        try:
+            trail = breadcrumbs(layers.streets, layers.committees, layers.grids, grid_id=selected)
+        except UnknownArea:
+            trail = []
+        st.caption(" › ".join(c.name for c in trail))
+        st.subheader(row["name"])
+        m = metrics.loc[selected]
+        st.metric(t("coverage"), fmt_pct(m["coverage"]))
+        st.write(
+            f"{t('households')}: {fmt_int(m['households'])} · {t('visited')}: {fmt_int(m['visited'])}  \n"
+            f"{t('residents')}: {fmt_int(m['residents'])} · {t('open_issues')}: {fmt_int(m['open_issues'])}"
+            f" · {t('overdue_issues')}: {fmt_int(m['overdue_issues'])}"
+        )
+        st.page_link("pages/grid.py", label=t("open_grid"), query_params={"grid": selected})
+    else:
+        ids = grids_in_area(
+            layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id
+        )
+        s = area_summary(metrics, ids)
+        try:
+            trail = breadcrumbs(
+                layers.streets,
+                layers.committees,
+                layers.grids,
+                street_id=f.street_id,
+                committee_id=f.committee_id,
+            )
+        except UnknownArea:
+            trail = []
+        st.caption(" › ".join(c.name for c in trail))
+        st.subheader(trail[-1].name if trail else t("district"))
+        st.metric(t("coverage"), fmt_pct(s["coverage"]))
+        st.write(
+            f"{t('grids')}: {fmt_int(s['grids'])} · {t('households')}: {fmt_int(s['households'])}  \n"
+            f"{t('visited')}: {fmt_int(s['visited'])} · {t('open_issues')}: {fmt_int(s['open_issues'])}"
+            f" · {t('overdue_issues')}: {fmt_int(s['overdue_issues'])}"
+        )
+        st.info(t("click_hint"))

@@ -1,0 +1,126 @@
+"""The app's caching wrappers around core calls, in one place.
+
+Resources (the store, the live coverage index, the district layers) are cached
+per server process; everything keyed on the store's change counters so that a
+write made anywhere (another replica, the CLI, an import) shows on the next
+rerun.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from geo.coverage import CoverageIndex
+from geo.demo import install_demo
+from geo.live import LiveCoverage
+from geo.settings import Settings
+from geo.store import Store, StoreError, open_store
+from ui.i18n import t
+
+_BUILD_LOCK = threading.Lock()
+
+
+@st.cache_resource(show_spinner=False)
+def settings() -> Settings:
+    """Return the settings (read once per server process)."""
+    return Settings.from_env()
+
+
+def _needs_demo(db: str) -> bool:
+    if "://" in db and not db.startswith("sqlite://"):
+        return False
+    path = Path(db.removeprefix("sqlite:///"))
+    if not path.exists():
+        return True
+    try:
+        with open_store(str(path)) as s:
+            return not s.has_schema() or s.scalar("SELECT COUNT(*) FROM grids") == 0
+    except StoreError:
+        return False
+
+
+def ensure_database() -> None:
+    """On the first start, build the demo district into the default file, with a progress bar."""
+    cfg = settings()
+    if not _needs_demo(cfg.db):
+        return
+    with _BUILD_LOCK:
+        if not _needs_demo(cfg.db):
+            return
+        bar = st.progress(0.0, text=t("building.first_run"))
+        with open_store(cfg.db, create=True) as s:
+            install_demo(
+                s,
+                scale=cfg.demo_scale,
+                progress=lambda f, m: bar.progress(min(f, 1.0), text=f"{t('building.first_run')} {m}"),
+            )
+        bar.empty()
+        store.clear()
+
+
+@st.cache_resource(show_spinner=False)
+def store() -> Store:
+    """Return the shared store (a connection pool per server process)."""
+    return open_store(settings().db)
+
+
+@st.cache_resource(show_spinner=False)
+def live() -> LiveCoverage:
+    """Return the live coverage index of this server process."""
+    return LiveCoverage(store())
+
+
+def coverage_index() -> CoverageIndex:
+    """Return a coverage index that reflects every committed write."""
+    return live().current()
+
+
+@dataclass(frozen=True)
+class Layers:
+    """The district's area layers with names joined, in EPSG:4326."""
+
+    streets: gpd.GeoDataFrame
+    committees: gpd.GeoDataFrame
+    grids: gpd.GeoDataFrame
+    as_of: dt.date
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _layers(reset_version: int) -> Layers:
+    s = store()
+    streets = s.read_layer("streets")
+    committees = s.read_layer("committees")
+    grids = s.read_layer("grids")
+    cname = committees.set_index("committee_id")["name"]
+    cstreet = committees.set_index("committee_id")["street_id"]
+    sname = streets.set_index("street_id")["name"]
+    grids["committee_name"] = grids["committee_id"].map(cname).to_numpy(dtype=object)
+    grids["street_id"] = grids["committee_id"].map(cstreet).to_numpy(dtype=object)
+    grids["street_name"] = grids["street_id"].map(sname).to_numpy(dtype=object)
+    committees["street_name"] = committees["street_id"].map(sname).to_numpy(dtype=object)
+    meta = s.meta()
+    as_of = dt.date.fromisoformat(meta["as_of"]) if "as_of" in meta else dt.date.today()
+    return Layers(streets=streets, committees=committees, grids=grids, as_of=as_of)
+
+
+def layers() -> Layers:
+    """Return the area layers, re-read only when data was replaced."""
+    return _layers(store().versions()[1])
+
+
+def today() -> dt.date:
+    """Return the reporting day: the demo's as-of date, or today for real data."""
+    return min(layers().as_of, dt.date.today()) if layers().as_of else dt.date.today()
+
+
+def grid_frame(grid_id: str) -> pd.DataFrame:
+    """Return the row of one grid (empty when unknown)."""
+    g = layers().grids
+    return g[g["grid_id"] == grid_id]

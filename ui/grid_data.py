@@ -1,0 +1,511 @@
+"""The grid page's caching wrappers, event callbacks and display frames (app side).
+
+Everything cached here is keyed on the store's change counters
+(``data.store().versions()``), so a visit recorded on any server, or by the
+CLI, shows on the next rerun. The core work is in :mod:`geo.households`,
+:mod:`geo.visits` and :mod:`geo.store.records`; this module only fetches,
+caches, translates and masks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+import streamlit.components.v1 as components
+
+from geo import households as hh
+from geo import maps
+from geo.areas import Crumb, breadcrumbs
+from geo.privacy import mask_frame, mask_name, mask_phone
+from geo.store import Scope, StoreError
+from geo.store import records as rec
+from geo.visits import (
+    IssueDraft,
+    Problem,
+    VisitDraft,
+    VisitInvalid,
+    form_key,
+    local_now,
+    new_form_nonce,
+    submit_visit,
+)
+from ui import data
+from ui.i18n import lang, t
+
+STAFF_ROLES = frozenset({"district", "street", "committee", "grid"})
+"""Roles that may open the grid page, record visits and unmask personal data (issue 5 refines this)."""
+
+MAP_KEY = "grid_building_map"
+TABLE_KEY = "grid_household_table"
+
+COMMON_CATEGORIES = (
+    "加装电梯",
+    "物业管理",
+    "停车难",
+    "消防安全与楼道堆物",
+    "养老服务",
+    "儿童游乐场地",
+    "环境卫生与垃圾分类",
+    "噪音扰民",
+    "房屋漏水与维修",
+    "绿化修剪",
+    "就医与健康",
+    "就业与帮困",
+    "邻里纠纷",
+    "水电燃气",
+)
+"""Issue categories offered by the form (any other may be typed)."""
+
+
+# ------------------------------------------------------------------ who
+
+
+def role() -> str:
+    """Return the session's role (login and roles arrive with issue 5; default ``district``)."""
+    return str(st.session_state.get("role", "district"))
+
+
+def user() -> str:
+    """Return who is using the app, for the access log."""
+    return str(st.session_state.get("user") or "anonymous")
+
+
+def is_staff() -> bool:
+    """Tell whether the session's role may see households, record visits and unmask."""
+    return role() in STAFF_ROLES
+
+
+# -------------------------------------------------------------- fetching
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _records(grid_id: str, data_version: int, db: str) -> rec.GridRecords:
+    return rec.read_grid(data.store(), grid_id)
+
+
+def records(grid_id: str) -> rec.GridRecords:
+    """Return the grid's buildings, households, visit summary, issues and workers (fresh)."""
+    return _records(grid_id, data.store().versions()[0], data.settings().db)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _household_visits(household_id: str, data_version: int, db: str) -> pd.DataFrame:
+    return rec.read_household_visits(data.store(), household_id)
+
+
+def household_visits(household_id: str) -> pd.DataFrame:
+    """Return every visit of one household (fresh)."""
+    return _household_visits(household_id, data.store().versions()[0], data.settings().db)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _footprints(grid_id: str, reset_version: int, db: str) -> gpd.GeoDataFrame:
+    return data.store().read_layer(
+        "buildings", scope=Scope.of(grids=[grid_id]), columns=["building_id", "name"]
+    )
+
+
+def footprints(grid_id: str) -> gpd.GeoDataFrame:
+    """Return the grid's building footprints (re-read only when data was replaced)."""
+    return _footprints(grid_id, data.store().versions()[1], data.settings().db)
+
+
+def grid_ids() -> set[str]:
+    """Return every grid id (for checking deep links)."""
+    return set(data.layers().grids["grid_id"].tolist())
+
+
+def grid_options() -> dict[str, str]:
+    """Return ``grid_id -> "name (id)"`` of the grids inside the sidebar's area filter."""
+    layers = data.layers()
+    g = layers.grids
+    f = st.session_state.get("filters")
+    if f is not None and f.committee_id:
+        g = g[g["committee_id"] == f.committee_id]
+    elif f is not None and f.street_id:
+        g = g[g["street_id"] == f.street_id]
+    return {str(i): f"{n}（{i}）" for i, n in zip(g["grid_id"], g["name"], strict=True)}
+
+
+def metrics(start: dt.date, end: dt.date, level: str) -> pd.DataFrame:
+    """Return coverage and issue counts for the period at ``level`` (from the live index)."""
+    return data.coverage_index().coverage(start, end, level=level, now=local_now(data.settings()))
+
+
+# ------------------------------------------------------------ selection
+
+
+def selection(recs: rec.GridRecords) -> hh.Selection:
+    """Read ``?grid=&building=&household=`` and check them against the grid's frames."""
+    q = st.query_params
+    return hh.resolve_selection(
+        q.get("grid") or None,
+        q.get("building") or None,
+        q.get("household") or None,
+        grid_ids=grid_ids(),
+        buildings=recs.buildings,
+        households=recs.households,
+    )
+
+
+def _set_params(**values: str | None) -> None:
+    for key, value in values.items():
+        if value:
+            st.query_params[key] = value
+        elif key in st.query_params:
+            del st.query_params[key]
+
+
+def pick_grid() -> None:
+    """Callback of the grid picker: open the chosen grid."""
+    _set_params(grid=st.session_state.get("grid_pick"), building=None, household=None)
+
+
+def on_map_click(grid_id: str) -> None:
+    """Callback of the buildings map: select the clicked building (clears the household)."""
+    value = st.session_state.get(MAP_KEY) or {}
+    point = value.get("last_object_clicked") if isinstance(value, dict) else None
+    if not point:
+        return
+    building = hh.building_at(footprints(grid_id), lat=float(point["lat"]), lng=float(point["lng"]))
+    if building:
+        _set_params(building=building, household=None)
+
+
+def on_row_select(key: str, ids: Sequence[str], buildings: Sequence[str]) -> None:
+    """Callback of the household table: open the selected household's profile."""
+    state = st.session_state.get(key)
+    rows = list(getattr(getattr(state, "selection", None), "rows", []) or [])
+    if not rows and isinstance(state, dict):
+        rows = list(state.get("selection", {}).get("rows", []))
+    if rows and 0 <= rows[0] < len(ids):
+        _set_params(household=ids[rows[0]], building=buildings[rows[0]])
+
+
+def show_whole_grid() -> None:
+    """Callback: back from one building to the whole grid."""
+    _set_params(building=None, household=None)
+
+
+def trail(sel: hh.Selection, recs: rec.GridRecords) -> list[Crumb]:
+    """Return the breadcrumbs district → street → committee → grid → building → household."""
+    layers = data.layers()
+    base = breadcrumbs(layers.streets, layers.committees, layers.grids, grid_id=sel.grid_id)
+    return hh.drill_trail(
+        base,
+        buildings=recs.buildings,
+        households=recs.households,
+        building_id=sel.building_id,
+        household_id=sel.household_id,
+    )
+
+
+def crumb_links(crumbs: Sequence[Crumb]) -> list[tuple[str, str, dict[str, str] | None]]:
+    """Return ``(label, page, query_params)`` per crumb; the last crumb has no link (``page == ""``)."""
+    out: list[tuple[str, str, dict[str, str] | None]] = []
+    params: dict[str, str] = {}
+    for i, c in enumerate(crumbs):
+        label = t("district") if c.level == "district" else c.name
+        if c.id:
+            params = {**params, c.level: c.id}
+        if i == len(crumbs) - 1:
+            out.append((label, "", None))
+        elif c.level in ("district", "street", "committee"):
+            out.append((label, "pages/district_map.py", dict(params)))
+        else:
+            grid_params = {k: v for k, v in params.items() if k in ("grid", "building")}
+            out.append((label, "pages/grid.py", grid_params))
+    return out
+
+
+def plain(text: object) -> str:
+    """Escape Markdown in a data value shown through a Markdown-rendering element (titles, links)."""
+    out = str(text)
+    for ch in "\\`*_{}[]<>()#+-.!|~$":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def bad_id_messages(sel: hh.Selection) -> list[str]:
+    """Return a clear message per unknown id of the link."""
+    return [t("bad_id", id=i, what=t(f"what.{level}")) for level, i in sel.unknown]
+
+
+# ------------------------------------------------------------------ map
+
+
+@st.cache_resource(show_spinner=False)
+def leaflet_assets() -> str:
+    """Return the relative URL prefix under which the app serves Leaflet to st_folium's frame.
+
+    Declaring a (never drawn) component on the folder built by
+    :func:`geo.maps.build_assets` makes Streamlit serve it at
+    ``/component/<name>/``; st_folium's frame lives at
+    ``/component/streamlit_folium.st_folium/``, so ``../<name>`` reaches it.
+    """
+    folder = maps.build_assets()
+    served = components.declare_component("sibai_grid_assets", path=str(folder))
+    return f"../{served.name}"
+
+
+def building_map(grid_id: str, sel: hh.Selection, start: dt.date, end: dt.date) -> Any:
+    """Return the folium map of the grid's buildings coloured by coverage in the period."""
+    layers = data.layers()
+    grid = layers.grids[layers.grids["grid_id"] == grid_id]
+    committee = str(grid["committee_name"].iloc[0]) if "committee_name" in grid else ""
+    b = footprints(grid_id)
+    m = metrics(start, end, "building")
+    m = m[m.index.isin(b["building_id"])]
+    return hh.building_map(
+        b,
+        m,
+        grid=grid,
+        committee_name=committee,
+        selected=sel.building_id,
+        lang=lang(),
+        assets=leaflet_assets(),
+    )
+
+
+# -------------------------------------------------------- display frames
+
+
+def _tag_text(tags: Sequence[str]) -> str:
+    return "、".join(t(f"tag.{c}") if f"tag.{c}" in _KNOWN_TAGS else c for c in tags)
+
+
+_KNOWN_TAGS = {f"tag.{c}" for c in hh.TAG_LABELS}
+
+
+def household_rows(
+    recs: rec.GridRecords, sel: hh.Selection, filters: Sequence[str], today: dt.date
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Return the table to show (masked, translated), the rows it shows, and the count before filters."""
+    listed = hh.household_list(recs.households, recs.visit_summary, recs.issues, today=today)
+    total = len(listed) if sel.building_id is None else int((listed["building_id"] == sel.building_id).sum())
+    listed = hh.filter_households(listed, filters, today=today, building_id=sel.building_id)
+    names = dict(zip(recs.buildings["building_id"], recs.buildings["name"], strict=True))
+    masked = mask_frame(listed[["head_name"]], columns={"head_name": "name"})
+    shown = pd.DataFrame(
+        {
+            "building": [str(names.get(b) or b) for b in listed["building_id"]],
+            "unit": listed["unit"].astype(object).to_numpy(),
+            "head_name": masked["head_name"].to_numpy(),
+            "residents": listed["residents"].to_numpy(),
+            "tags": [_tag_text(x) for x in listed["tags"]],
+            "last_visit": listed["last_visit_at"].to_numpy(),
+            "last_outcome": [t(f"outcome.{o}") if o else "" for o in listed["last_outcome"]],
+            "days_since_met": listed["days_since_met"].to_numpy(),
+            "open_issues": listed["open_issues"].to_numpy(),
+            "occupied": listed["occupied"].to_numpy(),
+        }
+    )
+    if sel.building_id is not None:
+        shown = shown.drop(columns="building")
+    return shown, listed, total
+
+
+def household_columns() -> dict[str, Any]:
+    """Return the column configuration of the household table (labels in the current language)."""
+    cc = st.column_config
+    return {
+        "building": cc.TextColumn(t("col.building")),
+        "unit": cc.TextColumn(t("col.unit")),
+        "head_name": cc.TextColumn(t("col.head_name")),
+        "residents": cc.NumberColumn(t("col.residents"), format="%d"),
+        "tags": cc.TextColumn(t("col.tags")),
+        "last_visit": cc.DatetimeColumn(t("col.last_visit"), format="YYYY-MM-DD"),
+        "last_outcome": cc.TextColumn(t("col.last_outcome")),
+        "days_since_met": cc.NumberColumn(t("col.days_since_met"), format="%d"),
+        "open_issues": cc.NumberColumn(t("col.open_issues"), format="%d"),
+        "occupied": cc.CheckboxColumn(t("col.occupied")),
+    }
+
+
+def profile(recs: rec.GridRecords, household_id: str, today: dt.date) -> hh.HouseholdProfile:
+    """Return the one-sheet profile of a household of the grid."""
+    return hh.household_profile(
+        household_id,
+        households=recs.households,
+        visits=household_visits(household_id),
+        issues=recs.issues,
+        workers=recs.workers,
+        buildings=recs.buildings,
+        today=today,
+        now=local_now(data.settings()),
+    )
+
+
+def unmasked(household_id: str) -> bool:
+    """Tell whether this session chose to see this household's personal data in full."""
+    return bool(st.session_state.get("unmasked") == household_id and is_staff())
+
+
+def unmask(household_id: str, grid_id: str) -> None:
+    """Callback of the unmask button: log who unmasked what, then show it."""
+    if not is_staff():
+        return
+    rec.log_access(
+        data.store(),
+        who=user(),
+        role=role(),
+        action="unmask",
+        target=f"household:{household_id}",
+        detail=f"grid:{grid_id}; head_name, phone",
+        at=local_now(data.settings()),
+    )
+    st.session_state["unmasked"] = household_id
+
+
+def mask_again() -> None:
+    """Callback: hide the personal data again."""
+    st.session_state.pop("unmasked", None)
+
+
+def person(p: hh.HouseholdProfile) -> tuple[str, str]:
+    """Return the head of household's name and phone, masked unless unmasked on purpose."""
+    name, phone = p.household.get("head_name"), p.household.get("phone")
+    if unmasked(str(p.household["household_id"])):
+        return (str(name) if name else "—", str(phone) if phone else "—")
+    return (mask_name(name) or "—", mask_phone(phone) or "—")
+
+
+def profile_facts(p: hh.HouseholdProfile) -> list[tuple[str, str]]:
+    """Return ``(label, value)`` lines of the profile's header (plain text, shown escaped)."""
+    name, phone = person(p)
+    tags = p.household.get("tags") or ()
+    met = p.summary.get("last_met_at")
+    if met is None or pd.isna(met):
+        last = t("profile.never_met")
+    else:
+        last = t(
+            "profile.days_ago",
+            date=pd.Timestamp(met).strftime("%Y-%m-%d"),
+            n=int(p.summary["days_since_met"]),
+        )
+    residents = int(p.household.get("residents") or 0)
+    occupied = bool(int(p.household.get("occupied") or 0))
+    return [
+        (t("profile.head"), name),
+        (t("profile.phone"), phone),
+        (t("profile.residents"), str(residents) if occupied else t("profile.vacant")),
+        (t("profile.tags"), _tag_text(tags) or t("profile.no_tags")),
+        (t("profile.last_met"), last),
+    ]
+
+
+def visit_rows(p: hh.HouseholdProfile) -> pd.DataFrame:
+    """Return the visit history to show: time, worker (masked name), outcome, channel, note."""
+    v = p.visits
+    return pd.DataFrame(
+        {
+            t("col.visited_at"): [pd.Timestamp(x).strftime("%Y-%m-%d %H:%M") for x in v["visited_at"]],
+            t("col.worker"): [
+                f"{mask_name(n)}（{w}）" for w, n in zip(v["worker_id"], v["worker_name"], strict=True)
+            ],
+            t("col.outcome"): [t(f"outcome.{o}") for o in v["outcome"]],
+            t("col.channel"): [t(f"channel.{c}") for c in v["channel"]],
+            t("col.note"): v["note"].astype(object).to_numpy(),
+        }
+    )
+
+
+def issue_rows(p: hh.HouseholdProfile) -> pd.DataFrame:
+    """Return the household's issues to show: number, opened, category, text, level, status, due, closed."""
+    i = p.issues
+
+    def day(x: Any) -> str:
+        return "" if x is None or pd.isna(x) else pd.Timestamp(x).strftime("%Y-%m-%d")
+
+    status = [
+        t(f"status.{s}") + (f" · {t('profile.overdue')}" if od else "")
+        for s, od in zip(i["status"], i["overdue"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            t("col.issue_id"): i["issue_id"].astype(object).to_numpy(),
+            t("col.opened_at"): [day(x) for x in i["opened_at"]],
+            t("col.category"): i["category"].astype(object).to_numpy(),
+            t("col.title"): i["title"].astype(object).to_numpy(),
+            t("col.level"): [t(f"level.{x}") for x in i["level"]],
+            t("col.status"): status,
+            t("col.due_at"): [day(x) for x in i["due_at"]],
+            t("col.closed_at"): [day(x) for x in i["closed_at"]],
+        }
+    )
+
+
+# ----------------------------------------------------------- recording
+
+
+def workers(recs: rec.GridRecords) -> dict[str, str]:
+    """Return the grid's active workers: ``worker_id -> label`` (masked name, leader marked)."""
+    w = recs.workers
+    w = w[w["active"].astype(int) == 1]
+    return {
+        str(r.worker_id): f"{mask_name(r.name)}（{r.worker_id}）"
+        + (f" · {t('role.leader')}" if r.role == "leader" else "")
+        for r in w.itertuples(index=False)
+    }
+
+
+def categories(recs: rec.GridRecords) -> list[str]:
+    """Return the categories the form offers: the common ones, then others used in this grid."""
+    used = [str(c) for c in recs.issues["category"].dropna().unique().tolist()] if len(recs.issues) else []
+    return list(dict.fromkeys([*COMMON_CATEGORIES, *sorted(used)]))
+
+
+def form_nonce(household_id: str) -> str:
+    """Return the idempotency nonce of this household's visit form in this session."""
+    key = f"visit_nonce_{household_id}"
+    if key not in st.session_state:
+        st.session_state[key] = new_form_nonce()
+    return str(st.session_state[key])
+
+
+def submit(
+    recs: rec.GridRecords,
+    draft: VisitDraft,
+    issue: IssueDraft | None,
+    nonce: str,
+) -> tuple[str, str]:
+    """Validate and store a visit from the form; return ``(kind, message)``.
+
+    ``kind`` is ``"saved"``, ``"duplicate"`` or ``"invalid"`` (the message then
+    lists every problem, one per line). Nothing is written unless saved.
+    """
+    if not is_staff():
+        return "invalid", t("visit.not_allowed")
+    key = form_key(nonce, draft, issue)
+    active = recs.workers[recs.workers["active"].astype(int) == 1]["worker_id"]
+    try:
+        done = submit_visit(
+            data.store(),
+            draft,
+            idem_key=key,
+            issue=issue,
+            known_households=set(recs.households["household_id"].tolist()),
+            known_workers=set(active.tolist()),
+        )
+    except VisitInvalid as exc:
+        return "invalid", "\n".join(f"- {problem_text(p)}" for p in exc.problems)
+    except StoreError as exc:
+        return "invalid", f"- {exc}"
+    if not done.created:
+        return "duplicate", t("visit.duplicate", id=done.visit_id)
+    if done.issue_id is not None:
+        return "saved", t("visit.saved_issue", id=done.visit_id, issue=done.issue_id)
+    return "saved", t("visit.saved", id=done.visit_id)
+
+
+def problem_text(problem: Problem) -> str:
+    """Translate one validation problem."""
+    try:
+        return t(f"visit.err.{problem.code}", **problem.params)
+    except (KeyError, IndexError, ValueError):
+        return str(problem)

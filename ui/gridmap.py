@@ -1,0 +1,63 @@
+"""The district-map component: declared once, geometry written once per data version.
+
+The component's folder (built by :func:`geo.maps.build_assets`) holds Leaflet,
+our map code and the grid geometry as a static JSON file that the browser
+fetches once and caches; reruns send only the small style object.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+import streamlit.components.v1 as components
+
+from geo import maps
+from ui import data
+
+
+@st.cache_resource(show_spinner=False)
+def _component() -> Any:
+    folder = maps.build_assets()
+    return components.declare_component("sibai_gridmap", path=str(folder))
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """The geometry file the browser loads, and the ids in its order."""
+
+    path: str
+    grid_ids: list[str]
+    hash: str
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _geometry(reset_version: int) -> Geometry:
+    layers = data.layers()
+    payload = maps.geometry_payload(layers.grids, streets=layers.streets, committees=layers.committees)
+    path = maps.write_geometry(payload, maps.build_assets())
+    return Geometry(path=path, grid_ids=list(payload["grids"]["id"]), hash=str(payload["hash"]))
+
+
+def geometry() -> Geometry:
+    """Return the geometry of the current data (rebuilt only when data is replaced)."""
+    return _geometry(data.store().versions()[1])
+
+
+def tianditu_key() -> str | None:
+    """Return the Tianditu key from the environment or secrets, if any."""
+    key = os.environ.get("SIBAI_TIANDITU_KEY")
+    if key:
+        return key
+    try:
+        return str(st.secrets["tianditu_key"])
+    except (KeyError, FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
+        return None
+
+
+def show(args: dict[str, Any], *, key: str) -> dict[str, Any] | None:
+    """Draw the component with ``args`` (from :func:`geo.maps.gridmap_args`); return its last click."""
+    value = _component()(**args, key=key, default=None)
+    return value if isinstance(value, dict) else None

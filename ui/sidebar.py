@@ -1,0 +1,89 @@
+"""The shared sidebar, drawn once by app.py: language, period, area filter."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import streamlit as st
+
+from geo.periods import PERIODS, period_range
+from ui import data
+from ui.i18n import LANGS, lang, t
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the sidebar selected."""
+
+    period: str
+    start: dt.date
+    end: dt.date
+    street_id: str | None
+    committee_id: str | None
+
+
+def _set_query(key: str, value: str | None) -> None:
+    if value:
+        st.query_params[key] = value
+    elif key in st.query_params:
+        del st.query_params[key]
+
+
+def render() -> Filters:
+    """Draw the sidebar and return the filters (also kept in ``st.session_state``)."""
+    sb = st.sidebar
+    sb.segmented_control(
+        t("lang"),
+        LANGS,
+        format_func=lambda code: "中文" if code == "zh" else "English",
+        key="lang",
+        default=lang(),
+    )
+    today = data.today()
+    period = sb.selectbox(
+        t("period"),
+        PERIODS,
+        index=PERIODS.index("ytd"),
+        format_func=lambda p: t(f"period.{p}"),
+        key="period",
+    )
+    start, end = period_range("ytd", today=today)
+    if period == "custom":
+        c1, c2 = sb.columns(2)
+        start = c1.date_input(t("period.from"), value=start, key="period_from", max_value=today)
+        end = c2.date_input(t("period.to"), value=today, key="period_to", max_value=today)
+        if end < start:
+            sb.error(t("period.bad"))
+            end = start
+    else:
+        start, end = period_range(period, today=today)
+    sb.caption(f"{start.isoformat()} – {end.isoformat()} · {t('as_of')} {today.isoformat()}")
+
+    layers = data.layers()
+    streets = dict(zip(layers.streets["street_id"], layers.streets["name"], strict=True))
+    q_street = st.query_params.get("street")
+    default_street = q_street if q_street in streets else None
+    street = sb.selectbox(
+        t("area.street"),
+        [None, *streets],
+        index=([None, *streets].index(default_street)),
+        format_func=lambda s: t("area.all") if s is None else streets[s],
+        key="street",
+    )
+    comms = layers.committees
+    if street:
+        comms = comms[comms["street_id"] == street]
+    committees = dict(zip(comms["committee_id"], comms["name"], strict=True))
+    q_comm = st.query_params.get("committee")
+    default_comm = q_comm if q_comm in committees else None
+    committee = sb.selectbox(
+        t("area.committee"),
+        [None, *committees],
+        index=([None, *committees].index(default_comm)),
+        format_func=lambda c: t("area.all") if c is None else committees[c],
+        key="committee",
+    )
+    _set_query("street", street)
+    _set_query("committee", committee)
+    return Filters(period=period, start=start, end=end, street_id=street, committee_id=committee)
