@@ -23,10 +23,11 @@ class Filters:
     committee_id: str | None
 
 
-def _set_query(key: str, value: str | None) -> None:
+def _set_query(key: str, value: str | None, known: dict[str, str]) -> None:
     if value:
         st.query_params[key] = value
-    elif key in st.query_params:
+    elif st.query_params.get(key) in known:
+        # Cleared in the sidebar. An unknown id stays, so the page can say what was wrong.
         del st.query_params[key]
 
 
@@ -84,6 +85,6 @@ def render() -> Filters:
         format_func=lambda c: t("area.all") if c is None else committees[c],
         key="committee",
     )
-    _set_query("street", street)
-    _set_query("committee", committee)
+    _set_query("street", street, streets)
+    _set_query("committee", committee, committees)
     return Filters(period=period, start=start, end=end, street_id=street, committee_id=committee)

@@ -1,0 +1,63 @@
+"""The district map in a real headless Chromium against a real `streamlit run`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from conftest import external_requests
+from playwright.sync_api import Page, expect
+
+from geo.demo import install_demo
+from geo.store import open_store
+
+pytestmark = pytest.mark.browser
+
+AS_OF = dt.date(2026, 11, 26)
+
+
+@pytest.fixture(scope="module")
+def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = Path(tmp_path_factory.mktemp("browser")) / "tiny.gpkg"
+    with open_store(str(path), create=True) as store:
+        install_demo(store, scale="tiny", seed=7, as_of=AS_OF)
+    return str(path)
+
+
+def _map_frame(page: Page):  # type: ignore[no-untyped-def]
+    frame = page.frame_locator("iframe[title*='sibai_gridmap']")
+    expect(frame.locator("body[data-grids]")).to_have_attribute("data-grids", "12", timeout=30_000)
+    return frame
+
+
+def test_all_grids_drawn_click_selects_and_nothing_leaves_the_machine(
+    page: Page, streamlit_server, tiny_db: str
+) -> None:
+    base = streamlit_server(tiny_db)
+    outside = external_requests(page)
+    page.goto(base + "/")
+    frame = _map_frame(page)
+    paths = frame.locator("path.leaflet-interactive")
+    expect(paths).to_have_count(12)
+    expect(page.get_by_role("heading", name="普陀区")).to_be_visible()
+    with open_store(tiny_db) as store:
+        names = set(store.read_table("grids")["name"])
+    page.wait_for_load_state("networkidle")
+    # A DOM click on the polygon itself (its bounding-box centre may lie on a neighbour or a control).
+    paths.nth(4).dispatch_event("click")
+    heading = page.locator("h3").first
+    expect(heading).not_to_have_text("普陀区", timeout=15_000)
+    assert heading.inner_text().strip() in names
+    assert outside == []
+
+
+def test_deep_link_opens_the_same_grid(page: Page, streamlit_server, tiny_db: str) -> None:
+    base = streamlit_server(tiny_db)
+    outside = external_requests(page)
+    page.goto(base + "/?grid=G0007")
+    _map_frame(page)
+    with open_store(tiny_db) as store:
+        name = store.read_table("grids").set_index("grid_id").loc["G0007", "name"]
+    expect(page.get_by_role("heading", name=name)).to_be_visible(timeout=20_000)
+    assert outside == []

@@ -1,0 +1,118 @@
+"""The district map page under Streamlit's AppTest: render, deep links, clicks, language, escaping."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from geo.demo import install_demo
+from geo.store import open_store
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+AS_OF = dt.date(2026, 11, 26)
+
+
+@pytest.fixture(scope="module")
+def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("district") / "tiny.gpkg"
+    with open_store(str(path), create=True) as store:
+        install_demo(store, scale="tiny", seed=7, as_of=AS_OF)
+    # A grid name as a hostile import might bring it.
+    con = sqlite3.connect(path)
+    con.execute("UPDATE grids SET name = '<img src=x onerror=alert(1)>' WHERE grid_id = 'G0002'")
+    con.commit()
+    con.close()
+    return str(path)
+
+
+def _app(db: str, monkeypatch: pytest.MonkeyPatch, **query: str) -> AppTest:
+    monkeypatch.setenv("SIBAI_DB", db)
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at
+
+
+def _summary_values(at: AppTest) -> list[str]:
+    return [m.value for m in at.metric]
+
+
+def test_default_view_shows_the_district_summary(tiny_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(tiny_db, monkeypatch)
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "四百网格地图"
+    assert at.subheader[0].value == "普陀区"
+    # Coverage shown equals the engine's district figure for the sidebar's default period (year to date).
+    with open_store(tiny_db) as store:
+        from geo.live import coverage_index_from_store
+
+        index, _ = coverage_index_from_store(store)
+    district = index.coverage(dt.date(2026, 1, 1), AS_OF, level="district").iloc[0]
+    assert _summary_values(at) == [f"{district['coverage'] * 100:.1f}%"]
+
+
+def test_deep_link_selects_a_grid_with_breadcrumbs(tiny_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(tiny_db, monkeypatch, grid="G0003")
+    at.run()
+    assert not at.exception
+    with open_store(tiny_db) as store:
+        grids = store.read_table("grids")
+        committees = store.read_table("committees")
+        streets = store.read_table("streets")
+    g = grids.set_index("grid_id").loc["G0003"]
+    c = committees.set_index("committee_id").loc[g["committee_id"]]
+    s = streets.set_index("street_id").loc[c["street_id"]]
+    assert at.subheader[0].value == g["name"]
+    assert at.main.caption[-1].value == " › ".join(["普陀区", s["name"], c["name"], g["name"]])
+    assert at.warning.len == 0
+
+
+@pytest.mark.parametrize(("key", "value", "what"), [("grid", "G9999", "网格"), ("street", "S99", "街道")])
+def test_unknown_id_in_the_url_gets_a_clear_message(
+    tiny_db: str, monkeypatch: pytest.MonkeyPatch, key: str, value: str, what: str
+) -> None:
+    at = _app(tiny_db, monkeypatch, **{key: value})
+    at.run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == [f"找不到编号为 {value} 的{what}，请检查链接。"]
+    assert at.subheader[0].value == "普陀区"
+
+
+def test_a_click_on_the_map_selects_the_grid_and_mirrors_it_in_the_url(
+    tiny_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ui.gridmap
+
+    clicks = iter([None, {"grid": "G0005", "seq": 1}])
+    monkeypatch.setattr(ui.gridmap, "show", lambda args, *, key: next(clicks, {"grid": "G0005", "seq": 1}))
+    at = _app(tiny_db, monkeypatch)
+    at.run()
+    assert at.subheader[0].value == "普陀区"
+    at.run()  # the rerun a click triggers
+    assert not at.exception
+    assert at.query_params["grid"] in ("G0005", ["G0005"])
+    with open_store(tiny_db) as store:
+        name = store.read_table("grids").set_index("grid_id").loc["G0005", "name"]
+    assert at.subheader[0].value == name
+
+
+def test_english_switch(tiny_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(tiny_db, monkeypatch, lang="en")
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Sibai Grid Map"
+    assert at.metric[0].label == "Coverage"
+
+
+def test_hostile_grid_name_is_shown_as_text(tiny_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(tiny_db, monkeypatch, grid="G0002")
+    at.run()
+    assert not at.exception
+    # Streamlit renders subheaders as markdown without raw HTML: the text stays literal.
+    assert at.subheader[0].value == "<img src=x onerror=alert(1)>"
+    assert "<img" not in " ".join(m.value for m in at.markdown if "unsafe" in str(m.proto))
