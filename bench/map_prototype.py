@@ -159,7 +159,7 @@ def district(n: int = 2000, seed: int = 42) -> tuple[gpd.GeoDataFrame, dict[str,
 # The throwaway app
 # --------------------------------------------------------------------------
 
-APP = '''
+APP = """
 import json, os, pickle, time
 T0, W0 = time.perf_counter(), time.time()
 import folium
@@ -228,9 +228,12 @@ if MODE == "baseline":
 elif MODE == "folium":
     style = gm.style_payload(payload["grids"]["id"], metrics, metric=metric,
                              selected=selected, geometry_hash=payload["hash"])
-    neutral = dict(style, cls=[-2] * len(style["cls"]), metric="", sel=-1)
+    # The base map must not change between reruns (st_folium keys its iframe on
+    # the map's script): draw it with a constant "no data" style.
+    blank = gm.blank_style(geometry_hash=payload["hash"])
     m = gm.offline_map(assets=SERVED, location=(31.258, 121.39), zoom_start=13)
-    gm.GridLayer(SERVED + "/" + geometry_file, neutral, name="grids").add_to(m)
+    m.default_js.append(("sibai_map", SERVED + "/sibai_map.js"))
+    gm.GridLayer(SERVED + "/" + geometry_file, blank, name="grids", inline_library=False).add_to(m)
     fg = folium.FeatureGroup(name="style", control=False)
     gm.Restyle(style).add_to(fg)
     out = st_folium(m, key="map", height=600, use_container_width=True,
@@ -246,6 +249,8 @@ elif MODE == "component":
     value = gridmap(**args, key="gridmap", default=None)
     if value:
         clicked = value["grid"]
+elif MODE == "shell":
+    pass  # no map: the floor set by Streamlit itself
 elif MODE.startswith("assets:"):
     variant = MODE.split(":", 1)[1]
     if variant == "data-uri":
@@ -271,7 +276,7 @@ with open(os.path.join(WORK, "log.jsonl"), "a") as f:
     f.write(json.dumps({"mode": MODE, "start": W0, "clicked_seen": W1, "metric": metric,
                         "period": period, "selected": selected,
                         "script_ms": (time.perf_counter() - T0) * 1000}) + "\\n")
-'''
+"""
 
 
 def _free_port() -> int:
@@ -304,9 +309,8 @@ def streamlit_app(work: Path, mode: str) -> Iterator[str]:
         "--browser.gatherUsageStats=false",
         "--global.developmentMode=false",
     ]
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.DEVNULL, stderr=open(work / f"{mode}.err", "w")
-    )
+    err = open(work / f"{mode}.err", "w")  # noqa: SIM115 (closed below, after the server)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -323,6 +327,7 @@ def streamlit_app(work: Path, mode: str) -> Iterator[str]:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        err.close()
 
 
 def prepare(work: Path, n: int) -> gpd.GeoDataFrame:
@@ -401,8 +406,7 @@ class MapFrame:
 
     def box(self) -> dict[str, float]:
         return self.page.evaluate(
-            "() => { const r = (" + FIND_FRAME + ").getBoundingClientRect();"
-            " return {x: r.x, y: r.y}; }"
+            "() => { const r = (" + FIND_FRAME + ").getBoundingClientRect(); return {x: r.x, y: r.y}; }"
         )
 
 
@@ -454,8 +458,7 @@ def _drawn(page: Any, n: int, metric: str, period: str, mode: str) -> Any:
 def _applied(frame: Any) -> int:
     return int(
         frame.evaluate(
-            "() => +document.querySelector('.leaflet-container')"
-            ".getAttribute('data-sibai-applied') || 0"
+            "() => +document.querySelector('.leaflet-container').getAttribute('data-sibai-applied') || 0"
         )
     )
 
@@ -470,7 +473,7 @@ def _log(work: Path) -> list[dict[str, Any]]:
 MAP_JS = "(window.SibaiMap && SibaiMap.layers.length ? SibaiMap.layers[0]._map : window.map)"
 
 
-def measure(work: Path, mode: str, grids: gpd.GeoDataFrame, repeats: int = 3) -> dict[str, Any]:
+def measure(work: Path, mode: str, grids: gpd.GeoDataFrame, repeats: int = 5) -> dict[str, Any]:
     """Drive one approach in Chromium; return the figures."""
     from playwright.sync_api import sync_playwright
 
@@ -520,9 +523,9 @@ def measure(work: Path, mode: str, grids: gpd.GeoDataFrame, repeats: int = 3) ->
             if mode == "baseline":
                 frame = _drawn(page, n, state["metric"], state["period"], mode)
             else:
-                frame = _wait(lambda: (f := _map_frame(page)) and _applied(f) > before and f)
+                frame = _wait(lambda b=before: (f := _map_frame(page)) and _applied(f) > b and f)
             browser_s = time.perf_counter() - t
-            _wait(lambda: len(_log(work)) > n_log)
+            _wait(lambda n0=n_log: len(_log(work)) > n0)
             time.sleep(0.3)
             view = frame.evaluate(
                 f"() => {{ const m = {MAP_JS}; const c = m.getCenter();"
@@ -540,11 +543,9 @@ def measure(work: Path, mode: str, grids: gpd.GeoDataFrame, repeats: int = 3) ->
         res["changes"] = changes
         # Click three grids; the first at the view centre's grid.
         clicks = []
-        for gid in ("G0400", "G1000", "G1500"):
+        for gid in (f"G{n // 5:04d}", f"G{n // 2:04d}", f"G{3 * n // 4:04d}"):
             centre = grids.loc[grids["grid_id"] == gid].geometry.iloc[0].representative_point()
-            frame.evaluate(
-                f"() => {MAP_JS}.setView([{centre.y}, {centre.x}], 15, {{animate: false}})"
-            )
+            frame.evaluate(f"() => {MAP_JS}.setView([{centre.y}, {centre.x}], 15, {{animate: false}})")
             time.sleep(0.6)
             traffic.reset()
             box = frame.box()
@@ -557,9 +558,13 @@ def measure(work: Path, mode: str, grids: gpd.GeoDataFrame, repeats: int = 3) ->
             wall = time.time()
             t = time.perf_counter()
             page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
-            page.get_by_text(f"selected grid: {gid}").wait_for(timeout=20000)
+            page.wait_for_function(
+                f"document.body.innerText.includes('selected grid: {gid}')",
+                polling=10,
+                timeout=20000,
+            )
             shown_s = time.perf_counter() - t
-            seen = _wait(lambda: [r for r in _log(work)[n_log:] if r["clicked_seen"]])
+            seen = _wait(lambda n0=n_log: [r for r in _log(work)[n0:] if r["clicked_seen"]])
             time.sleep(0.3)
             clicks.append(
                 {
@@ -576,20 +581,42 @@ def measure(work: Path, mode: str, grids: gpd.GeoDataFrame, repeats: int = 3) ->
     return res
 
 
-def assets_experiment(work: Path) -> dict[str, bool]:
+def shell_floor(work: Path, repeats: int = 5) -> dict[str, float]:
+    """Time the same page without a map: what Streamlit itself costs to open."""
+    from playwright.sync_api import sync_playwright
+
+    times = []
+    with streamlit_app(work, "shell") as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        for i in range(repeats + 1):
+            page = context.new_page()
+            t = time.perf_counter()
+            page.goto(url)
+            page.wait_for_function(
+                "document.body.innerText.includes('selected grid:')", polling=10, timeout=30000
+            )
+            if i:  # the first opening is cold
+                times.append(time.perf_counter() - t)
+            page.close()
+        browser.close()
+    return {"open_warm_s": statistics.median(times)}
+
+
+def assets_experiment(work: Path) -> dict[str, Any]:
     """Which ways of giving Leaflet to st_folium's iframe actually draw a map."""
     from playwright.sync_api import sync_playwright
 
-    out = {}
+    out: dict[str, Any] = {}
     for variant in ("data-uri", "component-dir", "app-static", "inline-header"):
         with streamlit_app(work, f"assets:{variant}") as url, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page()
             sizes: list[int] = []
-            page.on("websocket", lambda ws: ws.on("framereceived", lambda b: sizes.append(len(b))))
+            page.on("websocket", lambda ws, s=sizes: ws.on("framereceived", lambda b: s.append(len(b))))
             page.goto(url)
             try:
-                _wait(lambda: _map_frame(page), timeout=15)
+                _wait(lambda p=page: _map_frame(p), timeout=15)
                 ok = True
             except TimeoutError:
                 ok = False
@@ -623,13 +650,15 @@ def main() -> None:
         style = gm.style_payload(payload["grids"]["id"], district(args.grids)[1]["week"])
         results["style_bytes"] = len(gm.payload_json(style).encode())
         print(json.dumps(results, indent=1))
+        results["shell"] = shell_floor(work)
+        print(json.dumps(results["shell"]))
         if args.assets:
             results["assets"] = assets_experiment(work)
             print(json.dumps(results["assets"], indent=1))
         for mode in args.modes:
             try:
                 results[mode] = measure(work, mode, grids)
-            except Exception as exc:  # report and go on with the other approaches
+            except Exception:  # report and go on with the other approaches
                 import traceback
 
                 results[mode] = {"mode": mode, "error": traceback.format_exc(limit=3)}

@@ -40,6 +40,7 @@ import base64
 import functools
 import hashlib
 import html
+import itertools
 import json
 import math
 import os
@@ -74,6 +75,7 @@ __all__ = [
     "Restyle",
     "base_map",
     "basemap_tiles",
+    "blank_style",
     "build_assets",
     "classify",
     "classify_bivariate",
@@ -303,6 +305,8 @@ def _fmt(metric: str, x: float) -> str:
 
 
 def _range(metric: str, a: float, b: float) -> str:
+    if _fmt(metric, a) == _fmt(metric, b):
+        return _fmt(metric, a)
     if metric == "coverage":
         return f"{_trim(a * 100, 1)}–{_trim(b * 100, 1)}%"
     return f"{_fmt(metric, a)}–{_fmt(metric, b)}"
@@ -324,12 +328,12 @@ def _fixed_labels(metric: str, edges: Sequence[float]) -> tuple[str, ...]:
         # Counts: [a, b) holds a … b-1.
         bounds = [0, *(int(e) for e in edges)]
         labels = []
-        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        for lo, hi in itertools.pairwise(bounds):
             labels.append(str(lo) if hi - lo == 1 else f"{lo}–{hi - 1}")
         labels.append(f"≥ {bounds[-1]}")
         return tuple(labels)
     labels = [f"< {f(edges[0])}"]
-    labels += [_range(metric, a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    labels += [_range(metric, a, b) for a, b in itertools.pairwise(edges)]
     labels.append(f"≥ {f(edges[-1])}")
     return tuple(labels)
 
@@ -346,7 +350,7 @@ def _upper_labels(metric: str, lo: float, uppers: Sequence[float]) -> tuple[str,
             prev = u
         return tuple(labels)
     edges = [lo, *uppers]
-    return tuple(_range(metric, a, b) for a, b in zip(edges[:-1], edges[1:], strict=True))
+    return tuple(_range(metric, a, b) for a, b in itertools.pairwise(edges))
 
 
 def _data_breaks(finite: np.ndarray, scheme: str, k: int) -> np.ndarray:
@@ -423,7 +427,7 @@ def classify(
     v = np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=float)
     if scheme == "fixed":
         edges = tuple(float(e) for e in (thresholds or FIXED_THRESHOLDS[metric]))
-        if not edges or any(b <= a for a, b in zip(edges, edges[1:])):
+        if not edges or any(b <= a for a, b in itertools.pairwise(edges)):
             raise ValueError(f"thresholds must be increasing and not empty, got {edges}")
         labels = _fixed_labels(metric, edges)
         return Classes(metric, scheme, edges, False, labels, _palette(metric, len(labels)))
@@ -684,9 +688,7 @@ def geometry_payload(
     c_ids, c_names, c_geoms = _area_table(
         grids, committees, "committee_id", "committee_name", simple, simplify_m
     )
-    s_ids, s_names, s_geoms = _area_table(
-        grids, streets, "street_id", "street_name", simple, simplify_m
-    )
+    s_ids, s_names, s_geoms = _area_table(grids, streets, "street_id", "street_name", simple, simplify_m)
     minx, miny, maxx, maxy = shapely.total_bounds(simple)
     origin = (math.floor(minx * scale), math.floor(miny * scale))
     street_of = {s: i for i, s in enumerate(s_ids)}
@@ -775,9 +777,7 @@ def geometry_from_payload(
                 shells.append(xy / scale)
             polygons.append(shapely.Polygon(shells[0], shells[1:]))
         geoms.append(shapely.MultiPolygon(polygons) if polygons else shapely.MultiPolygon())
-    return gpd.GeoDataFrame(
-        {"id": table["id"], "name": table["name"]}, geometry=geoms, crs="EPSG:4326"
-    )
+    return gpd.GeoDataFrame({"id": table["id"], "name": table["name"]}, geometry=geoms, crs="EPSG:4326")
 
 
 def grid_id_at(grids: gpd.GeoDataFrame, *, lat: float, lng: float) -> str | None:
@@ -918,8 +918,7 @@ def style_payload(
         cls = classes.index(values)
         colours = list(classes.colours)
         items = [
-            {"colour": c, "label": label}
-            for c, label in zip(classes.colours, classes.labels, strict=True)
+            {"colour": c, "label": label} for c, label in zip(classes.colours, classes.labels, strict=True)
         ]
     cls = np.where(present, cls, NO_DATA)
     title = text[f"title_{metric}"]
@@ -963,6 +962,33 @@ def style_payload(
             "no_households": no_households,
             "no_data": no_data if bool((cls == NO_DATA).any()) else None,
         },
+    }
+
+
+def blank_style(*, lang: Lang = "zh", geometry_hash: str | None = None) -> dict[str, Any]:
+    """Return a style that draws every grid as "no data", without a legend.
+
+    For a map that must stay the same while colours change (streamlit-folium
+    keys its iframe on the map's script): draw the grids with this, then
+    colour them with :class:`Restyle`.
+
+    Examples
+    --------
+    >>> blank_style(geometry_hash="abc")["geom"]
+    'abc'
+    """
+    text = _text(lang)
+    return {
+        "v": 1,
+        "geom": geometry_hash,
+        "metric": "",
+        "colours": [],
+        "no_households": {"colour": NO_HOUSEHOLDS_COLOUR, "label": text["no_households"]},
+        "no_data": {"colour": NO_DATA_COLOUR, "label": text["no_data"]},
+        "sel": -1,
+        "labels": {key: text[key] for key in ("committee", "street", "households", "no_data", "sep")},
+        "locale": text["locale"],
+        "legend": None,
     }
 
 
@@ -1103,7 +1129,7 @@ def _library() -> str:
     return (ASSETS_DIR / "sibai_map.js").read_text(encoding="utf-8")
 
 
-class _MapTweaks(MacroElement):  # type: ignore[misc]
+class _MapTweaks(MacroElement):
     """Plain-text Leaflet attribution (no external link) and a metric scale bar."""
 
     _template = Template(
@@ -1118,7 +1144,7 @@ class _MapTweaks(MacroElement):  # type: ignore[misc]
     )
 
 
-class _FitBounds(MacroElement):  # type: ignore[misc]
+class _FitBounds(MacroElement):
     """Fit the view without animation.
 
     An animated fit while the map's iframe is still being sized (st_folium,
@@ -1141,7 +1167,7 @@ class _FitBounds(MacroElement):  # type: ignore[misc]
         self.bounds_js = payload_json([[miny, minx], [maxy, maxx]])
 
 
-class GridLayer(Layer):  # type: ignore[misc]
+class GridLayer(Layer):
     """Every grid as one ``L.geoJSON`` layer, with its tooltip and legend.
 
     The script carries ``geo/assets/sibai_map.js`` and the style payload as
@@ -1153,7 +1179,7 @@ class GridLayer(Layer):  # type: ignore[misc]
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        {{ this.library }}
+        {%- if this.library %}{{ this.library }}{% endif %}
         var {{ this.get_name() }} = SibaiMap.gridLayer(
             {{ this.payload_js }}, {{ this.style_js }}, {{ this.options_js }});
         {% endmacro %}
@@ -1169,21 +1195,22 @@ class GridLayer(Layer):  # type: ignore[misc]
         legend: bool = True,
         select_on_click: bool = False,
         show: bool = True,
+        inline_library: bool = True,
     ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "GridLayer"
-        if isinstance(payload, str) and (
-            _SCHEME_RE.match(payload) or payload.startswith(("//", "\\"))
-        ):
+        if isinstance(payload, str) and (_SCHEME_RE.match(payload) or payload.startswith(("//", "\\"))):
             raise ValueError(f"payload URL must be relative to the app, got {payload!r}")
-        self.library = _library()
+        # Without the inline copy the page must load sibai_map.js itself
+        # (e.g. m.default_js.append(("sibai_map", prefix + "/sibai_map.js"))).
+        self.library = _library() if inline_library else ""
         self.payload_js = payload_json(payload)
         self.style = style
         self.style_js = payload_json(style)
         self.options_js = payload_json({"legend": legend, "selectOnClick": select_on_click})
 
 
-class OutlineLayer(Layer):  # type: ignore[misc]
+class OutlineLayer(Layer):
     """Street or committee outlines from a geometry payload (clicks pass through)."""
 
     _template = Template(
@@ -1215,7 +1242,7 @@ class OutlineLayer(Layer):  # type: ignore[misc]
         self.options_js = payload_json({"color": color, "weight": weight, "dashArray": dash_array})
 
 
-class Restyle(MacroElement):  # type: ignore[misc]
+class Restyle(MacroElement):
     """Re-colour grid layers already on the page with a :func:`style_payload`.
 
     For streamlit-folium: put it in a ``folium.FeatureGroup`` passed as
@@ -1517,15 +1544,16 @@ def gridmap_args(
     Examples
     --------
     >>> args = gridmap_args("geometry/abc.json", {"cls": []}, view=(1, 2, 3, 4), view_token="S01")
-    >>> sorted(args), args["view"]
-    (['geometry', 'height', 'names', 'style', 'tiles', 'view'], {'bounds': [1.0, 2.0, 3.0, 4.0], 'token': 'S01'})
+    >>> sorted(args), args["style"], args["view"]["bounds"]
+    (['geometry', 'height', 'names', 'style', 'tiles', 'view'], '{"cls":[]}', [1.0, 2.0, 3.0, 4.0])
     """
     text = _text(lang)
     if _SCHEME_RE.match(geometry) or geometry.startswith(("/", "\\")) or ".." in geometry:
         raise ValueError(f"geometry must be a path inside the served folder, got {geometry!r}")
     return {
         "geometry": geometry,
-        "style": dict(style),
+        # Compact JSON text: Streamlit's own json.dumps would add ~35 % of spaces.
+        "style": payload_json(style),
         "height": int(height),
         "tiles": basemap_tiles(basemap, lang=lang, tianditu_key=tianditu_key),
         "names": {key: text[key] for key in ("grids", "committees", "streets")},

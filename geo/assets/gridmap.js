@@ -4,7 +4,8 @@
  * args from Python (geo.maps.gridmap_args):
  *   geometry  relative URL of the payload file (geometry/<hash>.json), fetched
  *             once and kept while the component lives; only a new URL refetches
- *   style     style payload (geo.maps.style_payload); applied with setStyle
+ *   style     style payload (geo.maps.style_payload) as compact JSON text;
+ *             applied with setStyle
  *   height    frame height in px
  *   tiles     online basemap layers ([] offline)
  *   names     {grids, committees, streets} for the layer switcher
@@ -113,6 +114,9 @@
   }
 
   function render(args) {
+    if (typeof args.style === "string") {
+      args.style = JSON.parse(args.style);
+    }
     latest = args;
     var el = document.getElementById("map");
     var height = Number(args.height) || 600;

@@ -141,7 +141,7 @@
   }
 
   function featureStyle(style, i, hatch) {
-    var cls = style.cls[i];
+    var cls = at(style.cls, i, -2);
     var s = {
       weight: 0.6,
       color: "#5f5f5f",
@@ -173,19 +173,24 @@
     return s;
   }
 
+  /* arrays[i], or `missing` when the style carries no such array (a blank style). */
+  function at(array, i, missing) {
+    return array && i < array.length ? array[i] : missing;
+  }
+
   function fmtInt(value, locale) {
     return Number(value).toLocaleString(locale);
   }
 
   function tooltipHtml(payload, style, i) {
     var g = payload.grids;
-    var lab = style.labels;
+    var lab = style.labels || {};
     var ci = g.committee[i];
     var committee = ci >= 0 ? payload.committees.name[ci] : "";
     var si = ci >= 0 ? payload.committees.street[ci] : -1;
     var street = si >= 0 ? payload.streets.name[si] : "";
-    var hh = style.households[i];
-    var cov = style.coverage[i];
+    var hh = at(style.households, i, null);
+    var cov = at(style.coverage, i, null);
     var html =
       '<div class="sibai-tip"><b>' + esc(g.name[i]) + "</b> <small>" + esc(g.id[i]) + "</small>";
     function row(label, value) {
@@ -198,8 +203,8 @@
     } else {
       row(lab.households, fmtInt(hh, style.locale));
       row(lab.coverage, hh === 0 || cov === null ? lab.no_households : (cov / 10).toFixed(1) + "%");
-      row(lab.open_issues, fmtInt(style.open_issues[i], style.locale));
-      row(lab.overdue_issues, fmtInt(style.overdue_issues[i], style.locale));
+      row(lab.open_issues, fmtInt(at(style.open_issues, i, 0), style.locale));
+      row(lab.overdue_issues, fmtInt(at(style.overdue_issues, i, 0), style.locale));
     }
     return html + "</div>";
   }
@@ -231,6 +236,10 @@
 
   function fillLegend(div, lg) {
     div.textContent = "";
+    if (!lg) {
+      div.style.display = "none";
+      return;
+    }
     div.style.cssText =
       "background:rgba(255,255,255,.92);padding:6px 8px;font:12px/1.5 sans-serif;" +
       "border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);color:#222;max-width:240px;";
@@ -306,7 +315,7 @@
     var selected = null;
     layer.eachLayer(function (f) {
       var i = f.feature.properties.i;
-      if (!only || only(st.cls[i], i)) {
+      if (!only || only(at(st.cls, i, -2), i)) {
         f.setStyle(featureStyle(st, i, hatch));
       }
       if (i === st.sel) {
@@ -343,7 +352,7 @@
     return (
       !!payload &&
       (!style.geom || !payload.hash || style.geom === payload.hash) &&
-      style.cls.length === payload.grids.id.length
+      (!style.cls || style.cls.length === payload.grids.id.length)
     );
   }
 
@@ -431,6 +440,9 @@
   /* Re-colour grid layers drawn from the geometry `style.geom` names (all the
      page's grid layers, or `layer`); remembered for layers still loading. */
   function restyle(style, layer) {
+    if (typeof style === "string") {
+      style = JSON.parse(style);
+    }
     var targets = layer ? [layer] : layers;
     var n = 0;
     if (!layer) {
