@@ -12,9 +12,12 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from geo.settings import Settings
+
+if TYPE_CHECKING:
+    from geo.store import Store
 
 EXIT_ERROR = 1
 
@@ -45,10 +48,27 @@ def _progress(enabled: bool) -> tuple[Callable[[float, str], None], Callable[[],
     return update, bar.close
 
 
+def _open_district(db: str) -> Store:
+    """Open an existing database that holds a district (one clear error otherwise)."""
+    from geo.store import open_store
+
+    store = open_store(db)
+    if not store.has_schema():
+        store.close()
+        # Name the file or database, never a URL (it may carry a password).
+        where = str(store.path) if store.path is not None else f"database {store.engine.url.database}"
+        raise CliError(f"{where} holds no district (no sibai tables); build one with `sibai demo --db ...`")
+    return store
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from geo.demo import install_demo
     from geo.store import open_store
+    from geo.synth import START
 
+    # Refuse bad input before the database file is created.
+    if args.as_of is not None and args.as_of < START:
+        raise CliError(f"--as-of {args.as_of} is before the programme's start {START}")
     update, close = _progress(not args.quiet)
     try:
         with open_store(args.db, create=True) as store:
@@ -62,11 +82,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_coverage(args: argparse.Namespace) -> int:
     from geo.live import coverage_index_from_store
-    from geo.store import open_store
 
     if args.to < args.from_:
         raise CliError(f"the period ends ({args.to}) before it starts ({args.from_})")
-    with open_store(args.db) as store:
+    with _open_district(args.db) as store:
         index, _ = coverage_index_from_store(store)
     frame = index.coverage(args.from_, args.to, level=args.level)
     frame = frame.reset_index().rename(columns={f"{args.level}_id": "id"})
@@ -84,9 +103,8 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from geo.integrity import check_district
-    from geo.store import open_store
 
-    with open_store(args.db) as store:
+    with _open_district(args.db) as store:
         result = check_district(store)
     width = max(len(c) for c in result["check"])
     for check, n in result.itertuples(index=False):

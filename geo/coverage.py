@@ -250,7 +250,7 @@ class CoverageIndex:
         areas: Areas,
     ) -> None:
         self.areas = areas
-        self.household_ids = pd.Index(households["household_id"].to_numpy(dtype=object))
+        self.household_ids = pd.Index(households["household_id"].to_numpy(dtype=object), dtype=object)
         if not self.household_ids.is_unique:
             raise ValueError("household ids must be unique")
         self.grid_ids = areas.ids("grid")

@@ -211,9 +211,13 @@ class Store:
         """Return ``(data_version, reset_version)``: cheap enough to ask on every rerun."""
         with self.engine.connect() as conn:
             if self.backend == "postgresql":
+                # The sequences start at 0 and the first nextval() returns that 0,
+                # so last_value alone would not move on the first write: count calls.
                 row = conn.exec_driver_sql(
-                    "SELECT (SELECT last_value FROM sibai_data_version), "
-                    "(SELECT last_value FROM sibai_reset_version)"
+                    "SELECT (SELECT CASE WHEN is_called THEN last_value + 1 ELSE 0 END "
+                    "FROM sibai_data_version), "
+                    "(SELECT CASE WHEN is_called THEN last_value + 1 ELSE 0 END "
+                    "FROM sibai_reset_version)"
                 ).one()
             else:
                 row = conn.exec_driver_sql(
@@ -354,6 +358,30 @@ class Store:
         rows = list(zip(*columns, strict=True))
         raw = conn.connection.dbapi_connection
         assert raw is not None
+        try:
+            self._insert_rows(conn, raw, name, cols, rows, frame)
+        except Exception as exc:
+            # The driver's own errors bypass SQLAlchemy: report them like every other
+            # store problem, naming the table (the transaction rolls back on the way out).
+            if not _is_driver_error(exc):
+                raise
+            msg = _first_line(exc)
+            detail = getattr(getattr(exc, "diag", None), "message_detail", None)
+            if "locked" in msg or "busy" in msg:
+                raise StoreError(self._describe(exc)) from exc
+            raise StoreError(
+                f"{self._where()}: cannot write {name}: {msg}" + (f" ({detail})" if detail else "")
+            ) from exc
+
+    def _insert_rows(
+        self,
+        conn: Connection,
+        raw: Any,
+        name: str,
+        cols: list[str],
+        rows: list[tuple[Any, ...]],
+        frame: pd.DataFrame,
+    ) -> None:
         if self.backend == "sqlite":
             marks = ", ".join("?" for _ in cols)
             cur = raw.cursor()
@@ -554,6 +582,17 @@ class Store:
             for name in (*schema.LAYERS, *schema.TABLES):
                 out[name] = int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {name}").scalar() or 0)
         return out
+
+
+def _is_driver_error(exc: BaseException) -> bool:
+    """Tell whether ``exc`` is a DB-API error of either driver (sqlite3 or psycopg)."""
+    if isinstance(exc, sqlite3.Error):
+        return True
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    return isinstance(exc, psycopg.Error)
 
 
 def _first_line(exc: BaseException) -> str:
