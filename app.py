@@ -8,6 +8,8 @@ sidebar and the navigation. Screens live in ``pages/``; caching wrappers in
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from geo.store import StoreError
@@ -24,9 +26,23 @@ except StoreError as exc:
     st.error(t("db.error", msg=str(exc)))
     st.stop()
 
+# (file, title key, url path): a screen appears once its file exists, so work on
+# one screen never breaks navigation for the others.
+SCREENS = (
+    ("pages/district_map.py", "nav.map", "map"),
+    ("pages/grid.py", "nav.grid", "grid"),
+    ("pages/walk.py", "nav.walk", "walk"),
+    ("pages/uncovered.py", "nav.uncovered", "uncovered"),
+    ("pages/issues.py", "nav.issues", "issues"),
+    ("pages/workers.py", "nav.workers", "workers"),
+    ("pages/public.py", "nav.public", "public"),
+    ("pages/data.py", "nav.data", "data"),
+)
+HERE = Path(__file__).resolve().parent
 pages = [
-    st.Page("pages/district_map.py", title=t("nav.map"), url_path="map", default=True),
-    st.Page("pages/grid.py", title=t("nav.grid"), url_path="grid"),
+    st.Page(file, title=t(title), url_path=url, default=(i == 0))
+    for i, (file, title, url) in enumerate(SCREENS)
+    if (HERE / file).exists()
 ]
 nav = st.navigation(pages)
 st.session_state["filters"] = sidebar.render()

@@ -145,7 +145,26 @@ def build_parser() -> argparse.ArgumentParser:
     cov.add_argument("--format", choices=["csv", "json"], default="csv")
 
     add("check", "check integrity: references, geometries, counts", cmd_check)
+    for module in command_modules():
+        module.add_commands(add)
     return parser
+
+
+def command_modules() -> list[Any]:
+    """Return the modules of ``geo.commands``, each adding its subcommands via ``add_commands(add)``.
+
+    ``add(name, help, func)`` returns the subparser (with ``--db`` already on it);
+    a module may also add nested subcommands through the parser it gets back.
+    """
+    import importlib
+    import pkgutil
+
+    import geo.commands
+
+    return [
+        importlib.import_module(f"geo.commands.{info.name}")
+        for info in sorted(pkgutil.iter_modules(geo.commands.__path__), key=lambda i: i.name)
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -156,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (CliError, StoreError, ValueError) as exc:
+    except (CliError, StoreError, ValueError, LookupError) as exc:
         print(f"sibai {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
