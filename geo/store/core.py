@@ -322,6 +322,9 @@ class Store:
         if not self.has_schema():
             self.create_schema()
         with self.transaction(reset=True) as conn:
+            if self.backend == "sqlite":
+                # A large page cache for the load only (not transactional; reset below).
+                conn.exec_driver_sql("PRAGMA cache_size = -262144")
             for name in reversed(order):
                 conn.exec_driver_sql(f"DELETE FROM {name}")
             for name in order:
@@ -338,6 +341,8 @@ class Store:
                 done += weights[name]
             if meta:
                 self.set_meta(conn, meta)
+            if self.backend == "sqlite":
+                conn.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default again
         self.checkpoint()
         if progress:
             progress(1.0, "done")
@@ -425,10 +430,14 @@ class Store:
         if pd.api.types.is_float_dtype(s) and s.isna().any():
             return [None if v != v else v for v in s.tolist()]
         if s.dtype == object or pd.api.types.is_string_dtype(s):
-            return [
-                None if (v is None or v is pd.NA or (isinstance(v, float) and v != v)) else v
-                for v in s.tolist()
-            ]
+            # Vectorised: one pass to find missing values, not a Python test per cell
+            # (saves seconds on the 2.7 million visits of the full district).
+            missing = s.isna().to_numpy()
+            values = s.to_numpy(dtype=object)
+            if missing.any():
+                values = values.copy()
+                values[missing] = None
+            return values.tolist()
         return s.tolist()
 
     # ------------------------------------------------------------------- reads
