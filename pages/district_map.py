@@ -75,8 +75,10 @@ with map_col:
 if click and click.get("grid") and click.get("seq") != st.session_state.get("map_seq"):
     st.session_state["map_seq"] = click.get("seq")
     if click["grid"] != selected:
-        selected = str(click["grid"])
-        st.query_params["grid"] = selected
+        st.query_params["grid"] = str(click["grid"])
+        # A rerun started by a component does not carry query-parameter changes to
+        # the browser's address bar; a fresh run does (checked in Chromium).
+        st.rerun()
 
 with side:
     if selected:

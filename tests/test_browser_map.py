@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,11 @@ def test_all_grids_drawn_click_selects_and_nothing_leaves_the_machine(
     heading = page.locator("h3").first
     expect(heading).not_to_have_text("普陀区", timeout=15_000)
     assert heading.inner_text().strip() in names
+    # The selection is mirrored in the URL, so the link can be shared.
+    expect(page).to_have_url(re.compile(r"[?&]grid=G\d{4}"), timeout=10_000)
+    grid_id = re.search(r"grid=(G\d{4})", page.url).group(1)  # type: ignore[union-attr]
+    with open_store(tiny_db) as store:
+        assert store.read_table("grids").set_index("grid_id").loc[grid_id, "name"] == heading.inner_text().strip()
     assert outside == []
 
 
