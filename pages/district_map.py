@@ -46,9 +46,12 @@ basemap = c3.selectbox(
     t("basemap"), ["none", "osm", "tianditu", "amap"], format_func=lambda b: t(f"basemap.{b}"), key="basemap"
 )
 
-geometry = gridmap.geometry()
+geometry = gridmap.geometry(basemap=basemap)
 focus = f.committee_id or f.street_id
-view = area_bounds(layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id)
+view = gridmap.view_for(
+    area_bounds(layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id),
+    basemap=basemap,
+)
 style = maps.style_payload(
     geometry.grid_ids,
     metrics,
@@ -68,7 +71,7 @@ with map_col:
             lang=lang(),
             tianditu_key=gridmap.tianditu_key(),
             view=view,
-            view_token=focus or "district",
+            view_token=f"{focus or 'district'}:{basemap}",
         ),
         key="district_map",
     )

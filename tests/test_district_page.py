@@ -116,3 +116,37 @@ def test_hostile_grid_name_is_shown_as_text(tiny_db: str, monkeypatch: pytest.Mo
     # Streamlit renders subheaders as markdown without raw HTML: the text stays literal.
     assert at.subheader[0].value == "<img src=x onerror=alert(1)>"
     assert "<img" not in " ".join(m.value for m in at.markdown if "unsafe" in str(m.proto))
+
+
+def test_amap_basemap_draws_a_gcj02_copy_and_none_asks_no_tiles(
+    tiny_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import ui.gridmap
+    from geo import crs, maps
+
+    seen: list[dict] = []
+    monkeypatch.setattr(ui.gridmap, "show", lambda args, *, key: seen.append(args))
+    at = _app(tiny_db, monkeypatch)
+    at.run()
+    assert seen[-1]["tiles"] == []  # the default basemap is none: no tile server at all
+    wgs_path = seen[-1]["geometry"]
+    at.selectbox(key="basemap").set_value("amap").run()
+    assert not at.exception
+    args = seen[-1]
+    assert args["geometry"] != wgs_path
+    assert any("autonavi" in t["url"] or "amap" in t["url"] for t in args["tiles"])
+    # The file the browser loads holds the grids shifted to GCJ-02, to the metre.
+    folder = maps.build_assets()
+    gcj = maps.geometry_from_payload(json.loads((folder / args["geometry"]).read_text()))
+    with open_store(tiny_db) as store:
+        grids = store.read_layer("grids")
+    expected = crs.to_gcj02(grids).set_index("grid_id").geometry
+    got = gcj.set_index("id").geometry
+    import shapely
+
+    a = shapely.centroid(expected.to_numpy())
+    b = shapely.centroid(got.reindex(expected.index).to_numpy())
+    shift = shapely.distance(a, b)  # degrees; GCJ-02 moves Shanghai by ~500 m, so this is strict
+    assert float(shift.max()) < 2e-5  # under ~2 m after 1 m quantisation and simplification

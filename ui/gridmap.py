@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 import streamlit.components.v1 as components
 
-from geo import maps
+from geo import crs, maps
 from ui import data
 
 
@@ -33,17 +33,29 @@ class Geometry:
     hash: str
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _geometry(reset_version: int) -> Geometry:
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _geometry(reset_version: int, gcj02: bool) -> Geometry:
     layers = data.layers()
-    payload = maps.geometry_payload(layers.grids, streets=layers.streets, committees=layers.committees)
+    grids, streets, committees = layers.grids, layers.streets, layers.committees
+    if gcj02:
+        # AMap tiles are in GCJ-02: draw a shifted copy, never store it.
+        grids, streets, committees = (crs.to_gcj02(f) for f in (grids, streets, committees))
+    payload = maps.geometry_payload(grids, streets=streets, committees=committees)
     path = maps.write_geometry(payload, maps.build_assets())
     return Geometry(path=path, grid_ids=list(payload["grids"]["id"]), hash=str(payload["hash"]))
 
 
-def geometry() -> Geometry:
-    """Return the geometry of the current data (rebuilt only when data is replaced)."""
-    return _geometry(data.store().versions()[1])
+def geometry(*, basemap: str = "none") -> Geometry:
+    """Return the geometry for ``basemap`` (rebuilt only when data is replaced)."""
+    return _geometry(data.store().versions()[1], basemap == "amap")
+
+
+def view_for(bounds: tuple[float, float, float, float] | None, *, basemap: str) -> tuple[float, ...] | None:
+    """Return focus bounds in the basemap's coordinates."""
+    if bounds is None or basemap != "amap":
+        return bounds
+    lon, lat = crs.gcj02_from_wgs84([bounds[0], bounds[2]], [bounds[1], bounds[3]])
+    return float(lon[0]), float(lat[0]), float(lon[1]), float(lat[1])
 
 
 def tianditu_key() -> str | None:
