@@ -366,9 +366,7 @@ def pg_admin_url() -> str:
     url = os.environ.get("SIBAI_TEST_PG_ADMIN", DEFAULT_PG_ADMIN_URL)
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=3) as conn:
-            row = conn.execute(
-                "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'"
-            ).fetchone()
+            row = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'").fetchone()
     except psycopg.Error as exc:
         require_service("PostgreSQL", f"cannot connect to {_redact(url)}: {exc}")
     if row is None:

@@ -54,7 +54,10 @@ def test_all_grids_drawn_click_selects_and_nothing_leaves_the_machine(
     expect(page).to_have_url(re.compile(r"[?&]grid=G\d{4}"), timeout=10_000)
     grid_id = re.search(r"grid=(G\d{4})", page.url).group(1)  # type: ignore[union-attr]
     with open_store(tiny_db) as store:
-        assert store.read_table("grids").set_index("grid_id").loc[grid_id, "name"] == heading.inner_text().strip()
+        assert (
+            store.read_table("grids").set_index("grid_id").loc[grid_id, "name"]
+            == heading.inner_text().strip()
+        )
     assert outside == []
 
 

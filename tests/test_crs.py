@@ -317,9 +317,7 @@ def test_to_wgs84_from_utm_agrees_with_pyproj() -> None:
     got = to_wgs84(utm)
     assert got.crs == WGS84
     coords = shapely.get_coordinates(utm.geometry.values)
-    lon, lat = pyproj.Transformer.from_crs(32651, 4326, always_xy=True).transform(
-        coords[:, 0], coords[:, 1]
-    )
+    lon, lat = pyproj.Transformer.from_crs(32651, 4326, always_xy=True).transform(coords[:, 0], coords[:, 1])
     assert_allclose(
         shapely.get_coordinates(got.geometry.values),
         np.column_stack([lon, lat]),

@@ -44,9 +44,7 @@ def test_require_service_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("value", [None, "", "false", "1", "TRUE"])
-def test_require_service_skips_outside_ci(
-    monkeypatch: pytest.MonkeyPatch, value: str | None
-) -> None:
+def test_require_service_skips_outside_ci(monkeypatch: pytest.MonkeyPatch, value: str | None) -> None:
     if value is None:
         monkeypatch.delenv("CI", raising=False)
     else:
@@ -77,8 +75,7 @@ def test_pg_url_is_a_fresh_postgis_database(pg_url: str) -> None:
             "SELECT round(ST_X(ST_Transform(ST_SetSRID(ST_MakePoint(123, 0), 4326), 32651)))"
         ).fetchone()
         (tables,) = conn.execute(
-            "SELECT count(*) FROM pg_tables"
-            " WHERE schemaname = 'public' AND tablename <> 'spatial_ref_sys'"
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'spatial_ref_sys'"
         ).fetchone()
     assert database == _dbname(pg_url)
     assert database.startswith("sibai_test_")
@@ -169,9 +166,7 @@ def test_external_requests_records_only_foreign_hosts(page) -> None:
         <img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
         """
     )
-    page.evaluate(
-        "() => fetch('https://cdn.example.invalid/leaflet.js').then(() => 'ok', () => 'failed')"
-    )
+    page.evaluate("() => fetch('https://cdn.example.invalid/leaflet.js').then(() => 'ok', () => 'failed')")
     assert foreign == [
         "http://tiles.example.invalid/0/0/0.png",
         "https://cdn.example.invalid/leaflet.js",
@@ -183,9 +178,7 @@ def test_external_requests_records_only_foreign_hosts(page) -> None:
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_external_requests_catches_fetch_from_streamlit_page(
-    streamlit_server, page, tmp_path: Path
-) -> None:
+def test_external_requests_catches_fetch_from_streamlit_page(streamlit_server, page, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     app = tmp_path / "leaky_app.py"

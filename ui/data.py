@@ -67,8 +67,15 @@ def ensure_database() -> None:
 
 @st.cache_resource(show_spinner=False)
 def store() -> Store:
-    """Return the shared store (a connection pool per server process)."""
-    return open_store(settings().db)
+    """Return the shared store (a connection pool per server process).
+
+    Creating the schema is idempotent: it adds only tables that a newer
+    version of the app needs and an existing database lacks.
+    """
+    s = open_store(settings().db)
+    if s.has_schema():
+        s.create_schema()
+    return s
 
 
 @st.cache_resource(show_spinner=False)

@@ -1,0 +1,348 @@
+"""诉求 · Issues: where every resident's issue stands on the escalation ladder, its history, the forms.
+
+Deep links: ``/issues?issue=123`` opens an issue, ``?grid=G0001`` lists one
+grid's issues; the sidebar's street and committee narrow the area. The rules
+are in ``geo.issues``, the reads and writes in ``geo.store.issue_log``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+import pandas as pd
+import streamlit as st
+
+from geo import issues as rules
+from geo import maps
+from geo.areas import area_bounds, breadcrumbs, grids_in_area
+from geo.store import LEVELS, SOURCES, STATUSES, Scope
+from geo.store import issue_log as log
+from ui import data, gridmap
+from ui.i18n import fmt_int, lang, t
+
+LIST_LIMIT = 2000  # most rows the list shows, the most urgent first
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _issue_data(
+    versions: tuple[int, int], street: str | None, committee: str | None, since: dt.date
+) -> tuple[pd.DataFrame, ...]:
+    # Cached per data version: a write anywhere (another replica, the CLI) shows on the next rerun.
+    if committee:
+        scope = Scope.of(committees=[committee])
+    elif street:
+        scope = Scope.of(streets=[street])
+    else:
+        scope = Scope.everything()
+    return log.read_issue_data(data.store(), scope=scope, closed_since=since)
+
+
+def _clear_grid() -> None:
+    st.query_params.pop("grid", None)
+
+
+def _open_issue(key: str, ids: list[int]) -> None:
+    rows = st.session_state[key].selection.rows
+    if rows and 0 <= rows[0] < len(ids):
+        st.query_params["issue"] = str(ids[rows[0]])
+
+
+f = st.session_state["filters"]
+store = data.store()
+layers = data.layers()
+limits = rules.limits_days(data.settings())
+now = log.local_now(data.settings())
+labels = (
+    {f"status.{s}": t(f"status.{s}") for s in STATUSES}
+    | {f"level.{lv}": t(f"level.{lv}") for lv in LEVELS}
+    | {f"source.{s}": t(f"issues.source.{s}") for s in SOURCES}
+    | {f"action.{a}": t(f"issues.action.{a}") for a in rules.EVENT_ACTIONS}
+    | {
+        "implied": t("issues.implied"),
+        "pending": t("issues.pending"),
+        "escalate_note": t("issues.escalate_note"),
+    }
+)
+grid_names = dict(zip(layers.grids["grid_id"], layers.grids["name"], strict=True))
+issues, events = _issue_data(store.versions(), f.street_id, f.committee_id, f.start)
+
+st.title(t("issues.title"), anchor=False)
+st.caption(t("issues.caption", now=f"{now:%Y-%m-%d %H:%M}"))
+
+# ------------------------------------------------------------------ filters
+c1, c2, c3, c4 = st.columns([2, 4, 3, 2])
+levels = c1.multiselect(t("issues.f.level"), LEVELS, format_func=lambda v: t(f"level.{v}"), key="iss_level",
+                        placeholder=t("issues.f.any"))  # fmt: skip
+statuses = c2.multiselect(t("issues.f.status"), STATUSES, default=list(rules.OPEN_STATUSES),
+                          format_func=lambda v: t(f"status.{v}"), key="iss_status",
+                          placeholder=t("issues.f.any"))  # fmt: skip
+categories_all = sorted({str(c) for c in issues["category"].dropna()})
+categories = c3.multiselect(
+    t("issues.f.category"), categories_all, key="iss_category", placeholder=t("issues.f.any")
+)
+sources = c4.multiselect(t("issues.f.source"), SOURCES, format_func=lambda v: t(f"issues.source.{v}"),
+                         key="iss_source", placeholder=t("issues.f.any"))  # fmt: skip
+timing = st.pills(t("issues.f.timing"), rules.TIMINGS, selection_mode="multi",
+                  format_func=lambda v: t(f"issues.timing.{v}"), key="iss_timing")  # fmt: skip
+grid_id = st.query_params.get("grid")
+if grid_id and grid_id not in grid_names:
+    st.warning(t("bad_id", id=rules.escape_markdown(grid_id), what=t("what.grid")))
+    grid_id = None
+filters = rules.IssueFilters(
+    levels=tuple(levels),
+    statuses=tuple(statuses),
+    categories=tuple(categories),
+    sources=tuple(sources),
+    timing=tuple(timing or ()),
+    grid_id=grid_id,
+)
+board = rules.issue_board(issues, events, filters, now=now, limits=limits, start=f.start, end=f.end)
+
+# ------------------------------------------------------------------ metrics
+m = board.metrics
+median, share = m["median_days_to_close"], m["share_within_committee"]
+cols = st.columns(6)
+cols[0].metric(t("issues.m.open"), fmt_int(m["open"]), help=t("issues.m.help"))
+cols[1].metric(t("issues.m.overdue"), fmt_int(m["overdue"]))
+cols[2].metric(t("issues.m.timed_out"), fmt_int(m["timed_out"]))
+cols[3].metric(t("issues.m.resolved"), fmt_int(m["resolved"]))
+cols[4].metric(t("issues.m.median"), "—" if pd.isna(median) else f"{median:.1f}")
+cols[5].metric(t("issues.m.within"), "—" if pd.isna(share) else f"{share * 100:.1f}%")
+
+# ------------------------------------------------------------------ map and ladder
+left, right = st.columns([3, 2], gap="medium")
+with left:
+    st.subheader(t("issues.map"), anchor=False)
+    metric = st.segmented_control(
+        t("issues.map_metric"),
+        ["open_issues_per_100", "overdue_issues"],
+        default="open_issues_per_100",
+        format_func=lambda v: t("metric.issues_per_100" if v == "open_issues_per_100" else "metric.overdue"),
+        key="iss_map_metric",
+    )
+    geometry = gridmap.geometry()
+    coverage = data.coverage_index().coverage(f.start, f.end, level="grid")
+    style = maps.style_payload(
+        geometry.grid_ids,
+        rules.grid_map_metrics(board.by_grid, coverage),
+        metric=metric or "open_issues_per_100",
+        lang=lang(),
+        selected=grid_id,
+        geometry_hash=geometry.hash,
+    )
+    view = area_bounds(layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id)
+    click = gridmap.show(
+        maps.gridmap_args(geometry.path, style, height=420, lang=lang(), view=view,
+                          view_token=f.committee_id or f.street_id or "district"),
+        key="issues_map",
+    )  # fmt: skip
+    if click and click.get("grid") and click.get("seq") != st.session_state.get("iss_map_seq"):
+        st.session_state["iss_map_seq"] = click.get("seq")
+        in_area = grids_in_area(
+            layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id
+        )
+        if str(click["grid"]) in set(in_area) and click["grid"] != grid_id:
+            st.query_params["grid"] = str(click["grid"])
+            st.rerun()
+    st.caption(t("issues.map_hint"))
+with right:
+    st.subheader(t("issues.by_level"), anchor=False)
+    st.dataframe(
+        board.by_level.rename(index=lambda lv: t(f"level.{lv}")),
+        column_config={
+            "_index": st.column_config.TextColumn(t("col.level")),
+            "open": st.column_config.NumberColumn(t("issues.m.open")),
+            "overdue": st.column_config.NumberColumn(t("issues.m.overdue")),
+            "timed_out": st.column_config.NumberColumn(t("issues.m.timed_out")),
+            "resolved": st.column_config.NumberColumn(t("issues.m.resolved")),
+        },
+    )
+    ladder = " · ".join(f"{t(f'level.{lv}')} {t('issues.days', n=limits[lv])}" for lv in LEVELS)
+    st.caption(t("issues.ladder", limits=ladder))
+
+# ------------------------------------------------------------------ list
+st.subheader(t("issues.list"), anchor=False)
+if grid_id:
+    st.button(t("issues.grid_only", name=grid_names[grid_id]), on_click=_clear_grid, icon=":material/close:")
+shown = rules.display_rows(board.rows, labels=labels, grid_names=grid_names, limit=LIST_LIMIT)
+caption = t("issues.count", n=fmt_int(len(board.rows)), total=fmt_int(len(issues)))
+if len(board.rows) > LIST_LIMIT:
+    caption += " " + t("issues.truncated", n=fmt_int(LIST_LIMIT))
+st.caption(f"{caption} {t('issues.pick')}")
+if len(shown) == 0:
+    st.info(t("issues.none"))
+else:
+    table_key = f"iss_table:{hash(filters)}:{f.street_id}:{f.committee_id}"
+    st.dataframe(
+        shown,
+        key=table_key,
+        hide_index=True,
+        height=min(38 + 35 * len(shown), 420),
+        on_select=functools.partial(_open_issue, table_key, shown["issue_id"].tolist()),
+        selection_mode="single-row",
+        column_config={
+            "issue_id": st.column_config.NumberColumn(t("col.issue_id"), format="%d", width="small"),
+            "title": st.column_config.TextColumn(t("col.title"), width="large"),
+            "category": st.column_config.TextColumn(t("col.category")),
+            "source": st.column_config.TextColumn(t("issues.col.source")),
+            "grid": st.column_config.TextColumn(t("issues.col.grid")),
+            "level": st.column_config.TextColumn(t("col.level"), width="small"),
+            "status": st.column_config.TextColumn(t("col.status"), width="small"),
+            "opened_at": st.column_config.DatetimeColumn(t("col.opened_at"), format="YYYY-MM-DD HH:mm"),
+            "due_at": st.column_config.DatetimeColumn(t("col.due_at"), format="YYYY-MM-DD HH:mm"),
+            "overdue": st.column_config.CheckboxColumn(t("issues.col.overdue"), width="small"),
+            "timed_out": st.column_config.NumberColumn(t("issues.col.timed_out"), width="small"),
+        },
+    )
+
+# ------------------------------------------------------------------ register one
+with st.expander(t("issues.new")):
+    area_grids = grids_in_area(
+        layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id
+    )
+    with st.form("iss_new", clear_on_submit=True):
+        c1, c2 = st.columns(2)
+        new_source = c1.selectbox(
+            t("issues.new.source"),
+            SOURCES,
+            index=SOURCES.index("hotline"),
+            format_func=lambda v: t(f"issues.source.{v}"),
+            key="iss_new_source",
+        )
+        new_grid = c2.selectbox(
+            t("issues.new.grid"), list(area_grids), format_func=lambda g: grid_names[g], key="iss_new_grid"
+        )
+        new_category = c1.selectbox(
+            t("issues.new.category"),
+            categories_all,
+            index=None,
+            accept_new_options=True,
+            key="iss_new_category",
+        )
+        new_level = c2.selectbox(
+            t("issues.new.level"), LEVELS[1:], format_func=lambda v: t(f"level.{v}"), key="iss_new_level"
+        )
+        new_title = st.text_input(t("issues.new.title"), max_chars=rules.MAX_TITLE, key="iss_new_title")
+        new_actor = st.text_input(t("issues.new.actor"), max_chars=rules.MAX_ACTOR, key="iss_new_actor")
+        registered = st.form_submit_button(t("issues.new.submit"), key="iss_new_submit")
+    if registered:
+        try:
+            opened = log.open_issue(
+                store,
+                category=new_category or "",
+                source=new_source,
+                grid_id=new_grid,
+                level=new_level,
+                title=new_title,
+                actor=new_actor,
+                now=now,
+            )
+        except ValueError as exc:
+            st.error(t("issues.new.invalid", msg=str(exc)))
+        else:
+            st.session_state["iss_flash"] = t("issues.new.saved", id=opened.issue_id)
+            st.query_params["issue"] = str(opened.issue_id)
+            st.rerun()
+
+# ------------------------------------------------------------------ one issue
+flash = st.session_state.pop("iss_flash", None)
+raw_id = st.query_params.get("issue")
+if not raw_id:
+    st.stop()
+st.divider()
+issue_id = int(raw_id) if raw_id.isdigit() else -1
+try:
+    detail = log.issue_detail(store, issue_id, now=now)
+except LookupError:
+    st.warning(t("issues.bad_issue", id=rules.escape_markdown(raw_id)))
+    st.stop()
+row = detail.row
+if (f.committee_id and row["committee_id"] != f.committee_id) or (
+    f.street_id and row["street_id"] != f.street_id
+):
+    st.warning(t("issues.out_of_scope", id=issue_id))
+    st.stop()
+if flash:
+    st.success(flash)
+s = detail.state
+st.subheader(t("issues.detail", id=issue_id), anchor=False)
+st.text(str(row["title"]))
+trail = breadcrumbs(layers.streets, layers.committees, layers.grids, grid_id=str(row["grid_id"]))
+place = [c.name for c in trail[1:]] + [str(row["building_id"] or "")]
+actors = log.actors_for(store, str(row["committee_id"]))
+names = dict(zip(actors["worker_id"], actors["name"], strict=True))
+late = f" · **{t('issues.overdue_flag')}**" if s.is_open and s.due_at < now else ""
+facts = [
+    (t("issues.where"), " / ".join(rules.escape_markdown(p) for p in place if p)),
+    (t("col.category"), rules.escape_markdown(row["category"])),
+    (t("issues.col.source"), t(f"issues.source.{row['source']}")),
+    (t("issues.opened"), f"{row['opened_at']:%Y-%m-%d %H:%M}"),
+    (t("issues.state"), t("issues.state_value", status=t(f"status.{s.status}"), level=t(f"level.{s.level}"))),
+    (t("issues.closed_at"), f"{s.closed_at:%Y-%m-%d %H:%M}")
+    if s.closed_at
+    else (t("issues.due"), f"{s.due_at:%Y-%m-%d %H:%M}{late}"),
+]
+if s.handled_by:
+    who = f"{s.handled_by} · {names[s.handled_by]}" if s.handled_by in names else s.handled_by
+    facts.append((t("issues.handled_by"), rules.escape_markdown(who)))
+# The status the person was shown when they filled in the form: if someone else moved the issue
+# meanwhile, the action is refused instead of applied to a state nobody looked at.
+seen = st.session_state.get(f"iss_seen_{issue_id}", s.status)
+st.session_state[f"iss_seen_{issue_id}"] = s.status
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.markdown("  \n".join(f"**{label}**　{value}" for label, value in facts))
+with right:
+    st.markdown(f"**{t('issues.form')}**")
+    if not detail.actions:
+        st.info(t("issues.no_actions"))
+    elif not names:
+        st.warning(t("issues.no_workers"))
+    else:
+        with st.form(f"iss_move_{issue_id}", clear_on_submit=True):
+            action = st.radio(
+                t("issues.form.action"),
+                detail.actions,
+                horizontal=True,
+                format_func=lambda a: t(f"issues.action.{a}"),
+                key="iss_form_action",
+            )
+            actor = st.selectbox(
+                t("issues.form.actor"),
+                list(names),
+                format_func=lambda w: f"{w} · {names[w]}",
+                key="iss_form_actor",
+            )
+            note = st.text_area(
+                t("issues.form.note"), max_chars=rules.MAX_NOTE, height=80, key="iss_form_note"
+            )
+            if "verify" in detail.actions:
+                st.caption(t("issues.form.verify_rule"))
+            submitted = st.form_submit_button(t("issues.form.submit"), type="primary", key="iss_form_submit")
+        if submitted:
+            try:
+                moved = log.transition(store, issue_id, action, actor=actor, note=note, expect_status=seen)
+            except rules.TransitionRefused as exc:
+                sep = "、" if lang() == "zh" else ", "
+                st.error(t(f"issues.err.{exc.code}", **exc.words(labels, sep=sep)))
+            else:
+                message = t("issues.moved", id=issue_id, action=t(f"issues.action.{action}"))
+                if len(moved.events) > 1:
+                    message += " " + t("issues.moved_up", n=len(moved.events) - 1)
+                st.session_state["iss_flash"] = message
+                st.rerun()
+
+st.markdown(f"**{t('issues.history')}**")
+st.dataframe(
+    rules.display_history(detail.history, labels=labels),
+    hide_index=True,
+    column_config={
+        "at": st.column_config.DatetimeColumn(t("issues.col.at"), format="YYYY-MM-DD HH:mm"),
+        "step": st.column_config.TextColumn(t("issues.col.step")),
+        "actor": st.column_config.TextColumn(t("issues.col.actor")),
+        "change": st.column_config.TextColumn(t("issues.col.change")),
+        "note": st.column_config.TextColumn(t("issues.col.note"), width="medium"),
+        "flag": st.column_config.TextColumn(t("issues.col.flag")),
+    },
+)
