@@ -6,7 +6,7 @@ import streamlit as st
 
 from geo import maps
 from geo.areas import UnknownArea, area_bounds, area_summary, breadcrumbs, grids_in_area
-from ui import data, gridmap
+from ui import data, gridmap, sidebar
 from ui.i18n import fmt_int, fmt_pct, lang, t
 
 METRIC_LABELS = {
@@ -16,7 +16,7 @@ METRIC_LABELS = {
     "bivariate": "metric.bivariate",
 }
 
-f = st.session_state["filters"]
+f = sidebar.current()
 layers = data.layers()
 metrics = data.coverage_index().coverage(f.start, f.end, level="grid")
 

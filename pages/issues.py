@@ -18,7 +18,7 @@ from geo import maps
 from geo.areas import area_bounds, breadcrumbs, grids_in_area
 from geo.store import LEVELS, SOURCES, STATUSES, Scope
 from geo.store import issue_log as log
-from ui import data, gridmap
+from ui import data, gridmap, sidebar
 from ui.i18n import fmt_int, lang, t
 
 LIST_LIMIT = 2000  # most rows the list shows, the most urgent first
@@ -48,7 +48,7 @@ def _open_issue(key: str, ids: list[int]) -> None:
         st.query_params["issue"] = str(ids[rows[0]])
 
 
-f = st.session_state["filters"]
+f = sidebar.current()
 store = data.store()
 layers = data.layers()
 limits = rules.limits_days(data.settings())

@@ -88,3 +88,19 @@ def render() -> Filters:
     _set_query("street", street, streets)
     _set_query("committee", committee, committees)
     return Filters(period=period, start=start, end=end, street_id=street, committee_id=committee)
+
+
+def current() -> Filters:
+    """Return the sidebar's filters, drawing the sidebar if app.py has not yet in this run.
+
+    On a deep link's very first request Streamlit may run a page file directly,
+    before ``app.py`` has registered navigation; the page then still gets its
+    filters (and the first-start build) instead of failing.
+    """
+    filters = st.session_state.get("filters")
+    if isinstance(filters, Filters):
+        return filters
+    data.ensure_database()
+    filters = render()
+    st.session_state["filters"] = filters
+    return filters

@@ -41,7 +41,3 @@ __all__ = [
     "open_store",
     "parse_local",
 ]
-
-# Tables that features add beside the foundation's schema: importing them
-# registers them on the shared metadata, so create_schema() makes them too.
-import geo.store.issue_log  # noqa: E402, F401

@@ -245,6 +245,7 @@ class Store:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _create_schema(self, conn: Connection) -> None:
+        load_extension_tables()
         if self.backend == "sqlite":
             for stmt in gpkg.metadata_ddl():
                 conn.exec_driver_sql(stmt)
@@ -602,6 +603,22 @@ def _is_driver_error(exc: BaseException) -> bool:
     except ImportError:  # pragma: no cover - psycopg is a dependency
         return False
     return isinstance(exc, psycopg.Error)
+
+
+EXTENSION_MODULES = ("geo.store.issue_log",)
+"""Modules that define tables beside the foundation's schema (on the same metadata)."""
+
+
+def load_extension_tables() -> None:
+    """Import the extension modules so their tables are on the metadata.
+
+    Imported lazily, not from ``geo.store``'s ``__init__``: those modules use
+    domain rules (``geo.issues``) that themselves import the store's schema.
+    """
+    import importlib
+
+    for name in EXTENSION_MODULES:
+        importlib.import_module(name)
 
 
 def _first_line(exc: BaseException) -> str:
