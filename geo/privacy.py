@@ -27,10 +27,13 @@ import pandas as pd
 
 __all__ = [
     "PERSONAL_COLUMNS",
+    "audit_suppression",
     "mask_frame",
     "mask_name",
     "mask_phone",
     "round_to",
+    "suppress_linked",
+    "suppress_nested",
     "suppress_small",
 ]
 
@@ -39,9 +42,7 @@ PERSONAL_COLUMNS: Final[Mapping[str, str]] = MappingProxyType(
 )
 """Default columns for :func:`mask_frame`: column name -> ``"name"`` or ``"phone"``."""
 
-_CJK = re.compile(
-    "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff\U00030000-\U0003134f]"
-)
+_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff\U00030000-\U0003134f]")
 _WHITESPACE = re.compile(r"\s+")
 _NON_DIGIT = re.compile(r"\D")
 _MIN_PHONE_DIGITS: Final = 7
@@ -335,3 +336,375 @@ def round_to(df: pd.DataFrame, columns: Sequence[str], *, base: int = 5) -> pd.D
         else:
             out[col] = rounded
     return out
+
+
+# ---------------------------------------------------------------- linked tables
+
+Line = tuple[int, Sequence[int]]
+"""An additive relation between cells of a flat array: ``(total, members)``,
+meaning ``values[total] == sum(values[m] for m in members)``."""
+
+
+def _pick(
+    values: np.ndarray, unknown: np.ndarray, members: Sequence[int], total: int, *, zero_first: bool
+) -> int | None:
+    """Return the cell of a line to hide next, or None when every cell is hidden already.
+
+    The smallest published positive member (the first on a tie); then, if
+    ``zero_first``, a published zero member before the total; else the total
+    before a zero.
+    """
+    visible = [m for m in members if not unknown[m]]
+    positive = [m for m in visible if values[m] > 0]
+    if positive:
+        return min(positive, key=lambda m: values[m])
+    if zero_first and visible:
+        return visible[0]
+    if not unknown[total]:
+        return total
+    return visible[0] if visible else None
+
+
+def suppress_linked(
+    values: Sequence[float] | np.ndarray,
+    lines: Sequence[Line],
+    *,
+    k: int = 5,
+    also_hide: Sequence[bool] | np.ndarray | None = None,
+) -> np.ndarray:
+    """Return which cells to hide so that no count below ``k`` can be worked out.
+
+    ``values`` are counts in a flat array; ``lines`` say which of them add
+    up: ``(total, members)`` means ``values[total] == sum(values[members])``
+    (a row total, or a parent area over its children). Unlike
+    :func:`suppress_small`, a cell may belong to several lines (a committee's
+    count is a member of its street's line and the total of its own row), and
+    the rule is applied until every line is safe:
+
+    1. **Primary.** Every count ``n`` with ``0 < n < k`` is hidden, and so
+       is every cell of ``also_hide`` (e.g. a count of people that stands for
+       fewer than ``k`` households).
+    2. **Complementary**, repeated until nothing changes. In each line, the
+       hidden cells (the total included) are the unknowns of one equation:
+
+       * exactly one unknown would be given away by the others, so a second
+         cell of the line is hidden;
+       * with the total published, the hidden members add up to the total
+         minus the published members; if that sum is between 1 and ``k - 1``
+         it is itself a small count, so another member is hidden.
+
+       The cell hidden is the line's smallest published positive member
+       (lowest position on a tie); failing that, for a lone unknown a
+       published zero member (one more unknown is all it needs) and then the
+       total; for a small sum the total (a hidden zero would not raise it).
+
+    Missing values (NaN) count as unknowns of unknown size.
+
+    Parameters
+    ----------
+    values
+        Counts (non-negative), NaN for missing.
+    lines
+        ``(total, members)`` positions into ``values``.
+    k
+        Threshold: counts from 1 to ``k - 1`` are hidden.
+    also_hide
+        More cells to hide from the start, whatever their value (same length
+        as ``values``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, True for every cell to hide (missing cells excluded).
+
+    Raises
+    ------
+    ValueError
+        If ``k`` is below 1, a position is out of range, or a line does not
+        add up.
+
+    Examples
+    --------
+    A street (position 0) over three committees (1, 2, 3): hiding only the 3
+    would let anyone compute 35 - 12 - 20; the 12 goes too.
+
+    >>> suppress_linked([35, 3, 12, 20], [(0, [1, 2, 3])]).tolist()
+    [False, True, True, False]
+
+    Two small counts whose sum is small too (1 + 2 = 3 = 23 - 20): a third goes.
+
+    >>> suppress_linked([23, 1, 2, 20], [(0, [1, 2, 3])]).tolist()
+    [False, True, True, True]
+    """
+    if k < 1:
+        raise ValueError(f"suppress_linked: k must be at least 1, got {k}")
+    v = np.asarray(values, dtype=np.float64)
+    n = len(v)
+    missing = np.isnan(v)
+    for total, members in lines:
+        cells = [total, *members]
+        if any(not 0 <= c < n for c in cells):
+            raise ValueError(f"suppress_linked: line {(total, list(members))} is out of range 0..{n - 1}")
+        if not missing[cells].any() and not math.isclose(
+            v[total], float(v[list(members)].sum()), abs_tol=1e-9
+        ):
+            raise ValueError(
+                f"suppress_linked: line {(total, list(members))} does not add up: "
+                f"{v[total]:g} != {float(v[list(members)].sum()):g}"
+            )
+    hidden = (v > 0) & (v < k)
+    if also_hide is not None:
+        extra = np.asarray(also_hide, dtype=bool)
+        if extra.shape != v.shape:
+            raise ValueError(f"suppress_linked: also_hide has {extra.shape[0]} cells, values {n}")
+        hidden |= extra & ~missing
+    unknown = hidden | missing
+    changed = True
+    while changed:
+        changed = False
+        for total, members in lines:
+            n_unknown = int(unknown[total]) + int(unknown[list(members)].sum())
+            if n_unknown == 0:
+                continue
+            alone = n_unknown == 1
+            small_sum = False
+            if not alone and not unknown[total]:
+                hidden_members = [m for m in members if unknown[m]]
+                if not any(missing[m] for m in hidden_members):
+                    small_sum = 0 < float(v[hidden_members].sum()) < k
+            if not (alone or small_sum):
+                continue
+            # A hidden zero adds an unknown, which is all a lone unknown needs; it
+            # does not raise a small sum, so there the total goes before a zero.
+            cell = _pick(v, unknown, members, total, zero_first=alone)
+            if cell is None:
+                continue
+            hidden[cell] = unknown[cell] = True
+            changed = True
+    return hidden & ~missing
+
+
+def _nested_lines(
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    parent: str,
+    totals: Mapping[str, Sequence[str]],
+) -> list[Line]:
+    """Lines of :func:`suppress_nested`: row totals, and parents over children, per column."""
+    n_rows, n_cols = len(frame), len(columns)
+    col_pos = {c: j for j, c in enumerate(columns)}
+    row_pos = {r: i for i, r in enumerate(frame.index)}
+    lines: list[Line] = []
+    for total, parts in totals.items():
+        for i in range(n_rows):
+            lines.append((i * n_cols + col_pos[total], [i * n_cols + col_pos[c] for c in parts]))
+    children: dict[int, list[int]] = {}
+    for i, p in enumerate(frame[parent].tolist()):
+        if _is_missing(p):
+            continue
+        if p not in row_pos:
+            raise ValueError(f"suppress_nested: row {frame.index[i]!r} has parent {p!r}, which is no row")
+        children.setdefault(row_pos[p], []).append(i)
+    for p_row, kids in children.items():
+        for j in range(n_cols):
+            lines.append((p_row * n_cols + j, [c * n_cols + j for c in kids]))
+    return lines
+
+
+def _check_nested(
+    frame: pd.DataFrame, columns: Sequence[str], totals: Mapping[str, Sequence[str]], where: str
+) -> np.ndarray:
+    _check_columns(frame, [*columns], where)
+    for total, parts in totals.items():
+        unknown = [c for c in [total, *parts] if c not in columns]
+        if unknown:
+            raise ValueError(f"{where}: totals name column(s) {unknown} that are not in columns")
+    if not frame.index.is_unique:
+        dup = frame.index[frame.index.duplicated()].tolist()[:5]
+        raise ValueError(f"{where}: duplicate row ids {dup}")
+    values = frame[list(columns)].apply(pd.to_numeric, errors="raise").to_numpy(dtype=np.float64)
+    if (values < 0).any():
+        raise ValueError(f"{where}: counts must not be negative")
+    return values
+
+
+def _describe_cell(frame: pd.DataFrame, columns: Sequence[str], cell: int) -> str:
+    row, col = divmod(cell, len(columns))
+    return f"row {frame.index[row]!r}, column {columns[col]!r}"
+
+
+def suppress_nested(
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    parent: str,
+    totals: Mapping[str, Sequence[str]] | None = None,
+    k: int = 5,
+    also_hide: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Return a copy with small counts hidden (NaN) across a hierarchy of areas.
+
+    ``frame`` holds one row per area at every level (district, streets,
+    committees), each row naming its parent row in ``parent`` (missing for the
+    top). Each count of a parent is the sum of its children's, and
+    ``totals`` names row totals (``{"solved": ["solved_a", "solved_b"]}``).
+    Every one of these sums is a line of :func:`suppress_linked`, so a small
+    count can be worked out neither from its row total nor from its parent
+    minus its siblings, nor from a chain of both.
+
+    Show every hidden cell with the same mark ("*", see ``docs/privacy.md``).
+
+    Parameters
+    ----------
+    frame
+        One row per area, index = area id (unique).
+    columns
+        Count columns to protect (totals included).
+    parent
+        Column holding the parent's id (a value of the index), or missing.
+    totals
+        Row totals: total column -> the columns it adds up.
+    k
+        Threshold: counts from 1 to ``k - 1`` are hidden.
+    also_hide
+        Booleans, same index, some of ``columns``: cells to hide from the
+        start whatever their value (missing columns or rows: none).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy; ``columns`` become float64 with NaN for hidden cells.
+
+    Raises
+    ------
+    ValueError
+        If a column or parent is unknown, a count is negative, or a sum does
+        not add up (the message names the row and column).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"parent": [None, "S", "S", "S"], "n": [35, 3, 12, 20]},
+    ...                   index=["S", "C1", "C2", "C3"])
+    >>> suppress_nested(df, ["n"], parent="parent")["n"].tolist()
+    [35.0, nan, nan, 20.0]
+    """
+    totals = dict(totals or {})
+    values = _check_nested(frame, columns, totals, "suppress_nested")
+    _check_columns(frame, [parent], "suppress_nested")
+    lines = _nested_lines(frame, columns, parent, totals)
+    flat = values.ravel()
+    try:
+        extra = None
+        if also_hide is not None:
+            wanted = also_hide.reindex(index=frame.index, columns=list(columns))
+            extra = wanted.astype("boolean").fillna(False).to_numpy(dtype=bool).ravel()
+        hide = suppress_linked(flat, lines, k=k, also_hide=extra)
+    except ValueError as exc:
+        if "does not add up" not in str(exc):
+            raise
+        bad = next(
+            line
+            for line in lines
+            if not np.isnan(flat[[line[0], *line[1]]]).any()
+            and not math.isclose(flat[line[0]], float(flat[list(line[1])].sum()), abs_tol=1e-9)
+        )
+        raise ValueError(
+            f"suppress_nested: {_describe_cell(frame, columns, bad[0])} is "
+            f"{flat[bad[0]]:g}, but the cells it should add up sum to {float(flat[list(bad[1])].sum()):g}"
+        ) from None
+    out = frame.copy()
+    published = np.where(hide.reshape(values.shape), np.nan, values)
+    for j, col in enumerate(columns):
+        out[col] = published[:, j]
+    return out
+
+
+def audit_suppression(
+    raw: pd.DataFrame,
+    published: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    parent: str,
+    totals: Mapping[str, Sequence[str]] | None = None,
+    k: int = 5,
+) -> pd.DataFrame:
+    """Work out, as an attacker would, what the published table reveals about each hidden cell.
+
+    For every cell hidden in ``published``, linear programming (OR-Tools'
+    GLOP) finds the smallest and largest value the cell can take, given every
+    published count, the sums of :func:`suppress_nested` and that counts are
+    not negative. A cell is **disclosed** when its range lies inside
+    ``[1, k - 1]`` (the attacker knows it is a small count, or knows it
+    exactly). A safe table has no disclosed cell.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per hidden cell: ``row, column, value, low, high, disclosed``.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"parent": [None, "S", "S", "S"], "n": [35, 3, 12, 20]},
+    ...                    index=["S", "C1", "C2", "C3"])
+    >>> only_primary = raw.assign(n=[35, None, 12, 20])
+    >>> audit_suppression(raw, only_primary, ["n"], parent="parent")[["row", "low", "high", "disclosed"]]
+      row  low  high  disclosed
+    0  C1  3.0   3.0       True
+    >>> safe = suppress_nested(raw, ["n"], parent="parent")
+    >>> audit_suppression(raw, safe, ["n"], parent="parent")["disclosed"].tolist()
+    [False, False]
+    """
+    from ortools.linear_solver import pywraplp
+
+    totals = dict(totals or {})
+    values = _check_nested(raw, columns, totals, "audit_suppression").ravel()
+    shown = published.reindex(raw.index)[list(columns)].to_numpy(dtype=np.float64).ravel()
+    lines = _nested_lines(raw, columns, parent, totals)
+    hidden = np.flatnonzero(np.isnan(shown))
+    rows: list[dict[str, object]] = []
+    if len(hidden) == 0:
+        return pd.DataFrame(columns=["row", "column", "value", "low", "high", "disclosed"])
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    if solver is None:  # pragma: no cover - GLOP ships with every OR-Tools wheel
+        raise RuntimeError("OR-Tools has no GLOP solver")
+    # A finite cap stands for "no bound": GLOP may report an unbounded problem as infeasible.
+    cap = 1e9
+    var = {int(c): solver.NumVar(0.0, cap, f"x{c}") for c in hidden}
+    for total, members in lines:
+        cells = [total, *members]
+        if not any(c in var for c in cells):
+            continue
+        lhs = sum((var[m] if m in var else shown[m]) for m in members)
+        rhs = var[total] if total in var else shown[total]
+        solver.Add(lhs == rhs)
+    for cell in hidden.tolist():
+        bounds = []
+        for sense in ("min", "max"):
+            objective = solver.Objective()
+            objective.Clear()
+            objective.SetCoefficient(var[cell], 1.0)
+            if sense == "min":
+                objective.SetMinimization()
+            else:
+                objective.SetMaximization()
+            status = solver.Solve()
+            if status == pywraplp.Solver.OPTIMAL:
+                value = var[cell].solution_value()
+                bounds.append(math.inf if value >= cap - 1.0 else value)
+            else:  # pragma: no cover - the true values are always feasible
+                raise RuntimeError(
+                    f"audit_suppression: the LP for {_describe_cell(raw, columns, cell)} failed"
+                )
+        low, high = bounds
+        row, col = divmod(cell, len(columns))
+        rows.append(
+            {
+                "row": raw.index[row],
+                "column": columns[col],
+                "value": float(values[cell]),
+                "low": round(low, 6),
+                "high": round(high, 6) if math.isfinite(high) else math.inf,
+                "disclosed": bool(low > 1e-6 and high < k - 1e-6),
+            }
+        )
+    return pd.DataFrame(rows)

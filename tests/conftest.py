@@ -28,6 +28,12 @@ from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Examples are judged by their results, not their speed: on a shared 2-core
+# machine per-example deadlines only make tests flaky.
+hypothesis_settings.register_profile("sibai", deadline=None)
+hypothesis_settings.load_profile("sibai")
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page

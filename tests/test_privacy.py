@@ -160,9 +160,7 @@ def test_mask_frame_default_columns() -> None:
 def test_mask_frame_custom_columns_and_unknown_kind() -> None:
     df = pd.DataFrame({"name": ["长寿路街道"], "leader": ["王小华"], "tel": ["13812341234"]})
     got = mask_frame(df, columns={"leader": "name", "tel": "phone"})
-    assert got.to_dict("records") == [
-        {"name": "长寿路街道", "leader": "王*华", "tel": "138****1234"}
-    ]
+    assert got.to_dict("records") == [{"name": "长寿路街道", "leader": "王*华", "tel": "138****1234"}]
     with pytest.raises(ValueError, match="email"):
         mask_frame(df, columns={"tel": "email"})
 
@@ -247,9 +245,7 @@ def test_suppress_small_without_total_has_no_complement() -> None:
 def test_suppress_small_total_suppressed_itself_needs_no_complement() -> None:
     df = pd.DataFrame({"met": [1, 1], "not_home": [2, 6], "total": [3, 7]})
     got = suppress_small(df, ["met", "not_home", "total"], total_column="total")
-    expected = pd.DataFrame(
-        {"met": [np.nan, np.nan], "not_home": [np.nan, np.nan], "total": [np.nan, 7.0]}
-    )
+    expected = pd.DataFrame({"met": [np.nan, np.nan], "not_home": [np.nan, np.nan], "total": [np.nan, 7.0]})
     assert_frame_equal(got, expected)
 
 
@@ -343,9 +339,7 @@ def test_round_to_base_ten_and_nullable() -> None:
         round_to(df, ["n"], base=0)
 
 
-@given(
-    st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=20), st.integers(1, 50)
-)
+@given(st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=20), st.integers(1, 50))
 def test_round_to_properties(values: list[int], base: int) -> None:
     got = round_to(pd.DataFrame({"n": values}), ["n"], base=base)["n"].to_numpy()
     assert (got % base == 0).all()

@@ -1,0 +1,55 @@
+"""公示 · Public summary: the year's visits and problems solved, by street and committee; nothing personal.
+
+Open to anyone (no login). Shows exactly what ``sibai export-public`` publishes:
+one builder (geo.public.summary_from_store) makes the figures of both.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from geo import public, site
+from ui import data
+from ui.i18n import lang
+
+summary = public.summary_from_store(data.store(), index=data.coverage_index(), today=data.today())
+labels = public.labels(summary, lang=lang())
+right = {name: st.column_config.TextColumn(alignment="right") for name in public.number_labels(lang())}
+
+st.title(labels["title"])
+st.caption(labels["subtitle"])
+st.caption(f"{labels['as_of']} · {labels['period']}")
+
+for column, (label, value) in zip(st.columns(4), public.headline(summary, lang=lang()), strict=True):
+    column.metric(label, value)
+st.write(labels["headline"])
+
+st.subheader(labels["map"])
+st.iframe(site.map_html(summary, lang=lang(), height=520), height=570)
+st.caption(labels["map.hint"])
+
+st.subheader(labels["by_group"])
+st.dataframe(public.group_table(summary, lang=lang()), hide_index=True, column_config=right)
+
+st.subheader(labels["by_street"])
+st.dataframe(
+    public.table(summary, "street", lang=lang()), hide_index=True, width="stretch", column_config=right
+)
+
+st.subheader(labels["by_committee"])
+streets = summary.level("street")["name"]
+street = st.selectbox(
+    labels["street"],
+    [None, *streets.index],
+    format_func=lambda s: labels["all"] if s is None else str(streets[s]),
+    key="public_street",
+)
+st.dataframe(
+    public.table(summary, "committee", lang=lang(), street=street),
+    hide_index=True,
+    width="stretch",
+    column_config=right,
+)
+
+for key in ("note.hidden", "note.rounding", "note.coverage", "note.residents", "note.grids", "note.privacy"):
+    st.caption(labels[key])
