@@ -205,6 +205,11 @@ def trail(sel: hh.Selection, recs: rec.GridRecords) -> list[Crumb]:
     )
 
 
+def go_to(**params: str) -> None:
+    """Callback of the in-page breadcrumbs: show the grid, or one of its buildings."""
+    _set_params(grid=params.get("grid"), building=params.get("building"), household=None)
+
+
 def crumb_links(crumbs: Sequence[Crumb]) -> list[tuple[str, str, dict[str, str] | None]]:
     """Return ``(label, page, query_params)`` per crumb; the last crumb has no link (``page == ""``)."""
     out: list[tuple[str, str, dict[str, str] | None]] = []
@@ -233,7 +238,7 @@ def plain(text: object) -> str:
 
 def bad_id_messages(sel: hh.Selection) -> list[str]:
     """Return a clear message per unknown id of the link."""
-    return [t("bad_id", id=i, what=t(f"what.{level}")) for level, i in sel.unknown]
+    return [t("bad_id", id=plain(i), what=t(f"what.{level}")) for level, i in sel.unknown]
 
 
 # ------------------------------------------------------------------ map
@@ -276,7 +281,8 @@ def building_map(grid_id: str, sel: hh.Selection, start: dt.date, end: dt.date) 
 
 
 def _tag_text(tags: Sequence[str]) -> str:
-    return "、".join(t(f"tag.{c}") if f"tag.{c}" in _KNOWN_TAGS else c for c in tags)
+    sep = "、" if lang() == "zh" else ", "
+    return sep.join(t(f"tag.{c}") if f"tag.{c}" in _KNOWN_TAGS else c for c in tags)
 
 
 _KNOWN_TAGS = {f"tag.{c}" for c in hh.TAG_LABELS}

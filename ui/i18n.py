@@ -285,7 +285,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "office.spot_checks": ("电话抽查清单", "Spot checks by phone"),
     "office.spot_hint": (
         "随机抽取本周已见面的走访（固定种子，同一周结果相同），电话向居民核实。",
-        "A seeded random draw of this week's met visits (the same week gives the same list); confirm by phone.",
+        "A seeded random draw of this week's met visits (the same week, the same list); confirm by phone.",
     ),
     "office.no_anomalies": ("本周没有异常提示。", "No anomaly flags this week."),
     "office.record_check": ("登记抽查结果", "Record a check result"),
@@ -295,6 +295,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "office.save": ("保存", "Save"),
     "office.saved": ("已保存（#{id}）。", "Saved (#{id})."),
     "office.review": ("核实异常", "Review a flag"),
+    "office.reveal": (
+        "显示户主姓名和电话以便电话核实（将被记录）",
+        "Show the head's name and phone to call (logged)",
+    ),
+    "office.contact": (
+        "户主 {name} · 电话 {phone}（此次查看已记录）",
+        "Head {name} · phone {phone} (this view was logged)",
+    ),
+    "office.no_visit": ("找不到走访 #{id}。", "No visit #{id}."),
     "office.flag": ("异常", "Flag"),
     "office.decision": ("结论", "Decision"),
     "office.decision.confirmed": ("属实（扣分）", "Confirmed (deducts points)"),
@@ -307,7 +316,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "Choose a street or committee in the sidebar to list the households.",
     ),
     "office.unmet_total": ("久未见面户", "Households not met"),
-    "office.bad_deductions": ("扣分设置 SIBAI_DEDUCTIONS 无效，已用默认值：{msg}", "SIBAI_DEDUCTIONS is invalid, defaults used: {msg}"),
+    "office.bad_deductions": (
+        "扣分设置 SIBAI_DEDUCTIONS 无效，已用默认值：{msg}",
+        "SIBAI_DEDUCTIONS is invalid, defaults used: {msg}",
+    ),
     "workers.title": ("社工考核", "Worker assessment"),
     "workers.caption": (
         "驾照式扣分：每人每年 {points} 分；截至 {today}。",
@@ -333,7 +345,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "workers.pick": ("查看社工扣分记录", "Ledger of a worker"),
     "workers.history": ("{name} 的扣分记录", "Ledger of {name}"),
     "workers.no_deductions": ("今年没有扣分。", "No deductions this year."),
-    "workers.staffing": ("配备比例（目标：每万人 {goal} 名社工）", "Staffing (goal: {goal} workers per 10,000 residents)"),
+    "workers.staffing": (
+        "配备比例（目标：每万人 {goal} 名社工）",
+        "Staffing (goal: {goal} workers per 10,000 residents)",
+    ),
     "workers.by_street": ("按街道", "By street"),
     "workers.by_committee": ("按居委会", "By committee"),
     "workers.district_ratio": ("全区每万人社工", "District workers per 10,000"),

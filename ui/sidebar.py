@@ -34,12 +34,12 @@ def _set_query(key: str, value: str | None, known: dict[str, str]) -> None:
 def render() -> Filters:
     """Draw the sidebar and return the filters (also kept in ``st.session_state``)."""
     sb = st.sidebar
+    lang()
     sb.segmented_control(
         t("lang"),
         LANGS,
         format_func=lambda code: "中文" if code == "zh" else "English",
-        key="lang",
-        default=lang(),
+        key="lang",  # initial value: lang() has put it in the session state
     )
     today = data.today()
     period = sb.selectbox(

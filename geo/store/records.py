@@ -1,0 +1,667 @@
+"""The store's writes of visits and new issues, the reads behind the grid page, and the access log.
+
+Everything here runs through :meth:`Store.transaction` (writes) or the
+store's engine (reads) with SQLAlchemy Core on the tables of
+:mod:`geo.store.schema`, so it works the same on SQLite/GeoPackage and on
+PostgreSQL + PostGIS.
+
+Idempotency
+-----------
+A visit may carry an *idempotency key* (``visits.idem_key``, unique). Writing
+a visit whose key is already stored writes nothing and returns the stored
+visit, so a form submitted twice or a command run twice records one visit.
+A stored key is answered by a read alone (no change counter moves); writers
+racing with the same key are settled by the unique index (``INSERT … ON
+CONFLICT (idem_key) DO NOTHING``), the loser returning the winner's visit.
+A key reused for *different* details is refused (:class:`IdempotencyConflict`).
+
+The access log
+--------------
+Showing personal data in full is logged in a table ``audit`` that this module
+creates on first use (``CREATE TABLE IF NOT EXISTS``; it is not part of
+``schema.py`` yet). Columns: ``audit_id`` (integer, assigned), ``at`` (local
+time), ``who``, ``role``, ``action`` (e.g. ``unmask``), ``target`` (e.g.
+``household:H0000001``), ``detail``. Rows are only ever appended. Writing a
+row does not bump ``data_version``: no cache depends on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import os
+import threading
+import weakref
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Connection
+
+from geo.store import gpkg, schema
+from geo.store.core import Store, StoreError, _first_line, parse_local
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "AUDIT",
+    "GridRecords",
+    "IdempotencyConflict",
+    "NewIssue",
+    "NewVisit",
+    "Recorded",
+    "UnknownRecord",
+    "add_visit",
+    "known_ids",
+    "log_access",
+    "read_audit",
+    "read_grid",
+    "read_household_visits",
+    "record_visit",
+]
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+class UnknownRecord(StoreError):
+    """A write named a household or worker that the store does not hold."""
+
+    def __init__(self, kind: str, record_id: str) -> None:
+        what = "active worker" if kind == "worker" else kind
+        super().__init__(f"no {what} with id {record_id!r} in the database")
+        self.kind = kind
+        self.record_id = record_id
+
+
+class IdempotencyConflict(StoreError):
+    """An idempotency key was already used for a visit with other details."""
+
+    def __init__(self, key: str, visit_id: int, differences: list[str]) -> None:
+        super().__init__(
+            f"idempotency key {key!r} was already used for visit #{visit_id} with other details "
+            f"({', '.join(differences)}); use a new key for a new visit"
+        )
+        self.key = key
+        self.visit_id = visit_id
+        self.differences = differences
+
+
+@dataclass(frozen=True)
+class NewVisit:
+    """A checked visit, ready to store (see :func:`geo.visits.validate_visit`)."""
+
+    household_id: str
+    worker_id: str
+    visited_at: dt.datetime
+    outcome: str
+    channel: str = "door"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class NewIssue:
+    """A need found on a visit, to open as an issue at ``building`` or ``grid`` level."""
+
+    category: str
+    level: str = "building"
+    title: str = ""
+
+
+class Recorded(NamedTuple):
+    """What :func:`record_visit` did."""
+
+    visit_id: int
+    created: bool
+    issue_id: int | None = None
+
+
+# ------------------------------------------------------------------ writes
+
+
+def _stamp(value: dt.datetime) -> str:
+    return value.replace(tzinfo=None, microsecond=0).strftime(TIME_FORMAT)
+
+
+def _time_param(store: Store, value: dt.datetime) -> Any:
+    """Bind a local time: ISO text in SQLite (text order is time order), a timestamp in PostgreSQL."""
+    value = value.replace(tzinfo=None, microsecond=0)
+    return value if store.backend == "postgresql" else _stamp(value)
+
+
+def _as_stamp(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return _stamp(value)
+    return str(value)
+
+
+def _existing(conn: Connection, key: str) -> Any:
+    v = schema.visits
+    return conn.execute(
+        sa.select(
+            v.c.visit_id, v.c.household_id, v.c.worker_id, v.c.visited_at, v.c.outcome, v.c.channel, v.c.note
+        ).where(v.c.idem_key == key)
+    ).one_or_none()
+
+
+def _differences(row: sa.Row[Any], visit: NewVisit) -> list[str]:
+    stored = {
+        "household_id": row.household_id,
+        "worker_id": row.worker_id,
+        "visited_at": _as_stamp(row.visited_at),
+        "outcome": row.outcome,
+        "channel": row.channel,
+        "note": row.note or "",
+    }
+    asked = {
+        "household_id": visit.household_id,
+        "worker_id": visit.worker_id,
+        "visited_at": _stamp(visit.visited_at),
+        "outcome": visit.outcome,
+        "channel": visit.channel,
+        "note": visit.note or "",
+    }
+    return [k for k in stored if stored[k] != asked[k]]
+
+
+def _issue_of(conn: Connection, store: Store, visit: NewVisit) -> int | None:
+    """Find the issue opened with an already stored visit (same household, time, source)."""
+    i = schema.issues
+    return conn.execute(
+        sa.select(i.c.issue_id)
+        .where(
+            i.c.household_id == visit.household_id,
+            i.c.source == "visit",
+            i.c.opened_at == _time_param(store, visit.visited_at),
+        )
+        .order_by(i.c.issue_id)
+        .limit(1)
+    ).scalar()
+
+
+def _insert_visit(store: Store, conn: Connection, visit: NewVisit, key: str | None) -> int | None:
+    values = {
+        "household_id": visit.household_id,
+        "worker_id": visit.worker_id,
+        "visited_at": _time_param(store, visit.visited_at),
+        "outcome": visit.outcome,
+        "channel": visit.channel,
+        "note": visit.note or "",
+        "idem_key": key,
+    }
+    v = schema.visits
+    if key is None:
+        return int(conn.execute(v.insert().values(**values).returning(v.c.visit_id)).scalar_one())
+    # A concurrent transaction may hold the same key (PostgreSQL, read committed):
+    # the unique index settles it and the loser returns the winner's visit.
+    dialect = pg_dialect if store.backend == "postgresql" else sqlite_dialect
+    stmt = (
+        dialect.insert(v)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[v.c.idem_key])
+        .returning(v.c.visit_id)
+    )
+    found = conn.execute(stmt).scalar()
+    return None if found is None else int(found)
+
+
+@functools.cache
+def _lookup_query() -> sa.Select[Any]:
+    """One round trip: the stored visit of the key, the household's building and grid, the worker."""
+    v, h, b, w = schema.visits, schema.households, schema.buildings, schema.workers
+    hid: Any = sa.bindparam("household_id")
+    return sa.select(
+        sa.select(v.c.visit_id)
+        .where(v.c.idem_key == sa.bindparam("idem_key"))
+        .scalar_subquery()
+        .label("visit_id"),
+        sa.select(h.c.building_id).where(h.c.household_id == hid).scalar_subquery().label("building_id"),
+        sa.select(b.c.grid_id)
+        .join(h, h.c.building_id == b.c.building_id)
+        .where(h.c.household_id == hid)
+        .scalar_subquery()
+        .label("grid_id"),
+        sa.select(w.c.worker_id)
+        .where(w.c.worker_id == sa.bindparam("worker_id"), w.c.active == 1)
+        .scalar_subquery()
+        .label("worker_id"),
+    )
+
+
+def _lookup_params(visit: NewVisit, key: str | None) -> dict[str, Any]:
+    return {"idem_key": key, "household_id": visit.household_id, "worker_id": visit.worker_id}
+
+
+def record_visit(
+    store: Store,
+    visit: NewVisit,
+    *,
+    idem_key: str | None = None,
+    issue: NewIssue | None = None,
+) -> Recorded:
+    """Store a visit (and the issue found on it) in one transaction.
+
+    Parameters
+    ----------
+    store
+        The database.
+    visit
+        A visit already checked by :func:`geo.visits.validate_visit`.
+    idem_key
+        Idempotency key: if a visit with this key is stored, nothing is written
+        and that visit is returned with ``created=False`` (and the issue opened
+        with it, if any).
+    issue
+        A need found on the visit, opened as an issue of the household's
+        building and grid, ``source="visit"``, ``status="open"``, opened at the
+        visit's time and due after the level's time limit (settings).
+
+    Returns
+    -------
+    Recorded
+        ``(visit_id, created, issue_id)``.
+
+    Raises
+    ------
+    UnknownRecord
+        The household or the worker does not exist (nothing is written).
+    IdempotencyConflict
+        ``idem_key`` was used for a visit with other details.
+    StoreError
+        The database is unreachable or stays locked.
+    """
+    if issue is not None and issue.level not in ("building", "grid"):
+        raise ValueError(f"an issue found on a visit starts at level building or grid, not {issue.level!r}")
+    # Everything that only reads happens before the write lock: a repeat is
+    # answered without a write (no change counter moves), and the write
+    # transaction holds SQLite's single writer lock for the inserts only.
+    with store.engine.connect() as conn:
+        found = conn.execute(_lookup_query(), _lookup_params(visit, idem_key)).one()
+        if found.visit_id is not None:
+            return _replay(conn, store, _existing(conn, str(idem_key)), visit, str(idem_key), issue)
+    if found.building_id is None:
+        raise UnknownRecord("household", visit.household_id)
+    if found.worker_id is None:
+        raise UnknownRecord("worker", visit.worker_id)
+    issue_id = None
+    try:
+        with _write_lock(store), store.transaction() as conn:
+            visit_id = _insert_visit(store, conn, visit, idem_key)
+            if visit_id is not None and issue is not None:
+                issue_id = _insert_issue(store, conn, visit, issue, found.building_id, found.grid_id)
+    except sa.exc.IntegrityError as exc:
+        # A household or worker removed since the check above, or a value the
+        # schema refuses: nothing was written.
+        raise StoreError(f"{store._where()}: the visit was not stored ({_first_line(exc)})") from None
+    if visit_id is None:  # another writer stored this key first (PostgreSQL race)
+        with store.engine.connect() as conn:
+            row = _existing(conn, str(idem_key))
+            assert row is not None
+            return _replay(conn, store, row, visit, str(idem_key), issue)
+    return Recorded(visit_id, True, issue_id)
+
+
+def _replay(
+    conn: Connection, store: Store, row: sa.Row[Any], visit: NewVisit, key: str, issue: NewIssue | None
+) -> Recorded:
+    diff = _differences(row, visit)
+    if diff:
+        raise IdempotencyConflict(key, int(row.visit_id), diff)
+    issue_id = _issue_of(conn, store, visit) if issue is not None else None
+    return Recorded(int(row.visit_id), False, issue_id)
+
+
+def _insert_issue(
+    store: Store, conn: Connection, visit: NewVisit, issue: NewIssue, building_id: str, grid_id: str
+) -> int:
+    if issue.level not in ("building", "grid"):
+        raise ValueError(f"an issue found on a visit starts at level building or grid, not {issue.level!r}")
+    opened = visit.visited_at.replace(tzinfo=None, microsecond=0)
+    due = opened + dt.timedelta(days=store.settings.issue_limit_days(issue.level))
+    i = schema.issues
+    stmt = (
+        i.insert()
+        .values(
+            grid_id=grid_id,
+            building_id=building_id,
+            household_id=visit.household_id,
+            category=issue.category,
+            source="visit",
+            level=issue.level,
+            status="open",
+            opened_at=_time_param(store, opened),
+            due_at=_time_param(store, due),
+            closed_at=None,
+            title=issue.title or issue.category,
+        )
+        .returning(i.c.issue_id)
+    )
+    return int(conn.execute(stmt).scalar_one())
+
+
+def add_visit(store: Store, visit: NewVisit, *, idem_key: str | None = None) -> tuple[int, bool]:
+    """Store one visit; return ``(visit_id, created)`` (see :func:`record_visit`).
+
+    Examples
+    --------
+    >>> import datetime as dt, tempfile, pathlib
+    >>> from geo.store import open_store
+    >>> from geo.demo import install_demo
+    >>> store = open_store(str(pathlib.Path(tempfile.mkdtemp()) / "d.gpkg"), create=True)
+    >>> _ = install_demo(store, scale="tiny", as_of=dt.date(2024, 6, 28))
+    >>> v = NewVisit("H0000001", "W0001", dt.datetime(2024, 6, 28, 14, 0), "met")
+    >>> first = add_visit(store, v, idem_key="k1")
+    >>> again = add_visit(store, v, idem_key="k1")
+    >>> first[1], again == (first[0], False)
+    (True, True)
+    >>> store.close()
+    """
+    recorded = record_visit(store, visit, idem_key=idem_key)
+    return recorded.visit_id, recorded.created
+
+
+# SQLite has one writer at a time. Writers that find the lock taken poll it
+# with growing sleeps (up to 100 ms each), which under contention turns a 1 ms
+# write into a wait of hundreds of milliseconds and lets late arrivals overtake.
+# So our writers queue before BEGIN IMMEDIATE instead: threads of a process on
+# a lock, processes on an flock(2) of ``<database>-writelock`` (the kernel
+# wakes the next waiter the moment the lock is released). Other writers (bulk
+# loads) still work, through SQLite's busy timeout. PostgreSQL needs none.
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCK_FILES: dict[str, int] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+@contextlib.contextmanager
+def _write_lock(store: Store) -> Iterator[None]:
+    if store.backend != "sqlite" or store.path is None:
+        yield
+        return
+    key = str(store.path)
+    with _LOCKS_GUARD:
+        lock = _LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        fd = _lock_file(key)
+        if fd is None:
+            yield
+            return
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _lock_file(key: str) -> int | None:
+    """Open (once per process) the lock file beside the database; None where that is not possible."""
+    if fcntl is None:
+        return None
+    with _LOCKS_GUARD:
+        if key not in _LOCK_FILES:
+            try:
+                _LOCK_FILES[key] = os.open(f"{key}-writelock", os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError:
+                _LOCK_FILES[key] = -1
+        fd = _LOCK_FILES[key]
+    return fd if fd >= 0 else None
+
+
+# ------------------------------------------------------------------- reads
+
+
+@dataclass(frozen=True)
+class GridRecords:
+    """Everything the grid page lists about one grid, as frames (empty when the grid is unknown)."""
+
+    buildings: pd.DataFrame
+    """``building_id, name, kind, floors``, by id."""
+    households: pd.DataFrame
+    """Every column of ``households``, by id."""
+    visit_summary: pd.DataFrame
+    """Per household with visits: ``household_id, visits, last_visit_at, last_outcome, last_met_at``
+    (as :func:`geo.households.visit_summary` computes it from the visits themselves)."""
+    issues: pd.DataFrame
+    """Every column of ``issues`` of the grid, by id."""
+    workers: pd.DataFrame
+    """``worker_id, name, phone, active, role`` of the workers assigned to the grid, leader first."""
+
+
+VISIT_COLUMNS = ("visit_id", "household_id", "worker_id", "visited_at", "outcome", "channel", "note")
+"""Columns of the visits :func:`read_household_visits` returns."""
+
+SUMMARY_COLUMNS = ("household_id", "visits", "last_visit_at", "last_outcome", "last_met_at")
+
+
+def _frame(conn: Connection, query: sa.Select[Any], names: list[str], params: dict[str, Any]) -> pd.DataFrame:
+    """Run ``query`` and build a frame of object columns (no string inference), times parsed."""
+    result = conn.execute(query, params)
+    cursor = result.cursor
+    assert cursor is not None
+    rows = cursor.fetchall()
+    result.close()
+    data: dict[str, pd.Series] = {}
+    for j, name in enumerate(names):
+        values = np.empty(len(rows), dtype=object)
+        values[:] = [r[j] for r in rows]
+        data[name] = pd.Series(values, dtype=object)
+    frame = pd.DataFrame(data, columns=names)
+    for name in names:
+        if name in _TIMES:
+            frame[name] = parse_local(frame[name].where(frame[name].notna(), None))
+    return frame
+
+
+_TIMES = frozenset({"visited_at", "last_visit_at", "last_met_at", "opened_at", "due_at", "closed_at"})
+
+
+def _grid_queries() -> dict[str, tuple[sa.Select[Any], list[str]]]:
+    b, h, v, i, w, gw = (
+        schema.buildings,
+        schema.households,
+        schema.visits,
+        schema.issues,
+        schema.workers,
+        schema.grid_workers,
+    )
+    grid: Any = sa.bindparam("grid_id")
+    hcols = [c for c in h.columns]
+    in_grid = (
+        sa.select(h.c.household_id).join(b, b.c.building_id == h.c.building_id).where(b.c.grid_id == grid)
+    )
+    part = v.c.household_id
+    ranked = (
+        sa.select(
+            v.c.household_id,
+            v.c.visited_at,
+            v.c.outcome,
+            sa.func.row_number()
+            .over(partition_by=part, order_by=[v.c.visited_at.desc(), v.c.visit_id.desc()])
+            .label("rn"),
+            sa.func.count().over(partition_by=part).label("n"),
+            sa.func.max(sa.case((v.c.outcome == "met", v.c.visited_at)))
+            .over(partition_by=part)
+            .label("last_met"),
+        )
+        .where(v.c.household_id.in_(in_grid))
+        .subquery()
+    )
+    return {
+        "buildings": (
+            sa.select(b.c.building_id, b.c.name, b.c.kind, b.c.floors)
+            .where(b.c.grid_id == grid)
+            .order_by(b.c.building_id),
+            ["building_id", "name", "kind", "floors"],
+        ),
+        "households": (
+            sa.select(*hcols)
+            .join(b, b.c.building_id == h.c.building_id)
+            .where(b.c.grid_id == grid)
+            .order_by(h.c.household_id),
+            [c.name for c in hcols],
+        ),
+        "visit_summary": (
+            sa.select(
+                ranked.c.household_id, ranked.c.n, ranked.c.visited_at, ranked.c.outcome, ranked.c.last_met
+            )
+            .where(ranked.c.rn == 1)
+            .order_by(ranked.c.household_id),
+            list(SUMMARY_COLUMNS),
+        ),
+        "issues": (
+            sa.select(*i.columns).where(i.c.grid_id == grid).order_by(i.c.issue_id),
+            [c.name for c in i.columns],
+        ),
+        "workers": (
+            sa.select(w.c.worker_id, w.c.name, w.c.phone, w.c.active, gw.c.role)
+            .join(gw, gw.c.worker_id == w.c.worker_id)
+            .where(gw.c.grid_id == grid)
+            .order_by(sa.case((gw.c.role == "leader", 0), else_=1), w.c.worker_id),
+            ["worker_id", "name", "phone", "active", "role"],
+        ),
+    }
+
+
+_GRID_QUERIES = _grid_queries()
+
+
+def read_grid(store: Store, grid_id: str) -> GridRecords:
+    """Read what the grid page lists: buildings, households with a summary of their visits, issues, workers.
+
+    One connection, five indexed queries; the visits are summarised in SQL
+    (count, latest visit and its outcome, latest ``met``), so a grid's list
+    costs milliseconds whatever the history's length. An unknown grid gives
+    empty frames.
+    """
+    frames: dict[str, pd.DataFrame] = {}
+    with store.engine.connect() as conn:
+        for name, (query, names) in _GRID_QUERIES.items():
+            frames[name] = _frame(conn, query, names, {"grid_id": grid_id})
+    frames["visit_summary"]["visits"] = frames["visit_summary"]["visits"].astype(np.int64)
+    return GridRecords(**frames)
+
+
+def read_household_visits(store: Store, household_id: str) -> pd.DataFrame:
+    """Read every visit of one household (:data:`VISIT_COLUMNS`), oldest first."""
+    v = schema.visits
+    query = (
+        sa.select(*(v.c[n] for n in VISIT_COLUMNS))
+        .where(v.c.household_id == sa.bindparam("household_id"))
+        .order_by(v.c.visited_at, v.c.visit_id)
+    )
+    with store.engine.connect() as conn:
+        return _frame(conn, query, list(VISIT_COLUMNS), {"household_id": household_id})
+
+
+def known_ids(
+    store: Store, *, households: Collection[str] = (), workers: Collection[str] = ()
+) -> tuple[set[str], set[str]]:
+    """Return which of ``households`` and which of ``workers`` (active ones) exist."""
+    h, w = schema.households, schema.workers
+    found_h: set[str] = set()
+    found_w: set[str] = set()
+    with store.engine.connect() as conn:
+        if households:
+            q = sa.select(h.c.household_id).where(h.c.household_id.in_(sorted(set(households))))
+            found_h = {str(r[0]) for r in conn.execute(q)}
+        if workers:
+            q = sa.select(w.c.worker_id).where(w.c.worker_id.in_(sorted(set(workers))), w.c.active == 1)
+            found_w = {str(r[0]) for r in conn.execute(q)}
+    return found_h, found_w
+
+
+# -------------------------------------------------------------- access log
+
+_audit_metadata = sa.MetaData()
+
+AUDIT = sa.Table(
+    "audit",
+    _audit_metadata,
+    sa.Column("audit_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", schema.LocalTime(), nullable=False),
+    sa.Column("who", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
+)
+"""The append-only access log (created on first use; see the module docstring)."""
+
+_AUDIT_READY: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+def _ensure_audit(store: Store, conn: Connection) -> None:
+    if store in _AUDIT_READY:
+        return
+    AUDIT.create(conn, checkfirst=True)
+    if store.backend == "sqlite":
+        conn.exec_driver_sql(gpkg.register_attributes_sql("audit"))
+    _AUDIT_READY.add(store)
+
+
+def log_access(
+    store: Store,
+    *,
+    who: str,
+    role: str,
+    action: str,
+    target: str,
+    detail: str = "",
+    at: dt.datetime | None = None,
+) -> int:
+    """Append one row to the access log and return its id.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from geo.store import open_store
+    >>> store = open_store(str(pathlib.Path(tempfile.mkdtemp()) / "a.gpkg"), create=True)
+    >>> store.create_schema()
+    >>> log_access(store, who="u1", role="grid", action="unmask", target="household:H1",
+    ...            at=dt.datetime(2024, 6, 28, 14, 0))
+    1
+    >>> read_audit(store)[["who", "action", "target"]].to_dict("records")
+    [{'who': 'u1', 'action': 'unmask', 'target': 'household:H1'}]
+    >>> store.close()
+    """
+    when = (at or dt.datetime.now()).replace(tzinfo=None, microsecond=0)
+    # Not store.transaction(): the log is no data any cache depends on, so the
+    # change counters stay as they are.
+    with store.engine.connect() as conn:
+        conn.execution_options(sibai_write=True)
+        with conn.begin():
+            _ensure_audit(store, conn)
+            stmt = (
+                AUDIT.insert()
+                .values(
+                    at=_time_param(store, when),
+                    who=who,
+                    role=role,
+                    action=action,
+                    target=target,
+                    detail=detail,
+                )
+                .returning(AUDIT.c.audit_id)
+            )
+            return int(conn.execute(stmt).scalar_one())
+
+
+def read_audit(store: Store) -> pd.DataFrame:
+    """Return the access log, oldest first (empty before anything was logged)."""
+    cols = [c.name for c in AUDIT.columns]
+    if not sa.inspect(store.engine).has_table("audit"):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(AUDIT).order_by(AUDIT.c.audit_id)).all()
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=cols)
+    frame["at"] = parse_local(frame["at"].map(_as_stamp)) if len(frame) else frame["at"]
+    return frame
