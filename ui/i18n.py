@@ -545,6 +545,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "合格的行已导入；被拒绝的行请下载后修改再导入。",
         "The good rows were imported; download the rejected rows, fix them and import them again.",
     ),
+    "data.nothing": (
+        "没有写入新的行；被拒绝的行请下载后修改再导入。",
+        "Nothing new was written; download the rejected rows, fix them and import them again.",
+    ),
     "data.dry_run_done": (
         "试运行：已完成全部检查，未写入任何数据。",
         "Dry run: everything was checked, nothing written.",

@@ -1,0 +1,375 @@
+"""The street office's own records: spot-check results and reviewed anomaly flags.
+
+Two attribute tables, on the shared :data:`geo.store.schema.metadata`, created
+on first write (so existing databases keep working) and registered in
+``gpkg_contents`` on SQLite:
+
+``spot_checks``
+    One row per visit confirmed by phone: ``check_id, visit_id, worker_id,
+    household_id, visited_at, result`` (``confirmed`` 属实, ``failed`` 不属实,
+    ``unreachable`` 未联系上), ``checked_at, checked_by, note``.
+``anomaly_reviews``
+    One row per anomaly flag a supervisor looked at: ``review_id, kind,
+    visit_id`` (None for a grid-level flag), ``worker_id, grid_id,
+    occurred_on`` (the day of the flagged visit, or the week's last day),
+    ``decision`` (``confirmed`` or ``dismissed``), ``reviewed_at,
+    reviewed_by, note``.
+
+The worker ledger (:mod:`geo.assess`) deducts points for failed spot checks
+and confirmed anomalies. Neither table references ``visits`` with a foreign
+key: replacing the district's data must not fail because of them, and a
+deduction stays on the record even if its visit is later corrected, so the
+worker and the time are copied in.
+
+Examples
+--------
+>>> import tempfile, pathlib, datetime as dt
+>>> from geo.store import open_store
+>>> from geo.demo import install_demo
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "t.gpkg"
+>>> store = open_store(str(path), create=True)
+>>> _ = install_demo(store, scale="tiny", seed=1, as_of=dt.date(2026, 3, 31))
+>>> read_spot_checks(store).empty  # the table does not exist yet: an empty frame
+True
+>>> check_id = record_spot_check(store, visit_id=1, result="failed", checked_by="监督员",
+...                              checked_at=dt.datetime(2026, 4, 1, 9, 0))
+>>> read_spot_checks(store)[["check_id", "visit_id", "result", "checked_by"]].values.tolist()
+[[1, 1, 'failed', '监督员']]
+>>> store.close()
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import weakref
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import CheckConstraint, Column, Index, Integer, Table, Text
+
+from geo.store import gpkg, schema
+from geo.store.core import Store, StoreError, parse_local
+
+SPOT_RESULTS = ("confirmed", "failed", "unreachable")
+"""Outcomes of a spot check by phone."""
+
+DECISIONS = ("confirmed", "dismissed")
+"""A supervisor's decision on an anomaly flag."""
+
+ANOMALY_KINDS = ("after_hours", "non_workday", "burst", "far_apart", "over_households")
+"""Kinds of anomaly flag (as in :data:`geo.uncovered.ANOMALY_KINDS`)."""
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+spot_checks = Table(
+    "spot_checks",
+    schema.metadata,
+    Column("check_id", Integer, primary_key=True, autoincrement=True),
+    Column("visit_id", Integer, nullable=False),
+    Column("worker_id", Text, nullable=False),
+    Column("household_id", Text, nullable=False),
+    Column("visited_at", schema.LocalTime(), nullable=False),
+    Column("result", Text, nullable=False),
+    Column("checked_at", schema.LocalTime(), nullable=False),
+    Column("checked_by", Text, nullable=False, server_default=""),
+    Column("note", Text, nullable=False, server_default=""),
+    CheckConstraint("result IN ('confirmed', 'failed', 'unreachable')", name="ck_spot_result"),
+    Index("ix_spot_checks_visit", "visit_id"),
+)
+
+anomaly_reviews = Table(
+    "anomaly_reviews",
+    schema.metadata,
+    Column("review_id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", Text, nullable=False),
+    Column("visit_id", Integer),
+    Column("worker_id", Text),
+    Column("grid_id", Text),
+    Column("occurred_on", Text, nullable=False),
+    Column("decision", Text, nullable=False),
+    Column("reviewed_at", schema.LocalTime(), nullable=False),
+    Column("reviewed_by", Text, nullable=False, server_default=""),
+    Column("note", Text, nullable=False, server_default=""),
+    CheckConstraint("decision IN ('confirmed', 'dismissed')", name="ck_review_decision"),
+    CheckConstraint(
+        "kind IN ('after_hours', 'non_workday', 'burst', 'far_apart', 'over_households')",
+        name="ck_review_kind",
+    ),
+    Index("ix_anomaly_reviews_visit", "visit_id"),
+)
+
+TABLES = (spot_checks, anomaly_reviews)
+"""The tables this module owns."""
+
+_TIMES = {"spot_checks": ("visited_at", "checked_at"), "anomaly_reviews": ("reviewed_at",)}
+
+
+def time_param(store: Store, value: dt.datetime) -> Any:
+    """Bind a local time for ``store``: ISO text in SQLite, a timestamp in PostgreSQL.
+
+    >>> class S: backend = "sqlite"
+    >>> time_param(S(), dt.datetime(2026, 1, 2, 3, 4, 5, 6))  # type: ignore[arg-type]
+    '2026-01-02 03:04:05'
+    """
+    value = value.replace(tzinfo=None, microsecond=0)
+    return value if store.backend == "postgresql" else value.strftime(TIME_FORMAT)
+
+
+_READY: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+def ensure_assessment_tables(store: Store) -> None:
+    """Create this module's tables if they are missing, and register them in the GeoPackage.
+
+    The tables may also exist already without registration: ``Store.create_schema``
+    creates every table of the shared metadata, this module's included once imported.
+    """
+    if store in _READY:
+        return
+    missing = [t for t in TABLES if not sa.inspect(store.engine).has_table(t.name)]
+    unregistered: list[str] = []
+    if store.backend == "sqlite" and sa.inspect(store.engine).has_table("gpkg_contents"):
+        with store.engine.connect() as conn:
+            known = {r[0] for r in conn.exec_driver_sql("SELECT table_name FROM gpkg_contents")}
+        unregistered = [t.name for t in TABLES if t.name not in known]
+    if missing or unregistered:
+        with store.transaction() as conn:
+            schema.metadata.create_all(conn, tables=missing)
+            for name in unregistered:
+                conn.exec_driver_sql(gpkg.register_attributes_sql(name))
+    _READY.add(store)
+
+
+def _has(store: Store, table: Table) -> bool:
+    return sa.inspect(store.engine).has_table(table.name)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def record_spot_check(
+    store: Store,
+    *,
+    visit_id: int,
+    result: str,
+    checked_by: str = "",
+    note: str = "",
+    checked_at: dt.datetime | None = None,
+) -> int:
+    """Record the result of a phone check of one visit; return the new ``check_id``.
+
+    The visit's worker, household and time are copied from ``visits`` in the
+    same transaction. Raises ``ValueError`` for an unknown result or visit.
+    """
+    if result not in SPOT_RESULTS:
+        raise ValueError(f"spot-check result must be one of {', '.join(SPOT_RESULTS)}, got {result!r}")
+    if len(note) > 500:
+        raise ValueError(f"the note is {len(note)} characters long; at most 500 are kept")
+    ensure_assessment_tables(store)
+    v = schema.visits
+    with store.transaction() as conn:
+        row = conn.execute(
+            sa.select(v.c.worker_id, v.c.household_id, v.c.visited_at).where(v.c.visit_id == int(visit_id))
+        ).first()
+        if row is None:
+            raise ValueError(f"no visit with id {visit_id}")
+        visited = row.visited_at
+        if isinstance(visited, str):
+            visited = dt.datetime.strptime(visited, TIME_FORMAT)
+        stmt = (
+            spot_checks.insert()
+            .values(
+                visit_id=int(visit_id),
+                worker_id=row.worker_id,
+                household_id=row.household_id,
+                visited_at=time_param(store, visited),
+                result=result,
+                checked_at=time_param(store, checked_at or _now()),
+                checked_by=checked_by,
+                note=note,
+            )
+            .returning(spot_checks.c.check_id)
+        )
+        return int(conn.execute(stmt).scalar_one())
+
+
+def record_anomaly_review(
+    store: Store,
+    *,
+    kind: str,
+    decision: str,
+    occurred_on: dt.date,
+    visit_id: int | None = None,
+    worker_id: str | None = None,
+    grid_id: str | None = None,
+    reviewed_by: str = "",
+    note: str = "",
+    reviewed_at: dt.datetime | None = None,
+) -> int:
+    """Record a supervisor's decision on an anomaly flag; return the new ``review_id``.
+
+    For a visit's flag the worker and grid are taken from the visit when not given.
+    """
+    if kind not in ANOMALY_KINDS:
+        raise ValueError(f"anomaly kind must be one of {', '.join(ANOMALY_KINDS)}, got {kind!r}")
+    if decision not in DECISIONS:
+        raise ValueError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
+    if visit_id is None and grid_id is None:
+        raise ValueError("an anomaly review needs the visit (visit_id) or the grid (grid_id) it is about")
+    ensure_assessment_tables(store)
+    v, h, b = schema.visits, schema.households, schema.buildings
+    with store.transaction() as conn:
+        if visit_id is not None:
+            row = conn.execute(
+                sa.select(v.c.worker_id, b.c.grid_id)
+                .join(h, h.c.household_id == v.c.household_id)
+                .join(b, b.c.building_id == h.c.building_id)
+                .where(v.c.visit_id == int(visit_id))
+            ).first()
+            if row is None:
+                raise ValueError(f"no visit with id {visit_id}")
+            worker_id = worker_id or row.worker_id
+            grid_id = grid_id or row.grid_id
+        stmt = (
+            anomaly_reviews.insert()
+            .values(
+                kind=kind,
+                visit_id=None if visit_id is None else int(visit_id),
+                worker_id=worker_id,
+                grid_id=grid_id,
+                occurred_on=occurred_on.isoformat(),
+                decision=decision,
+                reviewed_at=time_param(store, reviewed_at or _now()),
+                reviewed_by=reviewed_by,
+                note=note,
+            )
+            .returning(anomaly_reviews.c.review_id)
+        )
+        return int(conn.execute(stmt).scalar_one())
+
+
+def visit_is(visit_id: int) -> sa.ColumnElement[bool]:
+    """Return the condition "this visit" for ``Store.read_table("visits", where=...)``."""
+    return schema.visits.c.visit_id == int(visit_id)
+
+
+def _read(store: Store, table: Table, where: Any = None) -> pd.DataFrame:
+    names = [c.name for c in table.columns]
+    if not _has(store, table):
+        return pd.DataFrame({n: pd.Series(dtype=object) for n in names}).pipe(_typed, table.name)
+    query = sa.select(table)
+    if where is not None:
+        query = query.where(where)
+    query = query.order_by(next(iter(table.primary_key.columns)))
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    cols = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    data = {}
+    for n, values in zip(names, cols, strict=True):
+        arr = np.empty(len(values), dtype=object)
+        arr[:] = values
+        data[n] = pd.Series(arr, dtype=object)
+    return _typed(pd.DataFrame(data), table.name)
+
+
+def _typed(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    for col in _TIMES.get(name, ()):
+        frame[col] = parse_local(
+            frame[col].map(lambda x: x.strftime(TIME_FORMAT) if isinstance(x, dt.datetime) else x)
+        )
+    for col in ("check_id", "review_id", "visit_id"):
+        if col in frame:
+            frame[col] = pd.array(pd.to_numeric(frame[col]), dtype="Int64")
+    if "occurred_on" in frame:
+        frame["occurred_on"] = pd.to_datetime(frame["occurred_on"], format="%Y-%m-%d").astype("datetime64[s]")
+    return frame
+
+
+def read_spot_checks(store: Store, *, year: int | None = None) -> pd.DataFrame:
+    """Return recorded spot checks (of visits made in ``year``, if given), oldest first."""
+    where = None
+    if year is not None and _has(store, spot_checks):
+        lo = time_param(store, dt.datetime(year, 1, 1))
+        hi = time_param(store, dt.datetime(year + 1, 1, 1))
+        where = (spot_checks.c.visited_at >= lo) & (spot_checks.c.visited_at < hi)
+    return _read(store, spot_checks, where)
+
+
+def read_anomaly_reviews(store: Store, *, year: int | None = None) -> pd.DataFrame:
+    """Return recorded anomaly reviews (of anomalies that occurred in ``year``, if given), oldest first."""
+    where = None
+    if year is not None and _has(store, anomaly_reviews):
+        where = (anomaly_reviews.c.occurred_on >= f"{year:04d}-01-01") & (
+            anomaly_reviews.c.occurred_on < f"{year + 1:04d}-01-01"
+        )
+    return _read(store, anomaly_reviews, where)
+
+
+def last_met_at(store: Store, household_ids: Iterable[str], *, until: dt.date) -> pd.Series:
+    """Return the latest ``met`` visit on or before ``until`` of each given household.
+
+    Households never met are absent. Asked in chunks of 500 ids, each an index
+    lookup on ``(household_id, visited_at)``, so a few thousand households take
+    well under a second where a whole-table ``GROUP BY`` takes several.
+    """
+    ids = list(dict.fromkeys(str(i) for i in household_ids))
+    v = schema.visits
+    hi = time_param(store, dt.datetime.combine(until + dt.timedelta(days=1), dt.time()))
+    out_ids: list[str] = []
+    out_times: list[Any] = []
+    try:
+        with store.engine.connect() as conn:
+            for k in range(0, len(ids), 500):
+                chunk = ids[k : k + 500]
+                rows = conn.execute(
+                    sa.select(v.c.household_id, sa.func.max(v.c.visited_at))
+                    .where(v.c.household_id.in_(chunk), v.c.outcome == "met", v.c.visited_at < hi)
+                    .group_by(v.c.household_id)
+                ).all()
+                for hid, at in rows:
+                    out_ids.append(hid)
+                    out_times.append(at.strftime(TIME_FORMAT) if isinstance(at, dt.datetime) else at)
+    except sa.exc.OperationalError as exc:
+        raise StoreError(f"cannot read visits: {exc.orig}") from None
+    times = parse_local(pd.Series(out_times, dtype=object)) if out_times else pd.Series(dtype="datetime64[s]")
+    return pd.Series(times.to_numpy(), index=pd.Index(out_ids, dtype=object), name="last_met_at")
+
+
+def read_household_contacts(store: Store, household_ids: Iterable[str]) -> pd.DataFrame:
+    """Return ``household_id, building_id, building_name, unit, head_name, phone, tags`` of some households.
+
+    Rows come in the order of ``household_ids``; unknown ids are left out.
+
+    Personal data: mask it (:func:`geo.privacy.mask_frame`) before showing it.
+    """
+    ids = list(dict.fromkeys(str(i) for i in household_ids))
+    h, b = schema.households, schema.buildings
+    rows: list[Any] = []
+    with store.engine.connect() as conn:
+        for k in range(0, len(ids), 500):
+            rows.extend(
+                conn.execute(
+                    sa.select(
+                        h.c.household_id,
+                        h.c.building_id,
+                        b.c.name,
+                        h.c.unit,
+                        h.c.head_name,
+                        h.c.phone,
+                        h.c.tags,
+                    )
+                    .join(b, b.c.building_id == h.c.building_id)
+                    .where(h.c.household_id.in_(ids[k : k + 500]))
+                ).all()
+            )
+    names = ["household_id", "building_id", "building_name", "unit", "head_name", "phone", "tags"]
+    cols = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    out = pd.DataFrame({n: pd.Series(list(c), dtype=object) for n, c in zip(names, cols, strict=True)})
+    # In the order asked for (PostgreSQL returns rows in any order).
+    order = {h: k for k, h in enumerate(ids)}
+    out["_k"] = out["household_id"].map(order)
+    return out.sort_values("_k", kind="stable").drop(columns="_k").reset_index(drop=True)

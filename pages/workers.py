@@ -1,0 +1,102 @@
+"""社工考核 · Worker assessment: the driving-licence points ledger and staffing ratios."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from geo.assess import REASONS, ledger_chart
+from ui import data, sidebar
+from ui import office_data as od
+from ui.i18n import fmt_date, fmt_int, lang, t
+
+f = sidebar.current()
+today = data.today()
+a = od.assessment()
+rules = a.rules
+_, problem = od.deductions()
+
+st.title(t("workers.title"), anchor=False)
+st.caption(t("workers.caption", points=rules.points, today=fmt_date(today)))
+if problem:
+    st.warning(problem)
+with st.expander(t("workers.rules")):
+    st.markdown(
+        "\n".join(
+            "- "
+            + t(
+                f"workers.rule.{r}",
+                n=getattr(rules, r),
+                pct=f"{(1 - rules.pace_slack) * 100:.0f}%",
+                every=t(f"workers.every.{rules.pace_every}"),
+            )
+            for r in REASONS
+        )
+    )
+
+stand = od.standings_in_area(a, f.street_id, f.committee_id)
+with st.container(horizontal=True, gap="medium"):
+    st.metric(t("workers.count"), fmt_int(len(stand)), width=140)
+    st.metric(t("workers.warning"), fmt_int((stand["standing"] == "warning").sum()), width=140)
+    st.metric(t("workers.exhausted"), fmt_int((stand["standing"] == "exhausted").sum()), width=140)
+
+st.subheader(t("workers.standings"), anchor=False)
+od.table(stand, key="workers_standings")
+
+names = dict(zip(stand["worker_id"], stand["worker_name"], strict=True))
+if names:
+    worker = st.selectbox(
+        t("workers.pick"), list(names), format_func=lambda w: f"{names[w]}（{w}）", key="workers_pick"
+    )
+    st.subheader(t("workers.history", name=names[worker]), anchor=False)
+    mine = a.book[a.book["worker_id"] == worker]
+    if mine.empty:
+        st.info(t("workers.no_deductions"))
+    else:
+        left, right = st.columns([3, 2])
+        with left:
+            st.altair_chart(
+                ledger_chart(
+                    a.book,
+                    worker_id=worker,
+                    as_of=today,
+                    points=rules.points,
+                    lang=lang(),
+                    reason_labels={r: od.value_label("reason", r) for r in REASONS},
+                )
+            )
+        with right:
+            od.table(mine, ["date", "reason", "ref", "points", "balance"], key="workers_ledger")
+
+st.subheader(t("workers.staffing", goal=f"{data.settings().workers_per_10k:g}"), anchor=False)
+district = od.staffing("district", None)
+by_street = od.staffing("street", None)
+by_committee = od.staffing("committee", f.street_id)
+with st.container(horizontal=True, gap="medium"):
+    st.metric(t("workers.district_ratio"), f"{float(district['per_10k'].iloc[0]):.1f}", width=180)
+    st.metric(t("workers.shortfall"), fmt_int(district["shortfall"].iloc[0]), width=140)
+s_tab, c_tab = st.tabs([t("workers.by_street"), t("workers.by_committee")])
+with s_tab:
+    od.table(by_street, key="workers_by_street")
+with c_tab:
+    od.table(by_committee, key="workers_by_committee")
+
+sheets = {
+    t("workers.standings"): stand,
+    t("workers.pick"): a.book[a.book["worker_id"].isin(stand["worker_id"])],
+    t("workers.by_street"): by_street,
+    t("workers.by_committee"): by_committee,
+}
+with st.container(horizontal=True):
+    st.download_button(
+        t("office.download_xlsx"),
+        od.xlsx(sheets),
+        file_name=f"workers-{today.isoformat()}.xlsx",
+        key="dl_workers_xlsx",
+    )
+    st.download_button(
+        t("office.download_csv"),
+        od.csv(stand),
+        file_name=f"workers-{today.isoformat()}.csv",
+        mime="text/csv",
+        key="dl_workers_csv",
+    )

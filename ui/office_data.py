@@ -1,0 +1,599 @@
+"""The street office screens' caching wrappers and display frames (app side).
+
+Everything cached here is keyed on the store's change counters
+(``data.store().versions()``), so a visit, an issue or a spot-check result
+recorded anywhere shows on the next rerun. The work itself is in
+:mod:`geo.uncovered`, :mod:`geo.assess`, :mod:`geo.export` and
+:mod:`geo.store.assessment`; this module fetches, caches, names, masks and
+translates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from geo import assess, export, maps
+from geo import uncovered as unc
+from geo.areas import grids_in_area
+from geo.privacy import mask_frame
+from geo.store import StoreError
+from geo.store import assessment as records
+from ui import data
+from ui.i18n import lang, t
+
+
+@st.cache_resource(show_spinner=False)
+def calendar() -> unc.WorkCalendar:
+    """Return the working-day calendar (weekends and public holidays)."""
+    return unc.WorkCalendar.default()
+
+
+def rules() -> unc.CheckRules:
+    """Return the weekly check's thresholds (the visiting window from the settings)."""
+    return unc.CheckRules.from_settings(data.settings())
+
+
+def deductions() -> tuple[assess.Deductions, str | None]:
+    """Return the ledger's deductions (``SIBAI_DEDUCTIONS``) and a message if that setting is bad."""
+    raw = data.settings().extra.get("SIBAI_DEDUCTIONS", "")
+    try:
+        return assess.Deductions.parse(raw), None
+    except ValueError as exc:
+        return assess.Deductions(), t("office.bad_deductions", msg=str(exc))
+
+
+def _versions() -> tuple[int, int]:
+    return data.store().versions()
+
+
+def area_grids(street_id: str | None, committee_id: str | None) -> list[str] | None:
+    """Return the grid ids of the sidebar's area (None: the whole district)."""
+    if not (street_id or committee_id):
+        return None
+    layers = data.layers()
+    return grids_in_area(
+        layers.grids, layers.committees, street_id=street_id, committee_id=committee_id
+    ).tolist()
+
+
+# ------------------------------------------------------------------ frames
+
+
+@st.cache_resource(show_spinner=False)
+def live_office() -> unc.LiveOffice:
+    """Return this server process's office frames, kept in step with the store's change counters."""
+    return unc.LiveOffice(data.store())
+
+
+def frames(as_of: dt.date) -> unc.OfficeFrames:
+    """Return the district's frames with visits from 1 January (or the week before ``as_of``) on."""
+    return live_office().current(min(dt.date(as_of.year, 1, 1), as_of - dt.timedelta(days=6)))
+
+
+# ------------------------------------------------------------ blind spots
+
+
+@dataclass(frozen=True)
+class Uncovered:
+    """Blind spots and lagging grids of an area and period."""
+
+    spots: gpd.GeoDataFrame
+    lagging: pd.DataFrame
+    metrics: pd.DataFrame
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _uncovered(
+    versions: tuple[int, int], start: dt.date, end: dt.date, below: float, grids: tuple[str, ...] | None
+) -> Uncovered:
+    del versions
+    layers = data.layers()
+    metrics = data.coverage_index().coverage(start, end, level="grid")
+    g = layers.grids if grids is None else layers.grids[layers.grids["grid_id"].isin(grids)]
+    m = metrics if grids is None else metrics[metrics.index.isin(grids)]
+    spots = unc.blind_spots(g, m, below=below)
+    lag = unc.lagging_grids(m, g, below=below)
+    return Uncovered(spots, lag, metrics)
+
+
+def uncovered(
+    start: dt.date, end: dt.date, below: float, street_id: str | None, committee_id: str | None
+) -> Uncovered:
+    """Return the blind spots and lagging grids of the sidebar's area and period."""
+    grids = area_grids(street_id, committee_id)
+    return _uncovered(_versions(), start, end, round(below, 2), tuple(grids) if grids is not None else None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _payload(reset_version: int) -> dict[str, object]:
+    layers = data.layers()
+    return maps.geometry_payload(layers.grids, streets=layers.streets, committees=layers.committees)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _map_html(
+    versions: tuple[int, int],
+    start: dt.date,
+    end: dt.date,
+    below: float,
+    grids: tuple[str, ...] | None,
+    language: str,
+) -> str:
+    u = _uncovered(versions, start, end, below, grids)
+    layers = data.layers()
+    bounds = None
+    if grids is not None:
+        sel = layers.grids[layers.grids["grid_id"].isin(grids)]
+        if len(sel):
+            bounds = tuple(float(b) for b in sel.total_bounds)
+    m = unc.blind_spot_map(
+        layers.grids,
+        u.metrics,
+        u.spots,
+        lang=language,
+        payload=_payload(versions[1]),
+        bounds=bounds,
+        below=below,
+    )
+    return str(m.get_root().render())
+
+
+def blind_spot_map_html(
+    start: dt.date, end: dt.date, below: float, street_id: str | None, committee_id: str | None
+) -> str:
+    """Return the self-contained HTML of the blind-spot map (Leaflet inlined, no other host)."""
+    grids = area_grids(street_id, committee_id)
+    return _map_html(
+        _versions(), start, end, round(below, 2), tuple(grids) if grids is not None else None, lang()
+    )
+
+
+# -------------------------------------------------------------------- pace
+
+
+def pace_rows(level: str, street_id: str | None, committee_id: str | None) -> pd.DataFrame:
+    """Return pace per area at ``level`` inside the sidebar's area, behind first, with names."""
+    today = data.today()
+    cfg = data.settings()
+    p = unc.pace_from_index(
+        data.coverage_index(), as_of=today, level=level, goal=cfg.coverage_goal, calendar=calendar()
+    )
+    layers = data.layers()
+    p = p[p["households"] > 0]
+    if level == "grid":
+        keep = area_grids(street_id, committee_id)
+        g = layers.grids.set_index("grid_id")
+        names = pd.DataFrame(
+            {"grid_name": g["name"], "committee_name": g["committee_name"], "street_name": g["street_name"]}
+        )
+    elif level == "committee":
+        c = layers.committees
+        if committee_id:
+            keep = [committee_id]
+        elif street_id:
+            keep = c.loc[c["street_id"] == street_id, "committee_id"].tolist()
+        else:
+            keep = None
+        ci = c.set_index("committee_id")
+        names = pd.DataFrame({"committee_name": ci["name"], "street_name": ci["street_name"]})
+    else:
+        keep = [street_id] if street_id else None
+        names = pd.DataFrame({"street_name": layers.streets.set_index("street_id")["name"]})
+    if keep is not None:
+        p = p[p.index.isin(keep)]
+    out = names.reindex(p.index).join(p)
+    out.index.name = f"{level}_id"
+    out = out.reset_index().sort_values(["behind", "gap"], ascending=[False, True], kind="stable")
+    return out.reset_index(drop=True)
+
+
+def burn_up(street_id: str | None, committee_id: str | None) -> pd.DataFrame:
+    """Return the burn-up series of the sidebar's area for this year."""
+    return unc.burn_up(
+        data.coverage_index(),
+        as_of=data.today(),
+        grid_ids=area_grids(street_id, committee_id),
+        goal=data.settings().coverage_goal,
+        calendar=calendar(),
+    )
+
+
+# ------------------------------------------------------------ weekly check
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _weekly(
+    versions: tuple[int, int], week_ending: dt.date, grids: tuple[str, ...] | None
+) -> unc.WeeklyCheck:
+    del versions
+    f = frames(week_ending)
+    return unc.weekly_check(f, week_ending=week_ending, grid_ids=grids, rules=rules(), calendar=calendar())
+
+
+def weekly(week_ending: dt.date, street_id: str | None, committee_id: str | None) -> unc.WeeklyCheck:
+    """Return the weekly check of the sidebar's area for the week ending ``week_ending``."""
+    grids = area_grids(street_id, committee_id)
+    return _weekly(_versions(), week_ending, tuple(grids) if grids is not None else None)
+
+
+def spot_check_rows(check: unc.WeeklyCheck) -> pd.DataFrame:
+    """Return the spot-check list with address and masked contact, and any result already recorded."""
+    s = check.spot_checks
+    contacts = mask_frame(records.read_household_contacts(data.store(), s["household_id"]))
+    out = s.merge(contacts, on="household_id", how="left")
+    done = records.read_spot_checks(data.store())
+    if len(done):
+        last = done.sort_values("check_id").drop_duplicates("visit_id", keep="last")
+        result = pd.Series(
+            last["result"].to_numpy(dtype=object), index=last["visit_id"].astype("int64").to_numpy()
+        )
+        out["result"] = out["visit_id"].map(result).to_numpy(dtype=object)
+    else:
+        out["result"] = None
+    cols = [
+        "visit_id",
+        "visited_at",
+        "worker_name",
+        "grid_name",
+        "building_name",
+        "unit",
+        "head_name",
+        "phone",
+        "channel",
+        "result",
+        "household_id",
+        "worker_id",
+        "grid_id",
+    ]
+    return out[cols]
+
+
+def anomaly_rows(check: unc.WeeklyCheck) -> pd.DataFrame:
+    """Return the anomaly flags with any decision already recorded."""
+    a = check.anomalies.copy()
+    done = records.read_anomaly_reviews(data.store())
+    a["decision"] = None
+    if len(done):
+        last = done.sort_values("review_id").drop_duplicates(["kind", "visit_id", "grid_id"], keep="last")
+        key = last["kind"].astype(str) + "|" + last["visit_id"].astype(str)
+        decision = pd.Series(last["decision"].to_numpy(dtype=object), index=key.to_numpy())
+        a["decision"] = (
+            (a["kind"].astype(str) + "|" + a["visit_id"].astype(str)).map(decision).to_numpy(dtype=object)
+        )
+    return a
+
+
+_MESSAGES = "office_messages"
+
+
+def take_messages() -> list[tuple[str, str]]:
+    """Return (and forget) the messages left by the form callbacks: ``(kind, text)``."""
+    return list(st.session_state.pop(_MESSAGES, []))
+
+
+def _say(kind: str, text: str) -> None:
+    st.session_state.setdefault(_MESSAGES, []).append((kind, text))
+
+
+def spot_label(spots: pd.DataFrame, visit_id: int) -> str:
+    """Return a picker label for a spot-check visit: id, time, worker, address."""
+    row = spots.loc[spots["visit_id"] == visit_id].iloc[0]
+    when = pd.Timestamp(row["visited_at"]).strftime("%m-%d %H:%M")
+    return f"#{visit_id} · {when} · {row['worker_name']} · {row['building_name']} {row['unit']}"
+
+
+_REVEALED = "office_revealed"
+
+
+def reveal_contact(visit_id: int) -> None:
+    """Button callback: log that the session unmasked a spot-check household's contact, then show it."""
+    store = data.store()
+    hh = store.read_table("visits", columns=["household_id"], where=records.visit_is(visit_id))
+    if hh.empty:
+        _say("error", t("office.no_visit", id=visit_id))
+        return
+    household = str(hh["household_id"].iloc[0])
+    from geo.store.records import log_access
+
+    log_access(
+        store,
+        who=str(st.session_state.get("user") or "anonymous"),
+        role=str(st.session_state.get("role", "district")),
+        action="unmask",
+        target=f"household:{household}",
+        detail=f"spot check of visit {visit_id}",
+    )
+    st.session_state[_REVEALED] = visit_id
+
+
+def revealed_contact(visit_id: int) -> str | None:
+    """Return the full head name and phone of a spot-check visit's household if unmasked on purpose."""
+    if st.session_state.get(_REVEALED) != visit_id:
+        return None
+    store = data.store()
+    hh = store.read_table("visits", columns=["household_id"], where=records.visit_is(visit_id))
+    contact = records.read_household_contacts(store, hh["household_id"])
+    if contact.empty:
+        return None
+    row = contact.iloc[0]
+    return t("office.contact", name=row["head_name"] or "", phone=row["phone"] or "")
+
+
+def save_spot_check() -> None:
+    """Form callback: record the spot-check result chosen in the form (before the page redraws)."""
+    s = st.session_state
+    try:
+        cid = record_spot_check(
+            int(s["office_spot_visit"]), str(s["office_spot_result"]), s.get("office_spot_note") or ""
+        )
+        _say("success", t("office.saved", id=cid))
+    except (ValueError, StoreError) as exc:
+        _say("error", str(exc))
+
+
+def save_review(anomalies: pd.DataFrame, week_ending: dt.date) -> None:
+    """Form callback: record the decision on the anomaly chosen in the form."""
+    s = st.session_state
+    try:
+        row = anomalies.iloc[int(s["office_review_pick"])]
+        rid = record_review(
+            row, str(s["office_review_decision"]), week_ending, s.get("office_review_note") or ""
+        )
+        _say("success", t("office.saved", id=rid))
+    except (ValueError, StoreError, IndexError) as exc:
+        _say("error", str(exc))
+
+
+def record_spot_check(visit_id: int, result: str, note: str) -> int:
+    """Record a spot-check result (a write: every cache keyed on the versions refreshes)."""
+    return records.record_spot_check(
+        data.store(),
+        visit_id=visit_id,
+        result=result,
+        note=note,
+        checked_by=str(st.session_state.get("user") or ""),
+    )
+
+
+def record_review(row: pd.Series, decision: str, week_ending: dt.date, note: str) -> int:
+    """Record a supervisor's decision on one anomaly row."""
+    visit = None if pd.isna(row["visit_id"]) else int(row["visit_id"])
+    when = week_ending if pd.isna(row["visited_at"]) else pd.Timestamp(row["visited_at"]).date()
+    return records.record_anomaly_review(
+        data.store(),
+        kind=str(row["kind"]),
+        decision=decision,
+        occurred_on=when,
+        visit_id=visit,
+        grid_id=None if visit is not None else str(row["grid_id"]),
+        reviewed_by=str(st.session_state.get("user") or ""),
+        note=note,
+    )
+
+
+# --------------------------------------------------------------- not met
+
+
+def not_met_by_grid(months: int, street_id: str | None, committee_id: str | None) -> pd.DataFrame:
+    """Return per-grid counts of households not met for ``months`` months, with names."""
+    counts = unc.not_met_by_grid(data.coverage_index(), as_of=data.today(), months=months)
+    keep = area_grids(street_id, committee_id)
+    if keep is not None:
+        counts = counts[counts.index.isin(keep)]
+    g = data.layers().grids.set_index("grid_id")
+    out = (
+        pd.DataFrame(
+            {"grid_name": g["name"], "committee_name": g["committee_name"], "street_name": g["street_name"]}
+        )
+        .reindex(counts.index)
+        .join(counts)
+    )
+    return out.reset_index()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _not_met_list(
+    versions: tuple[int, int], as_of: dt.date, months: int, grids: tuple[str, ...]
+) -> pd.DataFrame:
+    del versions
+    ids = set(unc.not_met_households(data.coverage_index(), as_of=as_of, months=months).tolist())
+    f = frames(as_of)
+    hh = f.households[f.households["grid_id"].isin(grids) & f.households["household_id"].isin(ids)]
+    last = records.last_met_at(data.store(), hh["household_id"], until=as_of)
+    listed = unc.households_not_met(hh, last, as_of=as_of, months=months)
+    contacts = mask_frame(records.read_household_contacts(data.store(), listed["household_id"]))
+    g = data.layers().grids.set_index("grid_id")["name"]
+    listed["grid_name"] = listed["grid_id"].map(g).to_numpy(dtype=object)
+    out = listed.merge(contacts.drop(columns="building_id"), on="household_id", how="left")
+    cols = [
+        "household_id",
+        "grid_name",
+        "building_name",
+        "unit",
+        "head_name",
+        "phone",
+        "residents",
+        "tags",
+        "last_met_at",
+        "days_since",
+        "grid_id",
+    ]
+    return out[cols]
+
+
+def not_met_list(months: int, street_id: str | None, committee_id: str | None) -> pd.DataFrame | None:
+    """Return the masked list of households not met for ``months`` months (None for the whole district)."""
+    grids = area_grids(street_id, committee_id)
+    if grids is None:
+        return None
+    return _not_met_list(_versions(), data.today(), months, tuple(grids))
+
+
+# --------------------------------------------------------------- workers
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The ledger of the year and each worker's standing."""
+
+    book: pd.DataFrame
+    standings: pd.DataFrame
+    rules: assess.Deductions
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _assessment(versions: tuple[int, int], as_of: dt.date, rules: assess.Deductions) -> Assessment:
+    del versions
+    cfg = data.settings()
+    f = frames(as_of)
+    history = assess.pace_history(
+        data.coverage_index(),
+        as_of=as_of,
+        goal=cfg.coverage_goal,
+        slack=rules.pace_slack,
+        calendar=calendar(),
+        every=rules.pace_every,
+    )
+    store = data.store()
+    book = assess.ledger(
+        grid_workers=f.grid_workers,
+        as_of=as_of,
+        pace_rows=history,
+        issues=f.issues,
+        spot_checks=records.read_spot_checks(store),
+        anomaly_reviews=records.read_anomaly_reviews(store),
+        rules=rules,
+    )
+    layers = data.layers()
+    stand = assess.standings(book, f.workers, rules=rules, committees=layers.committees)
+    return Assessment(book, stand, rules)
+
+
+def assessment() -> Assessment:
+    """Return this year's ledger and standings."""
+    rules_, _ = deductions()
+    return _assessment(_versions(), data.today(), rules_)
+
+
+def standings_in_area(a: Assessment, street_id: str | None, committee_id: str | None) -> pd.DataFrame:
+    """Return the standings of workers whose committee is in the sidebar's area."""
+    s = a.standings
+    if committee_id:
+        return s[s["committee_id"] == committee_id].reset_index(drop=True)
+    if street_id:
+        c = data.layers().committees
+        return s[s["committee_id"].isin(c.loc[c["street_id"] == street_id, "committee_id"])].reset_index(
+            drop=True
+        )
+    return s
+
+
+def staffing(level: str, street_id: str | None) -> pd.DataFrame:
+    """Return the staffing ratio per committee (in the sidebar's street) or per street."""
+    f = frames(data.today())
+    layers = data.layers()
+    out = assess.staffing(
+        f.workers,
+        f.households,
+        f.grids,
+        pd.DataFrame(layers.committees.drop(columns="geometry")),
+        level=level,
+        per_10k=data.settings().workers_per_10k,
+        streets=pd.DataFrame(layers.streets.drop(columns="geometry")),
+    )
+    if level == "committee" and street_id:
+        keep = layers.committees.loc[layers.committees["street_id"] == street_id, "committee_id"]
+        out = out[out["committee_id"].isin(keep)].reset_index(drop=True)
+    return out
+
+
+# --------------------------------------------------------------- display
+
+
+def shown(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """Return ``frame`` (only ``columns``) with translated values and headers, for st.dataframe."""
+    f = frame[columns] if columns else frame
+    return export.localise(f, lang=lang())
+
+
+def table(
+    frame: pd.DataFrame,
+    columns: list[str] | None = None,
+    *,
+    key: str,
+    height: int | None = None,
+    drop_empty: bool = False,
+) -> None:
+    """Draw ``frame`` translated, shares as percentages, times to the minute (user text stays text).
+
+    ``drop_empty`` leaves out columns with no value at all (e.g. details of anomaly kinds not present).
+    """
+    f = frame[columns] if columns else frame
+    if drop_empty and len(f):
+        f = f.loc[:, f.notna().any().to_numpy()]
+    out = export.localise(f, lang=lang())
+    config: dict[str, object] = {}
+    for col, label in zip(f.columns, out.columns, strict=True):
+        s = f[col]
+        if col in export.PERCENT_COLUMNS:
+            config[label] = st.column_config.NumberColumn(format="percent")
+        elif pd.api.types.is_float_dtype(s):
+            digits = {"area_km2": 3, "metres": 0}.get(col, 1)
+            config[label] = st.column_config.NumberColumn(format=f"%.{digits}f")
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            whole_days = bool((s.dropna() == s.dropna().dt.normalize()).all())
+            config[label] = st.column_config.DatetimeColumn(
+                format="YYYY-MM-DD" if whole_days else "YYYY-MM-DD HH:mm"
+            )
+    st.dataframe(out, hide_index=True, key=key, column_config=config, height=height if height else "auto")
+
+
+def xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """Return an Excel workbook of ``sheets`` in the UI language."""
+    return export.to_xlsx_bytes(sheets, lang=lang())
+
+
+def csv(frame: pd.DataFrame) -> bytes:
+    """Return a CSV of ``frame`` in the UI language."""
+    return export.to_csv_bytes(frame, lang=lang())
+
+
+def area_pace(street_id: str | None, committee_id: str | None) -> pd.Series:
+    """Return the pace of the sidebar's area itself (district, street or committee) as one row."""
+    level, area = (
+        ("committee", committee_id)
+        if committee_id
+        else ("street", street_id)
+        if street_id
+        else ("district", "district")
+    )
+    p = unc.pace_from_index(
+        data.coverage_index(),
+        as_of=data.today(),
+        level=level,
+        goal=data.settings().coverage_goal,
+        calendar=calendar(),
+    )
+    return p.loc[area]
+
+
+def value_label(column: str, code: str) -> str:
+    """Return a coded value (an anomaly kind, a check result ...) in the UI language."""
+    pair = export.VALUE_LABELS.get(column, {}).get(code)
+    return code if pair is None else pair[1 if lang() == "en" else 0]
+
+
+def anomaly_label(row: pd.Series) -> str:
+    """Return a one-line description of an anomaly row for a picker."""
+    parts = [value_label("kind", str(row["kind"]))]
+    if pd.notna(row["visit_id"]):
+        parts.append(f"#{int(row['visit_id'])}")
+    for col in ("worker_name", "grid_name"):
+        if isinstance(row[col], str):
+            parts.append(row[col])
+    return " · ".join(parts)
