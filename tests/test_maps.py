@@ -482,7 +482,8 @@ def test_build_assets_and_geometry_file(tmp_path: Path, grids: gpd.GeoDataFrame)
 
 def test_no_third_party_code_is_kept_in_assets() -> None:
     ours = sorted(p.name for p in gm.ASSETS_DIR.iterdir() if p.name != "_generated")
-    assert ours == ["gridmap.html", "gridmap.js", "sibai_map.js"]
+    # Only our own files: the district-map component and the public site's script and style.
+    assert ours == ["gridmap.html", "gridmap.js", "public_site.css", "public_site.js", "sibai_map.js"]
     for name in ours:
         assert gm.find_external_urls((gm.ASSETS_DIR / name).read_text(encoding="utf-8")) == []
 
