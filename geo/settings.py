@@ -40,6 +40,9 @@ class Settings:
     demo_scale: str = "full"
     """Scale of the demo district the app builds on first start (``full``, ``street``, ``tiny``)."""
 
+    today: str = ""
+    """Pin the reporting day (``YYYY-MM-DD``) instead of the clock: for demos, screenshots and tests."""
+
     timezone: str = "Asia/Shanghai"
     """Time zone of all stored times (stored without a zone, as local time)."""
 

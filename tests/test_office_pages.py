@@ -51,6 +51,7 @@ def fresh_caches() -> Iterator[None]:
 
 def _page(db: str, monkeypatch: pytest.MonkeyPatch, page: str, *, lang: str = "zh") -> AppTest:
     monkeypatch.setenv("SIBAI_DB", db)
+    monkeypatch.setenv("SIBAI_TODAY", AS_OF.isoformat())  # the figures below are computed for AS_OF
     at = AppTest.from_file(APP, default_timeout=90)
     at.run()
     at.switch_page(page).run()

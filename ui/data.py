@@ -12,6 +12,7 @@ import datetime as dt
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import pandas as pd
@@ -123,8 +124,15 @@ def layers() -> Layers:
 
 
 def today() -> dt.date:
-    """Return the reporting day: the demo's as-of date, or today for real data."""
-    return min(layers().as_of, dt.date.today()) if layers().as_of else dt.date.today()
+    """Return today's date in the district's time zone (Shanghai), whatever the server's zone.
+
+    Periods end today, not at the day the demo data was generated for, so a
+    visit recorded today always counts.
+    """
+    pinned = settings().today
+    if pinned:
+        return dt.date.fromisoformat(pinned)
+    return dt.datetime.now(ZoneInfo(settings().timezone)).date()
 
 
 def grid_frame(grid_id: str) -> pd.DataFrame:
