@@ -48,7 +48,7 @@ import tempfile
 import textwrap
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -279,47 +279,63 @@ with open(os.path.join(WORK, "log.jsonl"), "a") as f:
 """
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
+#: Direct connections to 127.0.0.1, even where a proxy is set in the environment.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 @contextlib.contextmanager
-def streamlit_app(work: Path, mode: str) -> Iterator[str]:
-    """Run the throwaway app with ``streamlit run``; yield its URL."""
-    port = _free_port()
-    env = dict(
-        os.environ,
-        SIBAI_PROTO=mode,
-        SIBAI_PROTO_WORK=str(work),
-        PYTHONPATH=str(ROOT),
-    )
+def streamlit_server(
+    script: Path,
+    *,
+    env: dict[str, str],
+    log: Path,
+    args: tuple[str, ...] = (),
+    cwd: Path | None = None,
+    timeout: float = 60.0,
+    on_start: Callable[[subprocess.Popen[bytes]], None] | None = None,
+) -> Iterator[str]:
+    """Run ``streamlit run script`` on a free port of 127.0.0.1; yield its base URL.
+
+    ``args`` are extra command-line options; stdout and stderr go to ``log``;
+    ``on_start`` is given the process once it answers. The server is terminated
+    (then killed) when the block ends.
+    """
+    port = free_port()
     cmd = [
         sys.executable,
         "-m",
         "streamlit",
         "run",
-        str(work / "app.py"),
-        "--server.headless=true",
-        f"--server.port={port}",
-        "--server.address=127.0.0.1",
-        "--server.fileWatcherType=none",
-        "--server.enableStaticServing=true",
-        "--browser.gatherUsageStats=false",
-        "--global.developmentMode=false",
+        str(script),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        *args,
     ]
-    err = open(work / f"{mode}.err", "w")  # noqa: SIM115 (closed below, after the server)
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+    out = open(log, "w")  # noqa: SIM115 (closed below, after the server)
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        end = time.monotonic() + timeout
+        while True:
             with contextlib.suppress(OSError):
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1).read()
+                _DIRECT.open(url + "/_stcore/health", timeout=1).read()
                 break
+            if proc.poll() is not None or time.monotonic() > end:
+                raise RuntimeError(f"streamlit did not start; see {log}")
             time.sleep(0.1)
-        else:
-            raise RuntimeError(f"streamlit did not start; see {work / (mode + '.err')}")
+        if on_start is not None:
+            on_start(proc)
         yield url
     finally:
         proc.terminate()
@@ -327,12 +343,46 @@ def streamlit_app(work: Path, mode: str) -> Iterator[str]:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
-        err.close()
+            proc.wait()
+        out.close()
 
 
-def prepare(work: Path, n: int) -> gpd.GeoDataFrame:
-    """Write the app, the data and the served folder (also as app/static/sibai)."""
-    grids, periods = district(n)
+#: How the throwaway app is run (the real app's runs in ``bench_map.py`` share the first ones).
+PROTO_ARGS = (
+    "--server.fileWatcherType=none",
+    "--server.enableStaticServing=true",
+    "--browser.gatherUsageStats=false",
+    "--global.developmentMode=false",
+)
+
+
+def proto_env(work: Path, mode: str) -> dict[str, str]:
+    """Return the environment that makes the throwaway app in ``work`` run ``mode``."""
+    return dict(os.environ, SIBAI_PROTO=mode, SIBAI_PROTO_WORK=str(work), PYTHONPATH=str(ROOT))
+
+
+@contextlib.contextmanager
+def streamlit_app(work: Path, mode: str, *, args: tuple[str, ...] = PROTO_ARGS) -> Iterator[str]:
+    """Run the throwaway app with ``streamlit run``; yield its URL."""
+    with streamlit_server(
+        work / "app.py", env=proto_env(work, mode), log=work / f"{mode}.err", args=args
+    ) as url:
+        yield url
+
+
+def prepare(
+    work: Path,
+    n: int = 2000,
+    *,
+    data: tuple[gpd.GeoDataFrame, dict[str, pd.DataFrame]] | None = None,
+) -> gpd.GeoDataFrame:
+    """Write the app, the data and the served folder (also as app/static/sibai).
+
+    ``data`` is ``(grids, metrics per period)`` as :func:`district` returns it
+    (``bench_map.py`` passes the real database's); by default :func:`district(n) <district>`.
+    The app's period radio offers the periods in ``data``'s order, the first selected.
+    """
+    grids, periods = district(n) if data is None else data
     (work / "app.py").write_text(textwrap.dedent(APP), encoding="utf-8")
     with open(work / "district.pkl", "wb") as f:
         pickle.dump((grids, periods), f)
@@ -410,14 +460,14 @@ class MapFrame:
         )
 
 
-def _map_frame(page: Any) -> MapFrame | None:
+def map_frame(page: Any) -> MapFrame | None:
     with contextlib.suppress(Exception):
         if page.evaluate("() => !!" + FIND_FRAME.replace("\n", " ")):
             return MapFrame(page)
     return None
 
 
-def _wait(predicate: Any, timeout: float = 60.0, step: float = 0.01) -> Any:
+def wait_until(predicate: Any, timeout: float = 60.0, step: float = 0.01) -> Any:
     end = time.perf_counter() + timeout
     while time.perf_counter() < end:
         with contextlib.suppress(Exception):
@@ -439,7 +489,7 @@ DRAWN_JS = """([n, metric]) => {
 
 def _drawn(page: Any, n: int, metric: str, period: str, mode: str) -> Any:
     def check() -> Any:
-        frame = _map_frame(page)
+        frame = map_frame(page)
         if frame is None:
             return None
         if mode == "baseline":
@@ -452,7 +502,7 @@ def _drawn(page: Any, n: int, metric: str, period: str, mode: str) -> Any:
             ok = frame.evaluate(DRAWN_JS, [n, metric])
         return frame if ok else None
 
-    return _wait(check)
+    return wait_until(check)
 
 
 def _applied(frame: Any) -> int:
@@ -502,7 +552,7 @@ def measure(work: Path, mode: str, grids: gpd.GeoDataFrame, repeats: int = 5) ->
             warm.append(time.perf_counter() - t)
         res["open_warm_s"] = statistics.median(warm)
         res["open_warm_bytes"] = traffic.reset()
-        frame = _map_frame(page)
+        frame = map_frame(page)
         # Pan and zoom somewhere, then change the metric and the period.
         frame.evaluate(f"() => {MAP_JS}.setView([31.2550, 121.4000], 15, {{animate: false}})")
         time.sleep(0.5)
@@ -523,9 +573,9 @@ def measure(work: Path, mode: str, grids: gpd.GeoDataFrame, repeats: int = 5) ->
             if mode == "baseline":
                 frame = _drawn(page, n, state["metric"], state["period"], mode)
             else:
-                frame = _wait(lambda b=before: (f := _map_frame(page)) and _applied(f) > b and f)
+                frame = wait_until(lambda b=before: (f := map_frame(page)) and _applied(f) > b and f)
             browser_s = time.perf_counter() - t
-            _wait(lambda n0=n_log: len(_log(work)) > n0)
+            wait_until(lambda n0=n_log: len(_log(work)) > n0)
             time.sleep(0.3)
             view = frame.evaluate(
                 f"() => {{ const m = {MAP_JS}; const c = m.getCenter();"
@@ -564,7 +614,7 @@ def measure(work: Path, mode: str, grids: gpd.GeoDataFrame, repeats: int = 5) ->
                 timeout=20000,
             )
             shown_s = time.perf_counter() - t
-            seen = _wait(lambda n0=n_log: [r for r in _log(work)[n0:] if r["clicked_seen"]])
+            seen = wait_until(lambda n0=n_log: [r for r in _log(work)[n0:] if r["clicked_seen"]])
             time.sleep(0.3)
             clicks.append(
                 {
@@ -616,7 +666,7 @@ def assets_experiment(work: Path) -> dict[str, Any]:
             page.on("websocket", lambda ws, s=sizes: ws.on("framereceived", lambda b: s.append(len(b))))
             page.goto(url)
             try:
-                _wait(lambda p=page: _map_frame(p), timeout=15)
+                wait_until(lambda p=page: map_frame(p), timeout=15)
                 ok = True
             except TimeoutError:
                 ok = False

@@ -20,6 +20,13 @@ f = sidebar.current()
 layers = data.layers()
 metrics = data.coverage_index().coverage(f.start, f.end, level="grid")
 
+# A click on the map (the component's value, kept under its key) selects a grid
+# before anything is drawn, so one run shows it and mirrors it in the URL.
+click = st.session_state.get("district_map")
+if isinstance(click, dict) and click.get("grid") and click.get("seq") != st.session_state.get("map_seq"):
+    st.session_state["map_seq"] = click.get("seq")
+    st.query_params["grid"] = str(click["grid"])
+
 # Deep links: ?grid=ID selects a grid; ?street= / ?committee= come through the sidebar.
 selected = st.query_params.get("grid")
 for key, level in (("grid", "grid"), ("street", "street"), ("committee", "committee")):
@@ -63,7 +70,7 @@ style = maps.style_payload(
 )
 map_col, side = st.columns([3, 1])
 with map_col:
-    click = gridmap.show(
+    gridmap.show(
         maps.gridmap_args(
             geometry.path,
             style,
@@ -75,14 +82,6 @@ with map_col:
         ),
         key="district_map",
     )
-if click and click.get("grid") and click.get("seq") != st.session_state.get("map_seq"):
-    st.session_state["map_seq"] = click.get("seq")
-    if click["grid"] != selected:
-        st.query_params["grid"] = str(click["grid"])
-        # A rerun started by a component does not carry query-parameter changes to
-        # the browser's address bar; a fresh run does (checked in Chromium).
-        st.rerun()
-
 with side:
     if selected:
         row = layers.grids[layers.grids["grid_id"] == selected].iloc[0]

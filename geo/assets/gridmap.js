@@ -113,6 +113,31 @@
       });
   }
 
+  // The basemap can change on any rerun: swap tile layers when the list changes.
+  var tileLayers = [];
+  var tilesKey = null;
+  function setTiles(tiles) {
+    var key = JSON.stringify(tiles);
+    if (key === tilesKey) {
+      return;
+    }
+    tilesKey = key;
+    tileLayers.forEach(function (layer) {
+      map.removeLayer(layer);
+    });
+    tileLayers = tiles.map(function (t) {
+      return L.tileLayer(t.url, {
+        attribution: t.attr,
+        subdomains: t.subdomains,
+        maxZoom: t.max_zoom,
+      }).addTo(map);
+    });
+    tileLayers.forEach(function (layer) {
+      layer.bringToBack();
+    });
+    document.body.setAttribute("data-tiles", String(tiles.length));
+  }
+
   function render(args) {
     if (typeof args.style === "string") {
       args.style = JSON.parse(args.style);
@@ -125,15 +150,9 @@
       map = L.map(el, { zoomControl: true });
       map.attributionControl.setPrefix("Leaflet");
       L.control.scale({ imperial: false }).addTo(map);
-      (args.tiles || []).forEach(function (t) {
-        L.tileLayer(t.url, {
-          attribution: t.attr,
-          subdomains: t.subdomains,
-          maxZoom: t.max_zoom,
-        }).addTo(map);
-      });
       map.setView([31.258, 121.39], 12);
     }
+    setTiles(args.tiles || []);
     send("streamlit:setFrameHeight", { height: height });
     if (args.geometry !== geometryUrl) {
       load(args);
