@@ -184,4 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # Run through the imported module, so that geo.cli.CliError raised by command
+    # modules is the same class that main() catches (not __main__.CliError).
+    import importlib
+
+    sys.exit(importlib.import_module("geo.cli").main())

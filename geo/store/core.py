@@ -605,7 +605,7 @@ def _is_driver_error(exc: BaseException) -> bool:
     return isinstance(exc, psycopg.Error)
 
 
-EXTENSION_MODULES = ("geo.store.issue_log", "geo.store.assessment")
+EXTENSION_MODULES = ("geo.store.issue_log", "geo.store.assessment", "geo.store.imports")
 """Modules that define tables beside the foundation's schema (on the same metadata)."""
 
 

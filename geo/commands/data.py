@@ -1,0 +1,136 @@
+"""``sibai import`` and ``sibai export``: real registers and boundaries in, every table out.
+
+``sibai import KIND FILE`` checks every row, loads the accepted ones in one
+transaction and writes the rejected ones, with row, column and reason, to a
+rejects file in the input's format. The last line on stdout sums it up.
+Exit status: 0 when every row was accepted or unchanged, 3 when some rows
+were rejected (the others were written, unless ``--dry-run``), 1 when the
+file could not be imported at all (nothing was written). See ``docs/import.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+EXIT_REJECTED = 3
+"""Exit status when some rows were rejected."""
+
+MAX_WARNINGS_SHOWN = 20
+
+
+def _mapping(text: str) -> tuple[str, str]:
+    header, sep, field = text.partition("=")
+    if not sep or not header.strip() or not field.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not HEADER=FIELD (e.g. 诉求内容=title)")
+    return header.strip(), field.strip()
+
+
+class DataError(ValueError):
+    """A problem with the command's input, printed on one line (a ValueError, which ``sibai`` reports)."""
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from geo.cli import _progress
+    from geo.ingest import rejects_bytes
+    from geo.store import open_store
+    from geo.store.imports import import_file
+
+    file = Path(args.file)
+    if not file.exists():
+        raise DataError(f"no such file: {file}")
+    update, close = _progress(not args.quiet)
+    try:
+        with open_store(args.db, create=args.create) as store:
+            report = import_file(
+                store,
+                args.kind,
+                file,
+                dry_run=args.dry_run,
+                crs=args.crs,
+                columns=dict(args.map or []),
+                layer=args.layer,
+                sheet=args.sheet,
+                source=args.source,
+                progress=update,
+            )
+    finally:
+        close()
+    lang = args.lang
+    warnings = report.warnings(lang)
+    for line in warnings[:MAX_WARNINGS_SHOWN]:
+        print(f"warning: {line}", file=sys.stderr)
+    if len(warnings) > MAX_WARNINGS_SHOWN:
+        print(f"warning: … and {len(warnings) - MAX_WARNINGS_SHOWN:,} more", file=sys.stderr)
+    if report.rejected:
+        name, data = rejects_bytes(report, lang=lang)
+        out = Path(args.rejects) if args.rejects else file.with_name(name)
+        out.write_bytes(data)
+        problems = report.problems(lang, limit=MAX_WARNINGS_SHOWN)
+        for row in problems[problems["severity"] == "error"].itertuples(index=False):
+            where = f"row {row.row}" + (f", {row.column}" if row.column else "")
+            print(f"rejected: {where}: {row.message}", file=sys.stderr)
+        print(f"rejected rows written to {out}", file=sys.stderr)
+    print(f"{report.summary(lang)} ({report.seconds:.1f} s)")
+    return EXIT_REJECTED if report.rejected else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from geo.roundtrip import export_file
+    from geo.store import open_store
+
+    with open_store(args.db) as store:
+        if not store.has_schema():
+            raise DataError(f"{args.db} holds no district (no sibai tables); nothing to export")
+        out = export_file(store, args.table, args.outfile, fmt=args.format, headers=args.headers)
+    print(f"exported {args.table} to {out} ({out.stat().st_size:,} bytes)")
+    return 0
+
+
+def add_commands(add: Callable[[str, str, Callable[[argparse.Namespace], int]], Any]) -> None:
+    """Add ``import`` and ``export`` to the ``sibai`` command."""
+    from geo.ingest import KINDS
+    from geo.roundtrip import exportable
+
+    imp = add(
+        "import",
+        "import grids, buildings, households, workers, visits or issues from a file (checked row by row)",
+        cmd_import,
+    )
+    imp.add_argument("kind", choices=KINDS, metavar="KIND", help=f"what the file holds: {', '.join(KINDS)}")
+    imp.add_argument("file", metavar="FILE", help=".csv, .xlsx, .gpkg, .geojson or zipped Shapefile (.zip)")
+    imp.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
+    imp.add_argument(
+        "--crs", metavar="EPSG|gcj02", help="coordinate system of a GIS file: 4326, 4490, 32651 or gcj02"
+    )
+    imp.add_argument("--rejects", metavar="PATH", help="where to write rejected rows (default: beside FILE)")
+    imp.add_argument("--layer", help="layer of a GeoPackage holding several")
+    imp.add_argument("--sheet", help="sheet of a workbook (default: the first with data)")
+    imp.add_argument(
+        "--source",
+        choices=["hotline", "online", "visit"],
+        help="issues: the channel of rows that name none (热线 hotline, 随申办 online)",
+    )
+    imp.add_argument(
+        "--map",
+        type=_mapping,
+        action="append",
+        metavar="HEADER=FIELD",
+        help="extra header mapping, repeatable (e.g. --map 诉求内容=title)",
+    )
+    imp.add_argument("--lang", choices=["en", "zh"], default="en", help="language of messages and rejects")
+    imp.add_argument("--create", action="store_true", help="create the database file if it does not exist")
+    imp.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    exp = add(
+        "export", "export a table or layer to CSV/XLSX (tables) or GeoPackage/GeoJSON (layers)", cmd_export
+    )
+    exp.add_argument("table", choices=exportable(), metavar="TABLE", help=", ".join(exportable()))
+    exp.add_argument("outfile", metavar="OUTFILE", help=".csv/.xlsx for tables, .gpkg/.geojson for layers")
+    exp.add_argument("--format", choices=["csv", "xlsx", "gpkg", "geojson"], help="default: from OUTFILE")
+    exp.add_argument(
+        "--headers", choices=["en", "zh"], default="en", help="column names in English or Chinese"
+    )
