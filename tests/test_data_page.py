@@ -47,6 +47,7 @@ def data_page(db: str, monkeypatch: pytest.MonkeyPatch, lang: str = "zh") -> App
     st.cache_resource.clear()
     st.cache_data.clear()
     monkeypatch.setenv("SIBAI_DB", db)
+    monkeypatch.setenv("SIBAI_TODAY", AS_OF.isoformat())  # figures are for the district's day
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["lang"] = lang
     at.switch_page("pages/data.py")
@@ -148,6 +149,7 @@ def test_export_offers_a_download_in_the_chosen_format(db: str, monkeypatch: pyt
 def test_roles_without_import_rights_see_no_upload(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     st.cache_resource.clear()
     monkeypatch.setenv("SIBAI_DB", db)
+    monkeypatch.setenv("SIBAI_TODAY", AS_OF.isoformat())  # figures are for the district's day
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["role"] = "public"
     at.switch_page("pages/data.py")

@@ -31,6 +31,7 @@ def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def _app(db: str, monkeypatch: pytest.MonkeyPatch, **query: str) -> AppTest:
     monkeypatch.setenv("SIBAI_DB", db)
+    monkeypatch.setenv("SIBAI_TODAY", AS_OF.isoformat())  # figures are for the district's day
     at = AppTest.from_file(APP, default_timeout=60)
     for k, v in query.items():
         at.query_params[k] = v

@@ -147,6 +147,7 @@ def _hits(blob: bytes | str, values: Iterable[str]) -> list[str]:
 
 def _app(db: str, monkeypatch: pytest.MonkeyPatch, **query: str) -> AppTest:
     monkeypatch.setenv("SIBAI_DB", db)
+    monkeypatch.setenv("SIBAI_TODAY", AS_OF.isoformat())  # figures are for the district's day
     at = AppTest.from_file(APP, default_timeout=60)
     for k, v in query.items():
         at.query_params[k] = v
