@@ -10,6 +10,7 @@ from geo.store.assessment import SPOT_RESULTS
 from geo.uncovered import DEFAULT_BELOW, burn_up_chart
 from ui import data, sidebar
 from ui import office_data as od
+from ui.downloads import csv, download_pair, xlsx
 from ui.i18n import fmt_date, fmt_int, fmt_pct, lang, t
 
 f = sidebar.current()
@@ -67,20 +68,20 @@ with tab_spots:
     with st.container(horizontal=True):
         st.download_button(
             t("office.download_xlsx"),
-            od.xlsx({t("office.spots"): u.spots[SPOT_COLUMNS], t("office.lagging"): u.lagging[LAG_COLUMNS]}),
+            xlsx({t("office.spots"): u.spots[SPOT_COLUMNS], t("office.lagging"): u.lagging[LAG_COLUMNS]}),
             file_name=f"blind-spots-{f.end.isoformat()}.xlsx",
             key="dl_spots_xlsx",
         )
         st.download_button(
             t("office.download_csv"),
-            od.csv(u.spots[SPOT_COLUMNS]),
+            csv(u.spots[SPOT_COLUMNS]),
             file_name=f"blind-spots-{f.end.isoformat()}.csv",
             mime="text/csv",
             key="dl_spots_csv",
         )
         st.download_button(
             f"{t('office.download_csv')} · {t('office.n_lagging')}",
-            od.csv(u.lagging[LAG_COLUMNS]),
+            csv(u.lagging[LAG_COLUMNS]),
             file_name=f"lagging-grids-{f.end.isoformat()}.csv",
             mime="text/csv",
             key="dl_lagging_csv",
@@ -107,20 +108,9 @@ with tab_pace:
     st.caption(f"{t('office.behind_count')}: {fmt_int(rows['behind'].sum())} / {fmt_int(len(rows))}")
     st.subheader(t("office.pace_table"), anchor=False)
     od.table(rows, key="office_pace")
-    with st.container(horizontal=True):
-        st.download_button(
-            t("office.download_xlsx"),
-            od.xlsx({t("office.pace_table"): rows}),
-            file_name=f"pace-{level}-{today.isoformat()}.xlsx",
-            key="dl_pace_xlsx",
-        )
-        st.download_button(
-            t("office.download_csv"),
-            od.csv(rows),
-            file_name=f"pace-{level}-{today.isoformat()}.csv",
-            mime="text/csv",
-            key="dl_pace_csv",
-        )
+    download_pair(
+        {t("office.pace_table"): rows}, rows, stem=f"pace-{level}-{today.isoformat()}", key="dl_pace"
+    )
 
 # ---------------------------------------------------------- weekly check
 with tab_week:
@@ -214,7 +204,7 @@ with tab_week:
     with st.container(horizontal=True):
         st.download_button(
             t("office.download_xlsx"),
-            od.xlsx(sheets),
+            xlsx(sheets),
             file_name=f"weekly-check-{week_end.isoformat()}.xlsx",
             key="dl_week_xlsx",
         )
@@ -223,7 +213,7 @@ with tab_week:
         )
         st.download_button(
             t("office.download_csv"),
-            od.csv(sheets[which]),
+            csv(sheets[which]),
             file_name=f"weekly-check-{week_end.isoformat()}-{list(sheets).index(which) + 1}.csv",
             mime="text/csv",
             key="dl_week_csv",
@@ -244,17 +234,9 @@ with tab_unmet:
         st.subheader(t("office.unmet_list"), anchor=False)
         od.table(listed, key="office_unmet_list")
         sheets_unmet[t("office.unmet_list")] = listed
-    with st.container(horizontal=True):
-        st.download_button(
-            t("office.download_xlsx"),
-            od.xlsx(sheets_unmet),
-            file_name=f"not-met-{today.isoformat()}.xlsx",
-            key="dl_unmet_xlsx",
-        )
-        st.download_button(
-            t("office.download_csv"),
-            od.csv(listed if listed is not None else per_grid),
-            file_name=f"not-met-{today.isoformat()}.csv",
-            mime="text/csv",
-            key="dl_unmet_csv",
-        )
+    download_pair(
+        sheets_unmet,
+        listed if listed is not None else per_grid,
+        stem=f"not-met-{today.isoformat()}",
+        key="dl_unmet",
+    )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.export import to_csv_bytes, to_xlsx_bytes
 from geo.walks import walk_map, walk_table
 from ui import data, sidebar
 from ui import walk_data as wd
+from ui.downloads import download_pair
 from ui.i18n import t
 
 f = sidebar.current()
@@ -53,12 +53,8 @@ st_folium(
     key=f"walk_map_{grid_id}",
 )
 st.dataframe(wd.localised(table), hide_index=True, use_container_width=True)
-d1, d2 = st.columns(2)
-d1.download_button(t("walk.csv"), to_csv_bytes(table), file_name=f"walk_{grid_id}_{day}.csv", mime="text/csv")
-d2.download_button(
-    t("walk.xlsx"),
-    to_xlsx_bytes({"walk": table, "priority": priority.head(200)}),
-    file_name=f"walk_{grid_id}_{day}.xlsx",
+download_pair(
+    {"walk": table, "priority": priority.head(200)}, table, stem=f"walk_{grid_id}_{day}", key="dl_walk"
 )
 with st.expander(t("walk.why")):
     st.dataframe(wd.localised(priority.head(50)[["household_id", "priority", "reason"]]), hide_index=True)

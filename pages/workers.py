@@ -7,6 +7,7 @@ import streamlit as st
 from geo.assess import REASONS, ledger_chart
 from ui import data, sidebar
 from ui import office_data as od
+from ui.downloads import download_pair
 from ui.i18n import fmt_date, fmt_int, lang, t
 
 f = sidebar.current()
@@ -86,17 +87,4 @@ sheets = {
     t("workers.by_street"): by_street,
     t("workers.by_committee"): by_committee,
 }
-with st.container(horizontal=True):
-    st.download_button(
-        t("office.download_xlsx"),
-        od.xlsx(sheets),
-        file_name=f"workers-{today.isoformat()}.xlsx",
-        key="dl_workers_xlsx",
-    )
-    st.download_button(
-        t("office.download_csv"),
-        od.csv(stand),
-        file_name=f"workers-{today.isoformat()}.csv",
-        mime="text/csv",
-        key="dl_workers_csv",
-    )
+download_pair(sheets, stand, stem=f"workers-{today.isoformat()}", key="dl_workers")

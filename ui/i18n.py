@@ -24,8 +24,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "walk.households": ("可走访户数", "Households in the walk"),
     "walk.distance": ("步行距离", "Walking distance"),
     "walk.finish": ("预计结束", "Finishes at"),
-    "walk.csv": ("下载 CSV", "Download CSV"),
-    "walk.xlsx": ("下载 Excel", "Download Excel"),
     "walk.why": ("为什么是这些住户（优先级）", "Why these households (priority)"),
     "nav.uncovered": ("盲区与周查", "Uncovered & weekly check"),
     "nav.issues": ("诉求", "Issues"),

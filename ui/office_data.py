@@ -553,16 +553,6 @@ def table(
     st.dataframe(out, hide_index=True, key=key, column_config=config, height=height if height else "auto")
 
 
-def xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """Return an Excel workbook of ``sheets`` in the UI language."""
-    return export.to_xlsx_bytes(sheets, lang=lang())
-
-
-def csv(frame: pd.DataFrame) -> bytes:
-    """Return a CSV of ``frame`` in the UI language."""
-    return export.to_csv_bytes(frame, lang=lang())
-
-
 def area_pace(street_id: str | None, committee_id: str | None) -> pd.Series:
     """Return the pace of the sidebar's area itself (district, street or committee) as one row."""
     level, area = (
