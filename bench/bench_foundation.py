@@ -47,6 +47,8 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from geo.store import Scope
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -138,10 +140,14 @@ def sjoin_coverage(db: Path, start: dt.date, end: dt.date) -> tuple[float, Calla
     """Load the frames once (timed separately); return that time and the timed computation."""
     t0 = time.perf_counter()
     with open_store(str(db)) as store:
-        grids = store.read_layer("grids", columns=["grid_id"])
-        buildings = store.read_layer("buildings", columns=["building_id"])
-        households = store.read_table("households", columns=["household_id", "building_id", "occupied"])
-        visits = store.read_table("visits", columns=["household_id", "visited_at", "outcome"])
+        grids = store.read_layer("grids", columns=["grid_id"], scope=Scope.everything())
+        buildings = store.read_layer("buildings", columns=["building_id"], scope=Scope.everything())
+        households = store.read_table(
+            "households", columns=["household_id", "building_id", "occupied"], scope=Scope.everything()
+        )
+        visits = store.read_table(
+            "visits", columns=["household_id", "visited_at", "outcome"], scope=Scope.everything()
+        )
     load = time.perf_counter() - t0
     lo, hi = pd.Timestamp(start), pd.Timestamp(end + dt.timedelta(days=1))
 

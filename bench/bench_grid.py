@@ -82,15 +82,15 @@ def baseline_list(store: Any, grid_id: str, today: dt.date) -> pd.DataFrame:
 
 def bench_list(db: str, *, grids: int, seed: int) -> None:
     store = open_store(db)
-    ids = store.read_table("grids", columns=["grid_id"])["grid_id"].tolist()
+    ids = store.read_table("grids", columns=["grid_id"], scope=Scope.everything())["grid_id"].tolist()
     rng = np.random.default_rng(seed)
     pick = [ids[i] for i in rng.choice(len(ids), size=min(grids, len(ids)), replace=False)]
     today = dt.date.fromisoformat(store.meta().get("as_of", dt.date.today().isoformat()))
-    read_grid(store, pick[0])  # warm the connection pool and the page cache
+    read_grid(store, pick[0], scope=Scope.everything())  # warm the connection pool and the page cache
     cold, warm, base, sizes = [], [], [], []
     for g in pick:
         t0 = time.perf_counter()
-        recs = read_grid(store, g)
+        recs = read_grid(store, g, scope=Scope.everything())
         listed = household_list(recs.households, recs.visit_summary, recs.issues, today=today)
         t1 = time.perf_counter()
         filter_households(listed, ["vulnerable_not_met"], today=today)
@@ -121,12 +121,12 @@ def bench_page(db: str, *, grids: int, seed: int) -> None:
 
     os.environ["SIBAI_DB"] = db
     store = open_store(db)
-    ids = store.read_table("grids", columns=["grid_id"])["grid_id"].tolist()
+    ids = store.read_table("grids", columns=["grid_id"], scope=Scope.everything())["grid_id"].tolist()
     rng = np.random.default_rng(seed)
     pick = [ids[i] for i in rng.choice(len(ids), size=min(grids, len(ids)), replace=False)]
     first_household = {}
     for g in pick:
-        recs = read_grid(store, g)
+        recs = read_grid(store, g, scope=Scope.everything())
         first_household[g] = str(recs.households["household_id"].iloc[0])
     store.close()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
@@ -174,7 +174,9 @@ def _writer(args: tuple[str, int, int, list[str], str, Any, str]) -> dict[str, A
             d = VisitDraft(households[n % len(households)], worker, start + dt.timedelta(seconds=n), "met")
             for _ in range(2 if i % 5 == 0 else 1):
                 t = time.perf_counter()
-                done = submit_visit(store, d, idem_key=f"bench-{mode}-{w}-{i}", now=now)
+                done = submit_visit(
+                    store, d, idem_key=f"bench-{mode}-{w}-{i}", now=now, scope=Scope.everything()
+                )
                 lat.append(time.perf_counter() - t)
                 created += done.created
                 repeats += not done.created
@@ -218,8 +220,12 @@ def _writer(args: tuple[str, int, int, list[str], str, Any, str]) -> dict[str, A
 def run_writers(db: str, *, writers: int, each: int, mode: str) -> None:
     store = open_store(db)
     before = int(store.scalar("SELECT COUNT(*) FROM visits"))
-    households = store.read_table("households", columns=["household_id"])["household_id"].tolist()[:5000]
-    worker = str(store.read_table("workers", columns=["worker_id"])["worker_id"].iloc[0])
+    households = store.read_table("households", columns=["household_id"], scope=Scope.everything())[
+        "household_id"
+    ].tolist()[:5000]
+    worker = str(
+        store.read_table("workers", columns=["worker_id"], scope=Scope.everything())["worker_id"].iloc[0]
+    )
     store.close()
     if mode == "threads":  # one server process, 20 sessions
         barrier = threading.Barrier(writers)

@@ -47,6 +47,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geo.store import Scope
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -76,7 +78,7 @@ def line(what: str, ours: float, base: float, note: str = "") -> None:
 
 
 def bench_clock(store: Store, now: dt.datetime, runs: int) -> None:
-    issues, _ = log.read_issue_data(store)
+    issues, _ = log.read_issue_data(store, scope=Scope.everything())
     limits = rules.limits_days(store.settings)
     open_rows = issues[issues["status"] != "closed"]
 
@@ -101,7 +103,10 @@ def _per_issue_escalation(store: Store, now: dt.datetime) -> int:
     limits = rules.limits_days(store.settings)
     i = schema.issues
     ids = store.read_table(
-        "issues", columns=["issue_id"], where=(i.c.status != "closed") & (i.c.level != "district")
+        "issues",
+        columns=["issue_id"],
+        where=(i.c.status != "closed") & (i.c.level != "district"),
+        scope=Scope.everything(),
     )
     written = 0
     for issue_id in ids["issue_id"].tolist():
@@ -182,7 +187,9 @@ def bench_move(db: Path, now: dt.datetime, runs: int, tmp: Path) -> None:
     with open_store(str(path)) as s:
         log.escalate_all(s, now=now)
         i = schema.issues
-        ids = s.read_table("issues", columns=["issue_id"], where=i.c.status == "open")["issue_id"].tolist()
+        ids = s.read_table(
+            "issues", columns=["issue_id"], where=i.c.status == "open", scope=Scope.everything()
+        )["issue_id"].tolist()
         cycle = [("dispatch", "W0001"), ("handle", "W0002"), ("verify", "W0003"), ("close", "W0003"),
                  ("reopen", "W0001")]  # fmt: skip
         at = now
@@ -205,11 +212,13 @@ def bench_board(store: Store, now: dt.datetime, runs: int) -> None:
 
     def ours() -> rules.Board:
         # As the page does: open issues and those closed this year (the sidebar's default period).
-        issues, events = log.read_issue_data(store, closed_since=jan1)
+        issues, events = log.read_issue_data(store, closed_since=jan1, scope=Scope.everything())
         return rules.issue_board(issues, events, rules.IssueFilters(), now=now, limits=limits, start=jan1)
 
     def baseline() -> int:
-        issues = store.read_table("issues")  # a fresh district has no recorded events to replay
+        issues = store.read_table(
+            "issues", scope=Scope.everything()
+        )  # a fresh district has no recorded events to replay
         n_open = 0
         for r in issues.itertuples(index=False):
             s, _ = rules.replay(

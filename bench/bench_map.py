@@ -76,6 +76,8 @@ from urllib.parse import urlsplit
 import geopandas as gpd
 import pandas as pd
 
+from geo.store import Scope
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -146,11 +148,11 @@ def district_from_db(db: str) -> tuple[gpd.GeoDataFrame, dict[str, pd.DataFrame]
     from geo.store import open_store
 
     with open_store(db) as s:
-        streets = s.read_layer("streets")
-        committees = s.read_layer("committees")
-        grids = s.read_layer("grids")
+        streets = s.read_layer("streets", scope=Scope.everything())
+        committees = s.read_layer("committees", scope=Scope.everything())
+        grids = s.read_layer("grids", scope=Scope.everything())
         meta = s.meta()
-        index, _ = coverage_index_from_store(s)
+        index, _ = coverage_index_from_store(s, scope=Scope.everything())
     cname = committees.set_index("committee_id")["name"]
     cstreet = committees.set_index("committee_id")["street_id"]
     sname = streets.set_index("street_id")["name"]

@@ -50,6 +50,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.store import Scope
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -179,13 +181,18 @@ def main(argv: list[str] | None = None) -> int:
         meta = store.meta()
         week_end = args.week_ending or dt.date.fromisoformat(meta.get("as_of", dt.date.today().isoformat()))
         start = dt.date(week_end.year, 1, 1)
-        t_read, frames = timed(lambda: unc.office_frames_from_store(store, start=start, end=week_end), 1)
-        index, _ = coverage_index_from_store(store)
-        grids = store.read_layer("grids")
+        t_read, frames = timed(
+            lambda: unc.office_frames_from_store(store, start=start, end=week_end, scope=Scope.everything()),
+            1,
+        )
+        index, _ = coverage_index_from_store(store, scope=Scope.everything())
+        grids = store.read_layer("grids", scope=Scope.everything())
         issue_cols = list(frames.issues.columns)
-        t_issues, _ = timed(lambda: store.read_table("issues", columns=issue_cols), 3)
+        t_issues, _ = timed(
+            lambda: store.read_table("issues", columns=issue_cols, scope=Scope.everything()), 3
+        )
         contacts_ids = frames.households["household_id"].iloc[:12_000]
-        contacts = mask_frame(records.read_household_contacts(store, contacts_ids))
+        contacts = mask_frame(records.read_household_contacts(store, contacts_ids, scope=Scope.everything()))
     cal = unc.WorkCalendar.default()
     print(f"read frames: {t_read:.2f} s ({len(frames.visits):,} visits of {week_end.year})", file=sys.stderr)
 

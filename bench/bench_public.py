@@ -41,6 +41,8 @@ from typing import Any
 
 import numpy as np
 
+from geo.store import Scope
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -172,7 +174,7 @@ def bench_export(db: str, runs: int, out_root: Path) -> dict[str, Any]:
         results["cli_s"] = cli_times
 
         def cold_index() -> public.PublicSummary:
-            index, _ = coverage_index_from_store(store)
+            index, _ = coverage_index_from_store(store, scope=Scope.everything())
             return public.summary_from_store(store, index=index)
 
         times_a, summary_a = _timed(cold_index, max(1, min(runs, 3)))
@@ -180,8 +182,8 @@ def bench_export(db: str, runs: int, out_root: Path) -> dict[str, Any]:
         assert summary_a.to_json() == public.summary_from_store(store).to_json(), "baseline (a) differs"
 
         layers = {
-            "committees": store.read_layer("committees"),
-            "streets": store.read_layer("streets"),
+            "committees": store.read_layer("committees", scope=Scope.everything()),
+            "streets": store.read_layer("streets", scope=Scope.everything()),
         }
         summary = public.summary_from_store(store)
         for name, offline in (("folium_cdn", False), ("folium_inline", True)):
@@ -189,7 +191,10 @@ def bench_export(db: str, runs: int, out_root: Path) -> dict[str, Any]:
 
             def build(offline: bool = offline, path: Path = path) -> None:
                 # The straightforward version reads its layers too.
-                fresh = {"committees": store.read_layer("committees"), "streets": store.read_layer("streets")}
+                fresh = {
+                    "committees": store.read_layer("committees", scope=Scope.everything()),
+                    "streets": store.read_layer("streets", scope=Scope.everything()),
+                }
                 folium_map(summary, fresh, offline=offline).save(str(path))
 
             t, _ = _timed(build, runs)

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from geo.store import Store
 from geo.synth import build_district
 
-Progress = Callable[[float, str], None]
+Progress = Callable[[float, str], object]
+"""A progress callback: fraction done in [0, 1] and a short message (its return value is ignored)."""
 
 
 def install_demo(
@@ -25,16 +26,19 @@ def install_demo(
     Returns the row count of every table.
     """
     as_of = as_of or dt.date.today()
-    report = progress or (lambda _f, _m: None)
-    frames = build_district(
-        scale=scale,
-        seed=seed,
-        as_of=as_of,
-        progress=lambda f, m: report(0.4 * f, f"generating {m}"),
-    )
+
+    def generating(fraction: float, message: str) -> None:
+        if progress is not None:
+            progress(0.4 * fraction, f"generating {message}")
+
+    def writing(fraction: float, message: str) -> None:
+        if progress is not None:
+            progress(0.4 + 0.6 * fraction, f"writing {message}")
+
+    frames = build_district(scale=scale, seed=seed, as_of=as_of, progress=generating)
     store.replace_all(
         frames,
         meta={"as_of": as_of.isoformat(), "scale": scale, "seed": seed, "source": "synthetic"},
-        progress=lambda f, m: report(0.4 + 0.6 * f, f"writing {m}"),
+        progress=writing,
     )
     return {name: len(frame) for name, frame in frames.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import shapely
 
-from geo.store import LAYERS, Store
+from geo.store import LAYERS, Scope, Store
 
 REFERENCES: tuple[tuple[str, str, str, str], ...] = (
     ("committees", "street_id", "streets", "street_id"),
@@ -55,7 +55,7 @@ def check_district(store: Store) -> pd.DataFrame:
         )
         rows.append((f"{table}.{col} → {ref}", int(n or 0)))
     for layer in LAYERS:
-        gdf = store.read_layer(layer, columns=[])
+        gdf = store.read_layer(layer, scope=Scope.everything(), columns=[])  # an operator's check: all
         geoms = gdf.geometry.to_numpy()
         bad = int((~shapely.is_valid(geoms) | shapely.is_missing(geoms) | shapely.is_empty(geoms)).sum())
         rows.append((f"{layer}: invalid or empty geometry", bad))

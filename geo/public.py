@@ -288,7 +288,8 @@ def grid_counts(index: CoverageIndex, *, start: dt.date, end: dt.date) -> pd.Dat
         Indexed by grid_id: ``households`` (occupied), ``residents``,
         ``visited`` (occupied households met), ``residents_visited`` (their
         residents), ``visits`` (visits in which a resident was met) and
-        ``buildings`` (buildings with occupied households).
+        ``buildings`` (buildings with occupied households): the index's
+        :meth:`~geo.coverage.CoverageIndex.counts_by_grid` in public words.
 
     Examples
     --------
@@ -304,30 +305,8 @@ def grid_counts(index: CoverageIndex, *, start: dt.date, end: dt.date) -> pd.Dat
     >>> grid_counts(index, start=dt.date(2026, 1, 1), end=dt.date(2026, 11, 22)).to_dict("records")
     [{'households': 2, 'residents': 5, 'visited': 1, 'residents_visited': 2, 'visits': 2, 'buildings': 2}]
     """
-    cov = index.coverage(start, end, level="grid")
-    n = len(index.grid_ids)
-    lo, hi = period_bounds(start, end)
-    # The index keeps met visits sorted by time: the period is one slice.
-    # (CoverageIndex has no public accessor for visit counts yet.)
-    times, households = index._t, index._h
-    a, b = np.searchsorted(times, [lo, hi])
-    visits = np.bincount(index.h_grid[households[a:b]], minlength=n)
-    occupied = index.occupied
-    n_buildings = max(len(index.building_ids), 1)
-    pairs = np.unique(index.h_grid[occupied].astype(np.int64) * n_buildings + index.h_building[occupied])
-    buildings = np.bincount(pairs // n_buildings, minlength=n)
-    out = pd.DataFrame(
-        {
-            "households": cov["households"].to_numpy(dtype=np.int64),
-            "residents": cov["residents"].to_numpy(dtype=np.int64),
-            "visited": cov["visited"].to_numpy(dtype=np.int64),
-            "residents_visited": cov["residents_covered"].to_numpy(dtype=np.int64),
-            "visits": visits.astype(np.int64),
-            "buildings": buildings.astype(np.int64),
-        },
-        index=pd.Index(index.grid_ids, name="grid_id", dtype=object),
-    )
-    return out
+    counts = index.counts_by_grid(start, end).rename(columns={"residents_covered": "residents_visited"})
+    return counts[list(GRID_COUNT_COLUMNS)]
 
 
 def solved_issues(issues: pd.DataFrame, *, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -680,11 +659,15 @@ def _period_index(store: Store, *, start: dt.date, end: dt.date) -> CoverageInde
     import sqlalchemy as sa
 
     from geo.live import households_with_grid, read_areas
-    from geo.store import schema
+    from geo.store import Scope, schema
 
+    # Public aggregates are counts of the whole district (small counts
+    # suppressed later); no row read here leaves this module.
+    everything = Scope.everything()
     v = schema.visits
     visits = store.read_table(
         "visits",
+        scope=everything,
         columns=["household_id"],
         where=sa.and_(
             v.c.outcome == "met",
@@ -693,17 +676,20 @@ def _period_index(store: Store, *, start: dt.date, end: dt.date) -> CoverageInde
         ),
     )
     visits["visited_at"] = np.full(len(visits), np.datetime64(start, "s"))
-    return CoverageIndex.from_frames(households_with_grid(store), visits, None, read_areas(store))
+    return CoverageIndex.from_frames(
+        households_with_grid(store, scope=everything), visits, None, read_areas(store)
+    )
 
 
 def _read_solved(store: Store, *, start: dt.date, end: dt.date) -> pd.DataFrame:
     import sqlalchemy as sa
 
-    from geo.store import schema
+    from geo.store import Scope, schema
 
     i = schema.issues
     issues = store.read_table(
         "issues",
+        scope=Scope.everything(),  # counted per area for the public page; no row leaves this module
         columns=["grid_id", "category", "status", "closed_at"],
         where=sa.and_(
             i.c.status == "closed",
@@ -767,9 +753,14 @@ def summary_from_store(
     start, end = reporting_period(today)
     k = store.settings.public_min_count if k is None else k
     report(0.0, "areas")
-    streets = store.read_layer("streets", columns=["street_id", "name"])
-    committees = store.read_layer("committees", columns=["committee_id", "street_id", "name"])
-    grids = store.read_layer("grids", columns=["grid_id", "committee_id", "name"])
+    from geo.store import Scope
+
+    everything = Scope.everything()  # area outlines and names are public
+    streets = store.read_layer("streets", scope=everything, columns=["street_id", "name"])
+    committees = store.read_layer(
+        "committees", scope=everything, columns=["committee_id", "street_id", "name"]
+    )
+    grids = store.read_layer("grids", scope=everything, columns=["grid_id", "committee_id", "name"])
     if index is None:
         report(0.1, "visits")
         index = _period_index(store, start=start, end=end)

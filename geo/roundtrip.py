@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from geo import ingest
-from geo.store import LAYERS, TABLES, Store, schema
+from geo.store import LAYERS, TABLES, Scope, Store, schema
 
 __all__ = [
     "EXCEL_MAX_ROWS",
@@ -91,20 +91,21 @@ def csv_unsafe(value: Any) -> Any:
     return ingest.unescape_csv(value) if isinstance(value, str) else value
 
 
-def export_frame(store: Store, name: str) -> pd.DataFrame:
+def export_frame(store: Store, name: str, *, scope: Scope) -> pd.DataFrame:
     """Read ``name`` for export: every column, ids included (issues with their case numbers).
 
-    Layers come as GeoDataFrames in EPSG:4326; integer columns as ``Int64``.
+    Only the rows in ``scope`` (:meth:`geo.store.Store.scope_filter`). Layers
+    come as GeoDataFrames in EPSG:4326; integer columns as ``Int64``.
     """
     formats_for(name)
     if name in LAYERS:
-        frame: pd.DataFrame = store.read_layer(name)
+        frame: pd.DataFrame = store.read_layer(name, scope=scope)
     else:
-        frame = store.read_table(name)
+        frame = store.read_table(name, scope=scope)
     if name == "issues":
         from geo.store.imports import read_issue_refs
 
-        refs = read_issue_refs(store)
+        refs = read_issue_refs(store, scope=scope)
         if len(refs):
             ref = refs.set_index(refs["issue_id"].astype("int64"))["ref"]
             source_ref = ref.reindex(frame["issue_id"].astype("int64").to_numpy())
@@ -128,12 +129,14 @@ def _headers(name: str, columns: Sequence[str], headers: str) -> list[str]:
 
 
 def export_bytes(
-    store: Store, name: str, fmt: str | None = None, *, headers: str = "en"
+    store: Store, name: str, fmt: str | None = None, *, scope: Scope, headers: str = "en"
 ) -> tuple[str, bytes]:
     """Export ``name`` as ``(file name, bytes)`` in ``fmt`` (default: its first format).
 
     Parameters
     ----------
+    scope
+        Only rows inside this area.
     headers
         ``"en"``: field names (``household_id``); ``"zh"``: Chinese headers (``户号``).
 
@@ -149,7 +152,7 @@ def export_bytes(
         raise ValueError(f"{name} export to {' or '.join(allowed)}, not {chosen}")
     if headers not in ("en", "zh"):
         raise ValueError(f"headers must be 'en' or 'zh', not {headers!r}")
-    frame = export_frame(store, name)
+    frame = export_frame(store, name, scope=scope)
     if chosen in ("gpkg", "geojson"):
         gdf = frame if isinstance(frame, gpd.GeoDataFrame) else gpd.GeoDataFrame(frame)
         attrs = [c for c in gdf.columns if c != gdf.geometry.name]
@@ -194,7 +197,13 @@ def _csv_bytes(frame: pd.DataFrame, times: set[str]) -> bytes:
 
 
 def export_file(
-    store: Store, name: str, path: str | Path, *, fmt: str | None = None, headers: str = "en"
+    store: Store,
+    name: str,
+    path: str | Path,
+    *,
+    scope: Scope,
+    fmt: str | None = None,
+    headers: str = "en",
 ) -> Path:
     """Export ``name`` to ``path``; the format comes from ``fmt`` or the file's suffix.
 
@@ -202,11 +211,11 @@ def export_file(
     --------
     >>> import tempfile, datetime as dt
     >>> from geo.demo import install_demo
-    >>> from geo.store import open_store
+    >>> from geo.store import Scope, open_store
     >>> folder = Path(tempfile.mkdtemp())
     >>> with open_store(str(folder / "d.gpkg"), create=True) as store:
     ...     _ = install_demo(store, scale="tiny", as_of=dt.date(2024, 6, 30))
-    ...     out = export_file(store, "workers", folder / "workers.csv")
+    ...     out = export_file(store, "workers", folder / "workers.csv", scope=Scope.everything())
     >>> out.read_text(encoding="utf-8-sig").splitlines()[0]
     'worker_id,name,committee_id,phone,active'
     """
@@ -217,6 +226,6 @@ def export_file(
             f"cannot tell the format of {path.name}: use a file ending in "
             f"{', '.join(sorted(FORMATS))}, or give --format"
         )
-    _name, data = export_bytes(store, name, chosen, headers=headers)
+    _name, data = export_bytes(store, name, chosen, scope=scope, headers=headers)
     path.write_bytes(data)
     return path

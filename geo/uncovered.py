@@ -42,7 +42,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.coverage import CoverageIndex
+from geo.coverage import CoverageIndex, overdue_from
+from geo.issues import limits_days
 from geo.settings import Settings
 
 if TYPE_CHECKING:
@@ -996,7 +997,8 @@ class OfficeFrames:
             c["i_g"] = c["grid_ids"].get_indexer(iss["grid_id"].to_numpy(dtype=object))
             c["i_open"] = _seconds(iss["opened_at"].to_numpy())
             c["i_close"] = _seconds(iss["closed_at"].to_numpy())
-            c["i_due"] = _seconds(iss["due_at"].to_numpy())
+            # Overdue as on the issues page: the escalation clock applied on read (geo.coverage).
+            c["i_overdue_from"] = _seconds(overdue_from(iss, limits=limits_days()))
             c["i_worker_level"] = np.isin(iss["level"].to_numpy(dtype=object), list(WORKER_LEVELS))
         return c
 
@@ -1152,7 +1154,9 @@ def weekly_check(
       those whose first met visit of the year was theirs); for grids also
       ``coverage_gained_week`` and ``coverage_year`` (shares of occupied households);
     - ``opened_*``, ``closed_*``: issues opened / closed; ``overdue``: open and
-      past their time limit at the end of the week. A worker's issue counts
+      overdue at the end of the week as the issues page counts them (past the
+      district's limit once the escalation clock has moved them up the ladder,
+      :func:`geo.coverage.overdue_from`). A worker's issue counts
       cover the grids they are assigned to, at the levels a grid's workers
       answer for (:data:`WORKER_LEVELS`);
     - ``anomalies_week``: anomaly flags of the week (below).
@@ -1226,12 +1230,12 @@ def weekly_check(
     # -- issues
     i_g = c["i_g"]
     i_ok = (i_g >= 0) & in_scope[np.maximum(i_g, 0)]
-    opened, closed, due = c["i_open"], c["i_close"], c["i_due"]
+    opened, closed, overdue_from_ = c["i_open"], c["i_close"], c["i_overdue_from"]
     opened_wk = i_ok & (opened >= w_lo) & (opened < hi)
     opened_yr = i_ok & (opened >= y_lo) & (opened < hi)
     closed_wk = i_ok & (closed >= w_lo) & (closed < hi)
     closed_yr = i_ok & (closed >= y_lo) & (closed < hi)
-    overdue = i_ok & (opened < hi) & (closed >= hi) & (due < hi)
+    overdue = i_ok & (opened < hi) & (closed >= hi) & (overdue_from_ < hi)
 
     def issues_per_grid(mask: np.ndarray) -> np.ndarray:
         return np.bincount(i_g[mask], minlength=n_g)
@@ -1514,8 +1518,9 @@ class LiveOffice:
     states change. Thread-safe.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, scope: Scope) -> None:
         self.store = store
+        self.scope = scope
         self._lock = threading.Lock()
         self._frames: OfficeFrames | None = None
         self._key: tuple[int, dt.date] | None = None
@@ -1529,18 +1534,21 @@ class LiveOffice:
         data_version, reset_version = self.store.versions()
         with self._lock:
             if self._frames is None or self._key != (reset_version, start):
-                frames = office_frames_from_store(self.store, start=start)
+                frames = office_frames_from_store(self.store, scope=self.scope, start=start)
                 self._last_visit = int(frames.visits["visit_id"].max()) if len(frames.visits) else 0
             elif data_version != self._data_version:
                 v = schema.visits
                 new = self.store.read_table(
-                    "visits", columns=list(VISIT_COLUMNS), where=v.c.visit_id > self._last_visit
+                    "visits",
+                    scope=self.scope,
+                    columns=list(VISIT_COLUMNS),
+                    where=v.c.visit_id > self._last_visit,
                 )
                 if len(new):
                     self._last_visit = max(self._last_visit, int(new["visit_id"].max()))
                 frames = self._frames.with_new_visits(new[new["visited_at"] >= pd.Timestamp(start)])
                 frames = frames.with_issues(
-                    self.store.read_table("issues", columns=list(frames.issues.columns))
+                    self.store.read_table("issues", scope=self.scope, columns=list(frames.issues.columns))
                 )
             else:
                 return self._frames
@@ -1552,22 +1560,24 @@ class LiveOffice:
 def office_frames_from_store(
     store: Store,
     *,
+    scope: Scope,
     start: dt.date,
     end: dt.date | None = None,
-    scope: Scope | None = None,
 ) -> OfficeFrames:
-    """Read what :func:`weekly_check` needs: visits from ``start`` to ``end`` (None: no end), all issues.
+    """Read what :func:`weekly_check` needs in ``scope``: visits from ``start`` to ``end``, and issues.
 
+    ``end=None`` reads to the latest visit.
     Building centroids are projected to metres (:func:`geo.crs.metric_xy`).
     Issues are all read (a few per household), since an old issue can still be open.
+    Every frame holds only rows in ``scope`` (areas: those with a grid in it).
     """
     from geo.crs import metric_xy
     from geo.store import schema
     from geo.store.assessment import time_param
 
     grids = store.read_table("grids", columns=["grid_id", "name", "committee_id"], scope=scope)
-    committees = store.read_table("committees", columns=["committee_id", "name", "street_id"])
-    streets = store.read_table("streets", columns=["street_id", "name"])
+    committees = store.read_table("committees", columns=["committee_id", "name", "street_id"], scope=scope)
+    streets = store.read_table("streets", columns=["street_id", "name"], scope=scope)
     cname = pd.Series(committees["name"].to_numpy(dtype=object), index=committees["committee_id"].to_numpy())
     cstreet = pd.Series(
         committees["street_id"].to_numpy(dtype=object), index=committees["committee_id"].to_numpy()
@@ -1596,8 +1606,10 @@ def office_frames_from_store(
     hh["grid_id"] = bgrid.reindex(hh["building_id"].to_numpy(dtype=object)).to_numpy(dtype=object)
     hh["occupied"] = hh["occupied"].astype(int)
     hh["residents"] = hh["residents"].astype(int)
-    workers = store.read_table("workers", columns=["worker_id", "name", "committee_id", "active"])
-    gw = store.read_table("grid_workers", columns=["grid_id", "worker_id", "role"])
+    workers = store.read_table(
+        "workers", columns=["worker_id", "name", "committee_id", "active"], scope=scope
+    )
+    gw = store.read_table("grid_workers", columns=["grid_id", "worker_id", "role"], scope=scope)
     v = schema.visits
     lo = dt.datetime.combine(start, dt.time())
     when = v.c.visited_at >= time_param(store, lo)

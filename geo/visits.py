@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from geo.settings import Settings
-from geo.store import CHANNELS, OUTCOMES, Store
+from geo.store import CHANNELS, OUTCOMES, Scope, Store
 from geo.store.records import NewIssue, NewVisit, Recorded, UnknownRecord, known_ids, record_visit
 
 __all__ = [
@@ -317,6 +317,7 @@ def submit_visit(
     store: Store,
     draft: VisitDraft,
     *,
+    scope: Scope,
     idem_key: str | None = None,
     issue: IssueDraft | None = None,
     now: dt.datetime | None = None,
@@ -329,6 +330,8 @@ def submit_visit(
     ----------
     store
         The database; its settings give the working day and issue time limits.
+    scope
+        The caller's area: a household or worker outside it counts as unknown.
     draft, issue
         What was entered.
     idem_key
@@ -359,11 +362,22 @@ def submit_visit(
         )
         return found + (validate_issue(issue) if issue is not None else []) + _check_key(idem_key)
 
+    if not scope.is_everything and (known_households is None or known_workers is None):
+        # A restricted caller may record visits only in its own area: ask up front, not only on failure.
+        hh, ww = known_ids(
+            store,
+            scope=scope,
+            households=[draft.household_id] if draft.household_id else [],
+            workers=[draft.worker_id] if draft.worker_id else [],
+        )
+        known_households = hh if known_households is None else known_households
+        known_workers = ww if known_workers is None else known_workers
     problems = problems_with(known_households, known_workers)
     if problems and (known_households is None or known_workers is None):
         # Report unknown ids together with the other problems.
         hh, ww = known_ids(
             store,
+            scope=scope,
             households=[draft.household_id] if draft.household_id else [],
             workers=[draft.worker_id] if draft.worker_id else [],
         )
@@ -419,7 +433,8 @@ def run_visit_add(
         now = now or local_now(store.settings)
         when = parse_visit_time(at, now=now)
         draft = VisitDraft(household, worker, when, outcome, channel, note or "")
-        done = submit_visit(store, draft, idem_key=key, now=now)
+        # The CLI is an operator's tool on the server: it sees the whole district.
+        done = submit_visit(store, draft, scope=Scope.everything(), idem_key=key, now=now)
     if done.created:
         return f"recorded visit #{done.visit_id}: {household} {outcome} by {worker} at {_fmt(when)}"
     return f"visit #{done.visit_id} was already recorded with key {key!r}; nothing written"

@@ -13,7 +13,7 @@ import pytest
 from geo.assess import Deductions, checkpoints, ledger, ledger_chart, pace_history, staffing, standings
 from geo.coverage import CoverageIndex, areas_from_frames
 from geo.demo import install_demo
-from geo.store import Store, StoreError, open_store
+from geo.store import Scope, Store, StoreError, open_store
 from geo.store import assessment as records
 from geo.uncovered import WorkCalendar
 
@@ -285,7 +285,9 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _roundtrip(store: Store) -> None:
-    visits = store.read_table("visits", columns=["visit_id", "worker_id", "household_id", "visited_at"])
+    visits = store.read_table(
+        "visits", columns=["visit_id", "worker_id", "household_id", "visited_at"], scope=Scope.everything()
+    )
     first = visits.iloc[0]
     before = store.versions()[0]
     cid = records.record_spot_check(
@@ -297,7 +299,7 @@ def _roundtrip(store: Store) -> None:
         checked_at=dt.datetime(2026, 11, 27, 9, 30),
     )
     assert store.versions()[0] > before  # other replicas notice
-    got = records.read_spot_checks(store)
+    got = records.read_spot_checks(store, scope=Scope.everything())
     assert got[
         ["check_id", "visit_id", "worker_id", "household_id", "result", "checked_by", "note"]
     ].values.tolist() == [
@@ -313,7 +315,7 @@ def _roundtrip(store: Store) -> None:
     ]
     assert got["visited_at"].iloc[0] == first["visited_at"]
     assert got["checked_at"].iloc[0] == pd.Timestamp("2026-11-27 09:30")
-    assert records.read_spot_checks(store, year=2019).empty
+    assert records.read_spot_checks(store, year=2019, scope=Scope.everything()).empty
 
     rid = records.record_anomaly_review(
         store,
@@ -330,7 +332,7 @@ def _roundtrip(store: Store) -> None:
         occurred_on=dt.date(2026, 11, 26),
         grid_id="G0001",
     )
-    r = records.read_anomaly_reviews(store, year=2026)
+    r = records.read_anomaly_reviews(store, year=2026, scope=Scope.everything())
     assert r["review_id"].tolist() == [rid, rid2]
     assert r["worker_id"].iloc[0] == first["worker_id"] and r["grid_id"].notna().all()
     assert pd.isna(r["visit_id"].iloc[1]) and r["occurred_on"].iloc[1] == pd.Timestamp("2026-11-26")
@@ -354,16 +356,25 @@ def _roundtrip(store: Store) -> None:
     ):
         with pytest.raises(ValueError, match=message):
             call()
-    assert len(records.read_spot_checks(store)) == 1 and len(records.read_anomaly_reviews(store)) == 2
+    assert (
+        len(records.read_spot_checks(store, scope=Scope.everything())) == 1
+        and len(records.read_anomaly_reviews(store, scope=Scope.everything())) == 2
+    )
 
     # Last met visit per household, by index lookups, against plain pandas.
-    met = store.read_table("visits", columns=["household_id", "visited_at", "outcome"])
+    met = store.read_table(
+        "visits", columns=["household_id", "visited_at", "outcome"], scope=Scope.everything()
+    )
     met = met[(met["outcome"] == "met") & (met["visited_at"] < pd.Timestamp("2026-07-01"))]
-    ids = sorted(set(store.read_table("households", columns=["household_id"])["household_id"]))[:700]
-    last = records.last_met_at(store, ids, until=dt.date(2026, 6, 30))
+    ids = sorted(
+        set(
+            store.read_table("households", columns=["household_id"], scope=Scope.everything())["household_id"]
+        )
+    )[:700]
+    last = records.last_met_at(store, ids, until=dt.date(2026, 6, 30), scope=Scope.everything())
     expected = met[met["household_id"].isin(ids)].groupby("household_id")["visited_at"].max()
     assert last.sort_index().to_dict() == expected.to_dict()
-    contacts = records.read_household_contacts(store, ids[:3])
+    contacts = records.read_household_contacts(store, ids[:3], scope=Scope.everything())
     assert contacts["household_id"].tolist() == ids[:3] and contacts["building_name"].notna().all()
 
 
@@ -390,13 +401,15 @@ def test_ledger_picks_up_recorded_checks(demo_db: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy.gpkg"
     copy.write_bytes(demo_db.read_bytes())
     with open_store(str(copy)) as store:
-        v = store.read_table("visits", columns=["visit_id", "worker_id", "visited_at"]).iloc[-1]
+        v = store.read_table(
+            "visits", columns=["visit_id", "worker_id", "visited_at"], scope=Scope.everything()
+        ).iloc[-1]
         records.record_spot_check(store, visit_id=int(v["visit_id"]), result="failed")
         book = ledger(
-            grid_workers=store.read_table("grid_workers"),
+            grid_workers=store.read_table("grid_workers", scope=Scope.everything()),
             as_of=AS_OF,
-            spot_checks=records.read_spot_checks(store),
-            anomaly_reviews=records.read_anomaly_reviews(store),
+            spot_checks=records.read_spot_checks(store, scope=Scope.everything()),
+            anomaly_reviews=records.read_anomaly_reviews(store, scope=Scope.everything()),
         )
     # Dated on the visit (the check itself happens later, today).
     assert book.values.tolist() == [

@@ -251,9 +251,9 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def check_store_summaries(store) -> None:
     """SQL (window functions) and pandas must summarise every grid's visits alike."""
-    grids = store.read_table("grids", columns=["grid_id"])["grid_id"].tolist()
+    grids = store.read_table("grids", columns=["grid_id"], scope=Scope.everything())["grid_id"].tolist()
     for g in grids:
-        recs = read_grid(store, g)
+        recs = read_grid(store, g, scope=Scope.everything())
         visits = store.read_table("visits", scope=Scope.of(grids=[g]))
         ref = visit_summary(visits)
         got = recs.visit_summary
@@ -265,7 +265,7 @@ def check_store_summaries(store) -> None:
         assert recs.buildings["building_id"].is_monotonic_increasing
         assert recs.workers["role"].iloc[0] == "leader"
     one = recs.households["household_id"].iloc[0]
-    assert read_household_visits(store, one)["visit_id"].tolist() == sorted(
+    assert read_household_visits(store, one, scope=Scope.everything())["visit_id"].tolist() == sorted(
         visits.loc[visits["household_id"] == one, "visit_id"].tolist(),
         key=lambda i: (visits.set_index("visit_id").loc[i, "visited_at"], i),
     )
@@ -274,7 +274,7 @@ def check_store_summaries(store) -> None:
 def test_read_grid_matches_the_reference_on_sqlite(tiny: Path) -> None:
     with open_store(str(tiny)) as store:
         check_store_summaries(store)
-        empty = read_grid(store, "G9999")
+        empty = read_grid(store, "G9999", scope=Scope.everything())
         assert empty.households.empty and empty.visit_summary.empty and empty.workers.empty
 
 

@@ -17,7 +17,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +47,7 @@ from geo.ingest import (
     rejects_bytes,
 )
 from geo.roundtrip import export_file, exportable, formats_for
-from geo.store import LAYERS, OUTCOMES, Store, StoreError, open_store
+from geo.store import LAYERS, OUTCOMES, Scope, Store, StoreError, audit, open_store
 from geo.store import imports as store_imports
 from geo.store.imports import import_file, read_issue_refs
 
@@ -82,7 +81,11 @@ def db(tiny_db: Path, tmp_path: Path) -> str:
 def corpus(tiny_db: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     folder = tmp_path_factory.mktemp("data_bad")
     with open_store(str(tiny_db)) as store:
-        values = build_corpus(folder, grids=store.read_layer("grids"), visits=store.read_table("visits"))
+        values = build_corpus(
+            folder,
+            grids=store.read_layer("grids", scope=Scope.everything()),
+            visits=store.read_table("visits", scope=Scope.everything()),
+        )
     return folder, values
 
 
@@ -132,7 +135,7 @@ def test_gbk_shapefile_without_cpg_keeps_its_chinese_names(
     folder, _ = corpus
     with open_store(db) as store:
         import_file(store, "grids", folder / "gbk_shapefile.zip", now=NOW)
-        grids = store.read_table("grids")
+        grids = store.read_table("grids", scope=Scope.everything())
     assert grids.set_index("grid_id").loc["G9201", "name"] == "曹杨一村第3网格"
 
 
@@ -141,7 +144,7 @@ def test_gcj02_and_swapped_files_land_where_they_belong(corpus: tuple[Path, dict
     with open_store(db) as store:
         import_file(store, "buildings", folder / "gcj02.geojson", crs="gcj02", now=NOW)
         import_file(store, "buildings", folder / "swapped.geojson", now=NOW)
-        b = store.read_layer("buildings").set_index("building_id")
+        b = store.read_layer("buildings", scope=Scope.everything()).set_index("building_id")
     # GCJ-02 shifts Shanghai by about 500 m; the inverse brings it back to well under a millimetre.
     assert shapely.hausdorff_distance(b.geometry["B8041"], values["gcj02_original"]) < 1e-8
     for bid in ("B8001", "B8002", "B8003"):
@@ -165,7 +168,7 @@ def test_repaired_polygon_is_stored_valid(corpus: tuple[Path, dict[str, Any]], d
     folder, _ = corpus
     with open_store(db) as store:
         import_file(store, "grids", folder / "bowtie.gpkg", now=NOW)
-        g = store.read_layer("grids").set_index("grid_id").geometry["G9001"]
+        g = store.read_layer("grids", scope=Scope.everything()).set_index("grid_id").geometry["G9001"]
     assert g.is_valid and g.geom_type == "MultiPolygon" and len(g.geoms) == 2
     # The bow-tie's two triangles: half of the 0.001° square each.
     assert g.area == pytest.approx(0.001 * 0.001 / 2)
@@ -297,8 +300,12 @@ def test_a_process_killed_in_the_middle_of_an_import_leaves_the_database_as_it_w
     db = tmp_path / "district.gpkg"
     shutil.copy(tiny_db, db)
     with open_store(str(db)) as store:
-        hh = store.read_table("households", columns=["household_id"])["household_id"].to_numpy(dtype=object)
-        wk = store.read_table("workers", columns=["worker_id"])["worker_id"].to_numpy(dtype=object)
+        hh = store.read_table("households", columns=["household_id"], scope=Scope.everything())[
+            "household_id"
+        ].to_numpy(dtype=object)
+        wk = store.read_table("workers", columns=["worker_id"], scope=Scope.everything())[
+            "worker_id"
+        ].to_numpy(dtype=object)
     n = 300_000
     rng = np.random.default_rng(3)
     start = np.datetime64("2023-01-02T08:30:00", "s").astype("int64")
@@ -359,7 +366,7 @@ def test_a_process_killed_in_the_middle_of_an_import_leaves_the_database_as_it_w
 
 def test_hotline_issues_with_a_column_mapping_case_numbers_and_addresses(db: str) -> None:
     with open_store(db) as store:
-        b = store.read_layer("buildings").set_index("building_id")
+        b = store.read_layer("buildings", scope=Scope.everything()).set_index("building_id")
     address = b.loc["B000003", "name"]
     text = (
         "工单编号,来电时间,问题小类,来电内容,事发地址,工单状态,办结时间\r\n"
@@ -373,8 +380,8 @@ def test_hotline_issues_with_a_column_mapping_case_numbers_and_addresses(db: str
             columns={"问题小类": "category"}, now=NOW,
         )  # fmt: skip
         assert reasons(report) == {3: "事发地址 (address): no building has the address '不存在的路1号'"}
-        issues = store.read_table("issues")
-        refs = read_issue_refs(store)
+        issues = store.read_table("issues", scope=Scope.everything())
+        refs = read_issue_refs(store, scope=Scope.everything())
         mine = issues[issues["issue_id"].isin(refs["issue_id"])].sort_values("issue_id")
         again = import_file(store, "issues", text.encode("gbk"), name="hotline.csv", source="hotline",
                             columns={"问题小类": "category"}, now=NOW)  # fmt: skip
@@ -569,8 +576,16 @@ KEYS = {
 def compare_districts(a: Store, b: Store) -> None:
     """Assert both stores hold the same rows (in key order: PostgreSQL keeps no insertion order)."""
     for name in exportable():
-        x = a.read_layer(name) if name in LAYERS else a.read_table(name)
-        y = b.read_layer(name) if name in LAYERS else b.read_table(name)
+        x = (
+            a.read_layer(name, scope=Scope.everything())
+            if name in LAYERS
+            else a.read_table(name, scope=Scope.everything())
+        )
+        y = (
+            b.read_layer(name, scope=Scope.everything())
+            if name in LAYERS
+            else b.read_table(name, scope=Scope.everything())
+        )
         x = x.sort_values(KEYS[name], ignore_index=True)
         y = y.sort_values(KEYS[name], ignore_index=True)
         if name in LAYERS:
@@ -582,7 +597,9 @@ def compare_districts(a: Store, b: Store) -> None:
 def round_trip(source: str, target: Store, folder: Path, *, which: int, headers: str) -> None:
     with open_store(source) as src:
         files = {
-            n: export_file(src, n, folder / f"{n}.{formats_for(n)[which]}", headers=headers)
+            n: export_file(
+                src, n, folder / f"{n}.{formats_for(n)[which]}", headers=headers, scope=Scope.everything()
+            )
             for n in exportable()
         }
     for name in exportable():
@@ -602,7 +619,7 @@ def test_round_trip_into_an_empty_sqlite_database(db: str, tmp_path: Path, which
     target = open_store(str(tmp_path / "empty.gpkg"), create=True)
     with target:
         round_trip(db, target, tmp_path, which=which, headers=headers)
-        assert read_issue_refs(target)["ref"].tolist() == ["12345-9"]
+        assert read_issue_refs(target, scope=Scope.everything())["ref"].tolist() == ["12345-9"]
 
 
 @pytest.mark.postgres
@@ -625,16 +642,21 @@ def test_csv_export_is_formula_safe_and_still_round_trips(db: str, tmp_path: Pat
         con.execute("UPDATE households SET phone = '+86 21 5555' WHERE household_id = 'H0000002'")
     con.close()
     with open_store(db) as store:
-        out = export_file(store, "households", tmp_path / "h.csv")
+        out = export_file(store, "households", tmp_path / "h.csv", scope=Scope.everything())
     lines = out.read_text(encoding="utf-8-sig").splitlines()
     assert lines[1].split(",")[5] == '"\'=HYPERLINK(""http://x"")"'
     assert "'+86 21 5555" in lines[2]
     target = open_store(str(tmp_path / "t.gpkg"), create=True)
     with target, open_store(db) as src:
         for name in ("streets", "committees", "grids", "buildings"):
-            import_file(target, name, export_file(src, name, tmp_path / f"{name}.gpkg"), now=NOW)
+            import_file(
+                target,
+                name,
+                export_file(src, name, tmp_path / f"{name}.gpkg", scope=Scope.everything()),
+                now=NOW,
+            )
         import_file(target, "households", out, now=NOW)
-        got = target.read_table("households").set_index("household_id")
+        got = target.read_table("households", scope=Scope.everything()).set_index("household_id")
     assert got.loc["H0000001", "head_name"] == '=HYPERLINK("http://x")'
     assert got.loc["H0000002", "phone"] == "+86 21 5555"
 
@@ -689,6 +711,10 @@ def test_cli_import_reports_writes_rejects_and_exit_status(
     assert capsys.readouterr().out.startswith(
         "good.csv → 走访记录：接受 1 行，拒绝 0 行，未变 0 行（共 1 行）"
     )
+    with open_store(db) as store:
+        logged = audit.read(store, action="import")
+    assert logged["target"].tolist() == ["visits:good.csv", "visits:dates.csv"]
+    assert logged["who"].str.startswith("cli").all()
 
 
 def test_cli_export_then_import_into_a_new_file(
@@ -705,15 +731,19 @@ def test_cli_export_then_import_into_a_new_file(
     assert "database file not found" in capsys.readouterr().err
     assert main(["import", "workers", str(out), "--db", str(fresh), "--quiet", "--create"]) == 3
     assert "unknown committee 'C001'" in capsys.readouterr().err
+    with open_store(db) as store:
+        logged = audit.read(store)
+    # Newest first: the good import, then the export, each naming its file; dry runs log nothing.
+    assert logged[["role", "action", "target"]].to_dict("records")[:1] == [
+        {"role": "cli", "action": "export", "target": "workers:workers.xlsx"}
+    ]
 
 
-def test_timing_of_a_small_import_stays_small(db: str) -> None:
-    """A register of a few thousand rows imports in well under a few seconds (no per-row SQL)."""
+def test_a_register_of_thousands_of_rows_imports_whole(db: str) -> None:
+    """A register of a few thousand rows goes in at once (speed itself: bench/bench_ingest.py)."""
     rows = "\n".join(f"H9{i:06d},B000001,2" for i in range(5000))
-    started = time.perf_counter()
     with open_store(db) as store:
         report = import_file(
             store, "households", f"户号,楼栋编号,人数\n{rows}\n".encode(), name="h.csv", now=NOW
         )
     assert report.accepted == 5000
-    assert time.perf_counter() - started < 20

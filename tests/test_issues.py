@@ -24,7 +24,7 @@ from pandas.testing import assert_frame_equal
 from geo import issues as R
 from geo.cli import main as sibai
 from geo.issues import Event, IssueFilters, IssueState, TransitionRefused
-from geo.store import Store, open_store
+from geo.store import Scope, Store, open_store
 from geo.store import issue_log as log
 from geo.synth import build_district
 
@@ -532,7 +532,7 @@ def _open(store: Store, **kw: object) -> int:
 
 
 def _rows(store: Store) -> pd.DataFrame:
-    return store.read_table("issues", order_by=["issue_id"])
+    return store.read_table("issues", order_by=["issue_id"], scope=Scope.everything())
 
 
 def test_open_issue_records_who_found_it(district: Store) -> None:
@@ -551,7 +551,7 @@ def test_open_issue_records_who_found_it(district: Store) -> None:
         [b.issue_id, "G0001", "B000002", "H0000005", "加装电梯", "visit", "building", "open",
          pd.Timestamp(T0 + SEC), pd.Timestamp(T0 + SEC + day(3)), pd.NaT, "三楼住户"],
     ]  # fmt: skip
-    h = log.read_history(district, a.issue_id)
+    h = log.read_history(district, a.issue_id, scope=Scope.everything())
     cols = ["at", "actor", "action", "from_status", "to_status", "from_level", "to_level", "note", "ref"]
     assert h[cols].values.tolist() == [
         [pd.Timestamp(T0), "W0001", "found", None, "open", None, "grid", "电话反映", "hotline:1"]
@@ -623,7 +623,7 @@ def test_a_life_through_every_transition_is_recorded(district: Store) -> None:
     for n, (action, actor, note) in enumerate(steps):
         moved = log.transition(district, i, action, actor=actor, note=note, at=t + dt.timedelta(minutes=n))
         assert moved.events[-1].action == action
-    h = log.read_history(district, i)
+    h = log.read_history(district, i, scope=Scope.everything())
     cols = ["actor", "action", "from_status", "to_status", "from_level", "to_level", "note"]
     assert h[cols].values.tolist() == [
         ["W0001", "found", None, "open", None, "grid", ""],
@@ -641,7 +641,7 @@ def test_a_life_through_every_transition_is_recorded(district: Store) -> None:
     referred = t + dt.timedelta(minutes=5)
     assert (row["status"], row["level"], row["due_at"], row["closed_at"]) == (
         "open", "committee", pd.Timestamp(referred + day(15)), pd.NaT)  # fmt: skip
-    d = log.issue_detail(district, i, now=referred)
+    d = log.issue_detail(district, i, now=referred, scope=Scope.everything())
     assert d.state.status == "open" and d.actions == ("dispatch", "refer")
     assert d.history["recorded"].all() and len(d.history) == 7
 
@@ -650,7 +650,7 @@ def test_a_refused_transition_writes_nothing(district: Store) -> None:
     i = _open(district)
     log.transition(district, i, "dispatch", actor="W0001", at=T0 + SEC)
     log.transition(district, i, "handle", actor="W0002", at=T0 + 2 * SEC)
-    before = (_rows(district), log.read_history(district, i), district.versions())
+    before = (_rows(district), log.read_history(district, i, scope=Scope.everything()), district.versions())
     # The handler may not verify; the status shown is stale; unknown issue; system action.
     with pytest.raises(TransitionRefused, match=f"^issue #{i}: W0002 handled this issue"):
         log.transition(district, i, "verify", actor="W0002", at=T0 + day(30))
@@ -662,7 +662,7 @@ def test_a_refused_transition_writes_nothing(district: Store) -> None:
         log.transition(district, i, "verify", actor="W0003", at=T0 + SEC)
     with pytest.raises(LookupError, match="no issue #999"):
         log.transition(district, 999, "dispatch", actor="W0003")
-    after = (_rows(district), log.read_history(district, i), district.versions())
+    after = (_rows(district), log.read_history(district, i, scope=Scope.everything()), district.versions())
     assert_frame_equal(before[0], after[0])
     assert_frame_equal(before[1], after[1])
     assert before[2] == after[2]
@@ -682,7 +682,11 @@ def test_a_transition_after_the_limit_records_the_clock_first(district: Store) -
         pd.Timestamp(T0 + day(22)),
         "dispatched",
     )
-    assert log.read_history(district, i)["action"].tolist() == ["found", "escalate", "dispatch"]
+    assert log.read_history(district, i, scope=Scope.everything())["action"].tolist() == [
+        "found",
+        "escalate",
+        "dispatch",
+    ]
 
 
 def test_escalate_all_is_idempotent_and_counts_per_level(district: Store) -> None:
@@ -714,21 +718,23 @@ def test_escalate_all_is_idempotent_and_counts_per_level(district: Store) -> Non
     assert rows["level"].tolist() == expected["level"].tolist() == [
         "committee", "committee", "street", "district", "building"]  # fmt: skip
     assert rows["due_at"].tolist() == expected["due_at"].tolist()
-    history = log.read_history(district, ids[0])
+    history = log.read_history(district, ids[0], scope=Scope.everything())
     cols = ["at", "actor", "action", "from_level", "to_level", "from_status", "to_status"]
     assert history[cols].values.tolist() == [
         [pd.Timestamp(T0), "W0001", "found", None, "building", None, "open"],
         [pd.Timestamp(T0 + day(3)), "system", "escalate", "building", "grid", "open", "open"],
         [pd.Timestamp(T0 + day(10)), "system", "escalate", "grid", "committee", "open", "open"],
     ]  # fmt: skip
-    events_after_first = pd.concat([log.read_history(district, k) for k in ids])
+    events_after_first = pd.concat([log.read_history(district, k, scope=Scope.everything()) for k in ids])
     # Twice: nothing more, nothing written, not even the change counter.
     v1 = district.versions()
     again = log.escalate_all(district, now=now)
     assert again.issues == 0 and len(again.steps) == 0
     assert district.versions() == v1
     assert_frame_equal(_rows(district), rows)
-    assert_frame_equal(pd.concat([log.read_history(district, k) for k in ids]), events_after_first)
+    assert_frame_equal(
+        pd.concat([log.read_history(district, k, scope=Scope.everything()) for k in ids]), events_after_first
+    )
     # An earlier moment changes nothing either; a later one carries on from where it stopped.
     assert log.escalate_all(district, now=T0).issues == 0
     later = log.escalate_all(district, now=T0 + day(25) + SEC)  # committee due T0+25 for the first two
@@ -755,7 +761,7 @@ def test_escalate_all_on_issues_without_history_matches_the_pure_clock(
     assert_frame_equal(done.steps.reset_index(drop=True), expected)
     got = R.escalate_frame(before, now=now, limits=LIMITS)
     assert _rows(store)["level"].tolist() == got["level"].tolist()
-    issues_, events = log.read_issue_data(store)
+    issues_, events = log.read_issue_data(store, scope=Scope.everything())
     issues_ = issues_.sort_values("issue_id", ignore_index=True)
     eff = R.effective_issues(issues_, events, now=now, limits=LIMITS)
     # Read back with the steps recorded, the board is what it was with them applied on read.
@@ -799,7 +805,7 @@ def test_history_goes_with_its_issues_when_the_district_is_replaced(
     district.replace_all(tiny)
     with district.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM issue_events")).scalar() == 0
-    assert len(log.read_history(district, i)) == 0
+    assert len(log.read_history(district, i, scope=Scope.everything())) == 0
 
 
 def test_a_database_from_before_the_history_keeps_working(
@@ -814,14 +820,14 @@ def test_a_database_from_before_the_history_keeps_working(
         conn.commit()
     store.close()
     store = open_store(str(path))
-    assert len(log.read_history(store, 1)) == 0
-    issues, events = log.read_issue_data(store)
+    assert len(log.read_history(store, 1, scope=Scope.everything())) == 0
+    issues, events = log.read_issue_data(store, scope=Scope.everything())
     assert len(issues) == len(tiny["issues"]) and len(events) == 0
     open_id = int(issues.loc[issues["status"] != "closed", "issue_id"].iloc[0])
-    d = log.issue_detail(store, open_id, now=dt.datetime(2024, 6, 30, 17))
+    d = log.issue_detail(store, open_id, now=dt.datetime(2024, 6, 30, 17), scope=Scope.everything())
     assert d.history["recorded"].tolist()[0] is False
     log.transition(store, open_id, "handle", actor="W0001", at=dt.datetime(2024, 6, 30, 17))
-    assert log.read_history(store, open_id)["action"].tolist()[-1] == "handle"
+    assert log.read_history(store, open_id, scope=Scope.everything())["action"].tolist()[-1] == "handle"
     with store.engine.connect() as conn:
         kind = conn.exec_driver_sql(
             "SELECT data_type FROM gpkg_contents WHERE table_name = 'issue_events'"
@@ -839,18 +845,22 @@ def test_read_issue_data_keeps_to_the_scope(district: Store) -> None:
     assert issues["issue_id"].tolist() == [b]
     assert issues[["committee_id", "street_id"]].values.tolist() == [["C004", "S04"]]
     assert events["issue_id"].tolist() == [b]
-    issues, events = log.read_issue_data(district)
+    issues, events = log.read_issue_data(district, scope=Scope.everything())
     assert sorted(issues["issue_id"].tolist()) == sorted([a, b])
     # Closed before the day given: left out; open ones always read.
     for n, (action, actor) in enumerate(
         [("dispatch", "W1"), ("handle", "W1"), ("verify", "W2"), ("close", "W2")]
     ):
         log.transition(district, a, action, actor=actor, at=T0 + day(1) + n * SEC)
-    assert log.read_issue_data(district, closed_since=dt.date(2024, 6, 4))[0]["issue_id"].tolist() == [a, b]
-    assert log.read_issue_data(district, closed_since=dt.date(2024, 6, 5))[0]["issue_id"].tolist() == [b]
-    assert log.read_issue(district, a)["street_id"] == "S01"
+    assert log.read_issue_data(district, closed_since=dt.date(2024, 6, 4), scope=Scope.everything())[0][
+        "issue_id"
+    ].tolist() == [a, b]
+    assert log.read_issue_data(district, closed_since=dt.date(2024, 6, 5), scope=Scope.everything())[0][
+        "issue_id"
+    ].tolist() == [b]
+    assert log.read_issue(district, a, scope=Scope.everything())["street_id"] == "S01"
     with pytest.raises(LookupError, match="no issue #12345"):
-        log.read_issue(district, 12345)
+        log.read_issue(district, 12345, scope=Scope.everything())
 
 
 # ================================================================ the CLI
@@ -936,3 +946,80 @@ def test_sibai_escalate_refuses_a_bad_time(cli_db: str, capsys: pytest.CaptureFi
         sibai(["escalate", "--db", cli_db, "--now", "13/06/2024"])
     assert info.value.code == 2
     assert "'13/06/2024' is not a time; expected \"YYYY-MM-DD HH:MM\"" in capsys.readouterr().err
+
+
+# ==================================================== one clock for every count of overdue issues
+
+
+def test_an_issue_past_its_limit_counts_as_overdue_on_the_map_and_in_sibai_coverage_as_on_the_issues_page(
+    tiny: dict[str, pd.DataFrame],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import io
+
+    import streamlit
+    from conftest import sign_in
+    from streamlit.testing.v1 import AppTest
+
+    from geo.live import LiveCoverage
+
+    now = log.local_now()
+    today, start = now.date(), dt.date(now.year, 1, 1)
+
+    def ago(days: float) -> str:
+        return (now - day(days)).strftime("%Y-%m-%d %H:%M:%S")
+
+    # Four open issues as a register import leaves them: past their stored limits, never escalated.
+    # With the default limits (3, 7, 15, 30, 60 days), worked out by hand:
+    #   A building, due 197 days ago: +7+15+30+60 = 112 days later is 85 days ago  → overdue
+    #   B building, due 2 days ago:   moved to grid, due in 5 days                 → not overdue
+    #   C committee, due 25 days ago: moved to street, due in 5 days               → not overdue
+    #   D street, due 70 days ago:    moved to the district, due 10 days ago        → overdue
+    new = pd.DataFrame(
+        [("A", "G0001", "B000001", "building", "open", ago(200), ago(197)),
+         ("B", "G0001", "B000001", "building", "dispatched", ago(5), ago(2)),
+         ("C", "G0002", "B000006", "committee", "handled", ago(40), ago(25)),
+         ("D", "G0002", "B000006", "street", "open", ago(100), ago(70))],
+        columns=["title", "grid_id", "building_id", "level", "status", "opened_at", "due_at"],
+    ).assign(category="加装电梯", source="visit", closed_at=None)  # fmt: skip
+    path = tmp_path / "clock.gpkg"
+    with open_store(str(path), create=True) as store:
+        store.replace_all({**tiny, "issues": tiny["issues"].iloc[:0]})
+        with store.transaction() as conn:
+            store.bulk_insert(conn, "issues", new)
+        limits = R.limits_days(store.settings)
+        # The issues page's figures (pages/issues.py: the same reads and the same call).
+        issues, events = log.read_issue_data(store, closed_since=start, scope=Scope.everything())
+        board = R.issue_board(issues, events, IssueFilters(), now=now, limits=limits, start=start, end=today)
+        # The district map's figures (pages/district_map.py asks the live index for the period).
+        on_map = LiveCoverage(store).current().coverage(start, today, level="grid")
+    assert (issues["due_at"] < pd.Timestamp(now)).all()  # counted from the stored limits, all four would be
+    assert board.by_grid.to_dict("index") == {
+        "G0001": {"open_issues": 2, "overdue_issues": 1},
+        "G0002": {"open_issues": 2, "overdue_issues": 1},
+    }
+    assert int(board.metrics["overdue"]) == 2
+    expected = board.by_grid.reindex(on_map.index, fill_value=0).to_dict("index")
+    assert on_map[["open_issues", "overdue_issues"]].to_dict("index") == expected
+
+    assert sibai(["coverage", "--db", str(path), "--from", start.isoformat(), "--to", today.isoformat()]) == 0
+    printed = pd.read_csv(io.StringIO(capsys.readouterr().out), dtype={"id": str}).set_index("id")
+    assert printed[["open_issues", "overdue_issues"]].to_dict("index") == expected
+
+    # The district map page itself: the district's summary and grid G0001's.
+    monkeypatch.setenv("SIBAI_DB", str(path))
+    streamlit.cache_data.clear()
+    streamlit.cache_resource.clear()
+    shown = []
+    for params in ({}, {"grid": "G0001"}):
+        at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+        sign_in(at, "district")
+        at.query_params.update(params)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        shown.append(next(m.value for m in at.markdown if "超期诉求" in m.value))
+    streamlit.cache_resource.clear()
+    assert shown[0].endswith("未结诉求: 4 · 超期诉求: 2")
+    assert shown[1].endswith("未结诉求: 2 · 超期诉求: 1")

@@ -35,7 +35,7 @@ from geo.coverage import coverage_by_area
 from geo.demo import install_demo
 from geo.live import coverage_index_from_store, households_with_grid, read_areas
 from geo.privacy import audit_suppression, suppress_linked, suppress_nested, suppress_small
-from geo.store import open_store
+from geo.store import Scope, open_store
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 AS_OF = dt.date(2026, 11, 26)  # a Thursday: the public data is as of Sunday 22 November
@@ -122,9 +122,9 @@ def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 def personal(seeded_db: str) -> list[str]:
     """Every string that must never be published: the seeds, and ids and phones of the register."""
     with open_store(seeded_db) as store:
-        hh = store.read_table("households", columns=["household_id", "phone"])
-        buildings = store.read_table("buildings", columns=["building_id"])
-        workers = store.read_table("workers", columns=["worker_id", "phone"])
+        hh = store.read_table("households", columns=["household_id", "phone"], scope=Scope.everything())
+        buildings = store.read_table("buildings", columns=["building_id"], scope=Scope.everything())
+        workers = store.read_table("workers", columns=["worker_id", "phone"], scope=Scope.everything())
     values = [*SEEDED, *TAG_CODES, *TAG_LABELS]
     values += hh["household_id"].tolist() + buildings["building_id"].tolist() + workers["worker_id"].tolist()
     values += [p for p in hh["phone"].tolist() + workers["phone"].tolist() if p]
@@ -173,10 +173,14 @@ def test_the_scan_finds_what_was_seeded(seeded_db: str, personal: list[str]) -> 
     # The positive control: the seeds are in the register, and the scanner finds them there.
     with open_store(seeded_db) as store:
         dump = "\n".join(
-            store.read_table(name).to_csv(index=False)
+            store.read_table(name, scope=Scope.everything()).to_csv(index=False)
             for name in ("households", "visits", "issues", "workers")
         )
-        dump += store.read_layer("buildings").drop(columns="geometry").to_csv(index=False)
+        dump += (
+            store.read_layer("buildings", scope=Scope.everything())
+            .drop(columns="geometry")
+            .to_csv(index=False)
+        )
     assert _hits(dump, SEEDED) == list(SEEDED)
     stored = [p for p in personal if p not in TAG_LABELS]  # the labels are the screens', not the register's
     assert _hits(dump, stored) == stored
@@ -247,7 +251,7 @@ def test_page_and_site_show_the_same_figures(seeded_db: str, export: Path, monke
     # The page's figures come from the app's live index; the export's from an index of the
     # period's visits alone. One builder, the same data file.
     with open_store(seeded_db) as store:
-        index, _ = coverage_index_from_store(store)
+        index, _ = coverage_index_from_store(store, scope=Scope.everything())
         page_summary = public.summary_from_store(store, index=index, today=AS_OF)
     assert page_summary.to_json() == published
     at = _app(seeded_db, monkeypatch)
@@ -299,7 +303,7 @@ def test_public_page_in_the_browser_holds_nothing_personal(
     assert _hits(html, personal) == []
     received = b"\n".join(frames)
     with open_store(seeded_db) as store:
-        committee = str(store.read_table("committees")["name"].iloc[-1])
+        committee = str(store.read_table("committees", scope=Scope.everything())["name"].iloc[-1])
     assert committee.encode() in received  # the tables' data did come through the socket
     assert _hits(received, personal) == []
     assert outside == []
@@ -600,10 +604,12 @@ def test_reporting_period(today: dt.date, start: dt.date, end: dt.date) -> None:
 def test_grid_counts_agree_with_the_reference_and_between_indexes(seeded_db: str) -> None:
     start, end = dt.date(2026, 1, 1), SUNDAY
     with open_store(seeded_db) as store:
-        live, _ = coverage_index_from_store(store)
+        live, _ = coverage_index_from_store(store, scope=Scope.everything())
         period = public._period_index(store, start=start, end=end)
-        households = households_with_grid(store)
-        visits = store.read_table("visits", columns=["household_id", "visited_at", "outcome"])
+        households = households_with_grid(store, scope=Scope.everything())
+        visits = store.read_table(
+            "visits", columns=["household_id", "visited_at", "outcome"], scope=Scope.everything()
+        )
         areas = read_areas(store)
     from_live = public.grid_counts(live, start=start, end=end)
     assert_frame_equal(public.grid_counts(period, start=start, end=end), from_live)
@@ -635,7 +641,7 @@ def test_the_same_summary_from_postgis(seeded_db: str, pg_url: str) -> None:
 
 def test_solved_issues_count_only_issues_closed_in_the_period(seeded_db: str) -> None:
     with open_store(seeded_db) as store:
-        issues = store.read_table("issues")
+        issues = store.read_table("issues", scope=Scope.everything())
         summary = public.summary_from_store(store, today=AS_OF)
     closed = issues[
         (issues["status"] == "closed")

@@ -80,7 +80,11 @@ def snapshot(store: Store) -> dict[str, pd.DataFrame]:
     """Every table and layer as read back, sorted by key (for before/after comparisons)."""
     out: dict[str, pd.DataFrame] = {}
     for name in (*LAYERS, *TABLES):
-        frame = store.read_layer(name) if name in LAYERS else store.read_table(name)
+        frame = (
+            store.read_layer(name, scope=Scope.everything())
+            if name in LAYERS
+            else store.read_table(name, scope=Scope.everything())
+        )
         if name in LAYERS:
             frame = frame.assign(wkb=shapely.to_wkb(frame.geometry.to_numpy())).drop(columns="geometry")
             frame = pd.DataFrame(frame)
@@ -130,7 +134,7 @@ def test_create_schema_is_idempotent(store: Store, tiny: dict[str, pd.DataFrame]
 def test_replace_all_then_read_gives_back_the_input(store: Store, tiny: dict[str, pd.DataFrame]) -> None:
     store.replace_all(tiny, meta={"as_of": AS_OF.isoformat(), "seed": 7})
     for name in LAYERS:
-        got = store.read_layer(name)
+        got = store.read_layer(name, scope=Scope.everything())
         assert got.crs == "EPSG:4326"
         expected = tiny[name].copy()
         expected["geometry"] = as_multipolygons(expected.geometry)
@@ -139,13 +143,15 @@ def test_replace_all_then_read_gives_back_the_input(store: Store, tiny: dict[str
         assert shapely.equals_exact(got.geometry.to_numpy(), expected.geometry.to_numpy(), tolerance=0).all()
     for name in TABLES:
         # Row order is the backend's unless asked for: ask for the key order.
-        got = store.read_table(name, order_by=KEYS[name])
+        got = store.read_table(name, order_by=KEYS[name], scope=Scope.everything())
         expected = tiny[name].sort_values(KEYS[name]).reset_index(drop=True)
         assert_frame_equal(normalise(got[list(expected.columns)], name), normalise(expected, name), obj=name)
     # Columns the district does not set come back as their defaults.
-    assert store.read_table("visits")["idem_key"].isna().all()
+    assert store.read_table("visits", scope=Scope.everything())["idem_key"].isna().all()
     # The store's own time parsing agrees with the text it was given, to the second.
-    times = store.read_table("visits", columns=["visit_id", "visited_at"], order_by=["visit_id"])
+    times = store.read_table(
+        "visits", columns=["visit_id", "visited_at"], order_by=["visit_id"], scope=Scope.everything()
+    )
     assert (
         times["visited_at"].dt.strftime("%Y-%m-%d %H:%M:%S").tolist() == tiny["visits"]["visited_at"].tolist()
     )
@@ -260,7 +266,7 @@ def test_new_visits_get_ids_after_the_loaded_ones(store: Store, tiny: dict[str, 
     store.replace_all(tiny)
     with store.transaction() as conn:
         store.bulk_insert(conn, "visits", visit_rows())
-    ids = store.read_table("visits", columns=["visit_id"])["visit_id"].astype(int)
+    ids = store.read_table("visits", columns=["visit_id"], scope=Scope.everything())["visit_id"].astype(int)
     assert ids.max() == len(tiny["visits"]) + 1
     assert ids.is_unique
 
@@ -279,9 +285,23 @@ def expected_scope_grids(district: dict[str, pd.DataFrame], scope: Scope) -> set
     return set(grids.loc[keep, "grid_id"])
 
 
-def expected_in_scope(district: dict[str, pd.DataFrame], grids: set[str]) -> dict[str, pd.DataFrame]:
-    """Every table filtered to ``grids`` with pandas: the rows a scoped read must return."""
+def expected_in_scope(
+    district: dict[str, pd.DataFrame], grids: set[str], scope: Scope | None = None
+) -> dict[str, pd.DataFrame]:
+    """Every table filtered to ``grids`` with pandas: the rows a scoped read must return.
+
+    Workers are in scope by a grid they are assigned to, or by a committee the
+    scope covers whole (named, or of a named street).
+    """
     d = district
+    whole: set[str] = set()
+    if scope is not None:
+        c = d["committees"]
+        whole = set(
+            c.loc[
+                c["committee_id"].isin(scope.committees) | c["street_id"].isin(scope.streets), "committee_id"
+            ]
+        )
     buildings = d["buildings"][d["buildings"]["grid_id"].isin(grids)]
     households = d["households"][d["households"]["building_id"].isin(buildings["building_id"])]
     gw = d["grid_workers"][d["grid_workers"]["grid_id"].isin(grids)]
@@ -296,14 +316,16 @@ def expected_in_scope(district: dict[str, pd.DataFrame], grids: set[str]) -> dic
         "grids": d["grids"][d["grids"]["grid_id"].isin(grids)],
         "buildings": buildings,
         "households": households,
-        "workers": d["workers"][d["workers"]["worker_id"].isin(gw["worker_id"])],
+        "workers": d["workers"][
+            d["workers"]["worker_id"].isin(gw["worker_id"]) | d["workers"]["committee_id"].isin(whole)
+        ],
         "grid_workers": gw,
         "visits": d["visits"][d["visits"]["household_id"].isin(households["household_id"])],
         "issues": d["issues"][d["issues"]["grid_id"].isin(grids)],
     }
 
 
-def scoped_read(store: Store, name: str, scope: Scope | None) -> pd.DataFrame:
+def scoped_read(store: Store, name: str, scope: Scope) -> pd.DataFrame:
     if name in LAYERS:
         frame = pd.DataFrame(store.read_layer(name, scope=scope)).drop(columns="geometry")
     else:
@@ -311,12 +333,12 @@ def scoped_read(store: Store, name: str, scope: Scope | None) -> pd.DataFrame:
     return frame
 
 
-def assert_scope_reads(store: Store, district: dict[str, pd.DataFrame], scope: Scope | None) -> None:
-    if scope is None or scope.is_everything:
+def assert_scope_reads(store: Store, district: dict[str, pd.DataFrame], scope: Scope) -> None:
+    if scope.is_everything:
         grids = set(district["grids"]["grid_id"])
     else:
         grids = expected_scope_grids(district, scope)
-    expected = expected_in_scope(district, grids)
+    expected = expected_in_scope(district, grids, None if scope.is_everything else scope)
     for name in (*LAYERS, *TABLES):
         exp = pd.DataFrame(expected[name]).drop(columns="geometry", errors="ignore")
         got = scoped_read(store, name, scope)[list(exp.columns)]
@@ -343,7 +365,8 @@ def test_scoped_reads_return_exactly_the_scoped_rows(store: Store, tiny: dict[st
         assert len(scoped_read(store, name, Scope())) == 0, name
         assert len(scoped_read(store, name, Scope.of(grids=["G9999"]))) == 0, name
     assert_scope_reads(store, tiny, Scope.everything())
-    assert_scope_reads(store, tiny, None)
+    with pytest.raises(TypeError, match="scope"):  # no default: a read cannot forget its scope
+        store.read_table("households")  # type: ignore[call-arg]
 
 
 @pytest.fixture(scope="module")
@@ -427,7 +450,9 @@ def test_two_writers_at_once_both_succeed(tmp_path: Path, tiny: dict[str, pd.Dat
     thread.join(10)
     assert failures == []
     assert waited >= 0.3, f"the second writer did not wait for the first ({waited:.2f} s)"
-    notes = second.read_table("visits", columns=["note"], order_by=["visit_id"])["note"].tolist()
+    notes = second.read_table("visits", columns=["note"], order_by=["visit_id"], scope=Scope.everything())[
+        "note"
+    ].tolist()
     assert notes[-2:] == ["first", "second"]
     assert second.versions() == (3, 1)
     first.close()
@@ -483,7 +508,8 @@ def test_live_coverage_follows_writes_from_another_store_object(
     index = live.current()
     assert_frame_equal(index.coverage(start, end), reference_coverage(tiny, start, end))
 
-    # Append path: a met visit to a household not met this month, and a new overdue issue.
+    # Append path: a met visit to a household not met this month, and a new overdue issue
+    # (past every limit of the ladder: building 01-05, then +7+15+30+60 days is 04-26, not escalated).
     hh, visits, _, _ = coverage_inputs(tiny)
     met = visits[(visits["outcome"] == "met") & (visits["visited_at"] >= pd.Timestamp(start))]
     target = hh[(hh["occupied"] == 1) & ~hh["household_id"].isin(met["household_id"])].iloc[0]
@@ -491,8 +517,8 @@ def test_live_coverage_follows_writes_from_another_store_object(
     new_issue = pd.DataFrame(
         [{"grid_id": target["grid_id"], "building_id": target["building_id"],
           "household_id": target["household_id"], "category": "加装电梯", "source": "visit",
-          "level": "building", "status": "open", "opened_at": "2024-06-01 10:00:00",
-          "due_at": "2024-06-04 10:00:00", "closed_at": None, "title": "t"}]
+          "level": "building", "status": "open", "opened_at": "2024-01-02 10:00:00",
+          "due_at": "2024-01-05 10:00:00", "closed_at": None, "title": "t"}]
     )  # fmt: skip
     with other.transaction() as conn:
         other.bulk_insert(conn, "visits", new_visit)
@@ -521,5 +547,143 @@ def test_live_coverage_follows_writes_from_another_store_object(
     rebuilt = live.current()
     assert rebuilt is not index
     assert_frame_equal(rebuilt.coverage(start, end), reference_coverage(seed8, start, end))
-    assert_frame_equal(rebuilt.coverage(start, end), coverage_index_from_store(other)[0].coverage(start, end))
+    assert_frame_equal(
+        rebuilt.coverage(start, end),
+        coverage_index_from_store(other, scope=Scope.everything())[0].coverage(start, end),
+    )
     other.close()
+
+
+# ------------------------------------------------------- bulk loads and writers
+
+
+def test_replace_all_refuses_a_row_that_breaks_a_check(store: Store, tiny: dict[str, pd.DataFrame]) -> None:
+    # SQLite checks CHECK constraints once over the loaded tables, not per row: the same refusal.
+    store.replace_all(tiny, meta={"seed": 7})
+    before, versions = snapshot(store), store.versions()
+    bad = with_new_rows(tiny, visits=visit_rows(outcome="bogus").assign(visit_id=10**6))
+    with pytest.raises(StoreError, match=r"cannot write visits.*ck_outcome"):
+        store.replace_all(bad, meta={"seed": 8})
+    assert_same_district(snapshot(store), before)
+    assert (store.versions(), store.meta()["seed"]) == (versions, "7")
+
+
+def test_replace_all_takes_the_history_of_replaced_issues_along(
+    store: Store, tiny: dict[str, pd.DataFrame]
+) -> None:
+    # With foreign keys off during SQLite's load, the store deletes what ON DELETE CASCADE would.
+    store.replace_all(tiny)
+    with store.transaction() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO issue_events (issue_id, at, actor, action, to_status, to_level) "
+            "VALUES (1, '2024-06-30 10:00:00', 'W0001', 'found', 'open', 'building')"
+        )
+    assert store.scalar("SELECT COUNT(*) FROM issue_events") == 1
+    store.replace_all(tiny)
+    assert store.scalar("SELECT COUNT(*) FROM issue_events") == 0
+    assert store.counts()["issues"] == len(tiny["issues"])
+
+
+def test_a_first_build_ends_in_wal_with_every_check_on(tmp_path: Path, tiny: dict[str, pd.DataFrame]) -> None:
+    path = tmp_path / "fresh.gpkg"
+    with open_store(str(path), create=True) as s:
+        # A first build failing before it writes (a bad reference, found on the frames) and
+        # after (a bad value, found in the file): nothing of either stays.
+        orphan = with_new_rows(tiny, visits=visit_rows(household_id="NOPE").assign(visit_id=10**6))
+        with pytest.raises(StoreError, match="cannot write visits: FOREIGN KEY"):
+            s.replace_all(orphan)
+        bogus = with_new_rows(tiny, visits=visit_rows(channel="fax").assign(visit_id=10**6))
+        with pytest.raises(StoreError, match="cannot write visits: CHECK constraint failed: ck_channel"):
+            s.replace_all(bogus)
+        assert s.counts() == dict.fromkeys((*LAYERS, *TABLES), 0)
+        assert s.versions() == (0, 0)
+        s.replace_all(tiny)
+        assert s.counts()["visits"] == len(tiny["visits"])
+        with s.engine.connect() as conn:  # the pool's connections: checks on, as always
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            assert raw.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+            assert raw.execute("PRAGMA ignore_check_constraints").fetchone()[0] == 0
+    assert not Path(f"{path}-journal").exists()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_record_visit_counts_only_real_writes(store: Store, tiny: dict[str, pd.DataFrame]) -> None:
+    # PostgreSQL records a visit in one statement; both backends must agree on every outcome.
+    from geo.store.records import NewVisit, UnknownRecord, record_visit
+
+    store.replace_all(tiny)
+    household, worker = tiny["households"]["household_id"].iloc[0], tiny["workers"]["worker_id"].iloc[0]
+    visit = NewVisit(household, worker, dt.datetime(2024, 6, 30, 14, 0), "met")
+    before, (version, reset) = store.counts()["visits"], store.versions()
+    with pytest.raises(UnknownRecord, match="household"):
+        record_visit(store, NewVisit("H9999999", worker, visit.visited_at, "met"), idem_key="x1")
+    with pytest.raises(UnknownRecord, match="worker"):
+        record_visit(store, NewVisit(household, "W9999", visit.visited_at, "met"), idem_key="x2")
+    assert (store.counts()["visits"], store.versions()) == (before, (version, reset))
+    first = record_visit(store, visit, idem_key="k1")
+    again = record_visit(store, visit, idem_key="k1")
+    plain = record_visit(store, visit)  # no key: always a new visit
+    assert first.created and not again.created and again.visit_id == first.visit_id
+    assert plain.created and plain.visit_id != first.visit_id
+    assert store.counts()["visits"] == before + 2
+    assert store.versions() == (version + 2, reset)
+
+
+def test_keys_stay_unique_in_a_file_with_the_older_unique_constraint(
+    tmp_path: Path, tiny: dict[str, pd.DataFrame]
+) -> None:
+    # Files made before the partial index have a plain UNIQUE on idem_key: ON CONFLICT … WHERE matches it.
+    from geo.store.records import NewVisit, record_visit
+
+    path = tmp_path / "old.gpkg"
+    with open_store(str(path), create=True) as s:
+        s.replace_all(tiny)
+    with sqlite3.connect(path) as raw:
+        raw.execute("DROP INDEX uq_visits_idem_key")
+        raw.execute("CREATE UNIQUE INDEX old_unique_idem_key ON visits (idem_key)")
+    with open_store(str(path)) as s:
+        visit = NewVisit("H0000001", "W0001", dt.datetime(2024, 6, 30, 14, 0), "met")
+        first, again = record_visit(s, visit, idem_key="k"), record_visit(s, visit, idem_key="k")
+        assert first.created and again == (first.visit_id, False, None)
+        assert s.scalar("SELECT COUNT(*) FROM visits WHERE idem_key = 'k'") == 1
+        s.replace_all(tiny)  # the newer index is made where it is missing
+        names = {ix["name"] for ix in sa.inspect(s.engine).get_indexes("visits")}
+        assert "uq_visits_idem_key" in names
+
+
+def _write_in_turns(db: str, worker: int, each: int) -> int:
+    """One writer process of the test below: ``each`` visits, every 3rd also under the next writer's key."""
+    from geo.store.records import NewVisit, add_visit
+
+    created = 0
+    with open_store(db) as s:
+        for i in range(each):
+            for w in (worker, worker + 1) if i % 3 == 0 else (worker,):
+                when = dt.datetime(2024, 6, 30, 9, 0) + dt.timedelta(seconds=w * each + i)
+                _, new = add_visit(s, NewVisit("H0000001", "W0001", when, "met"), idem_key=f"p{w}-{i}")
+                created += new
+    return created
+
+
+def test_writer_processes_take_turns(tmp_path: Path, tiny: dict[str, pd.DataFrame]) -> None:
+    import multiprocessing
+
+    path = tmp_path / "w.gpkg"
+    with open_store(str(path), create=True) as s:
+        s.replace_all(tiny)
+        before = s.counts()["visits"]
+        # Re-entrant within a thread: a transaction inside a held turn does not wait for itself.
+        with s.writer_turn(), s.transaction() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    writers, each = 3, 30
+    with multiprocessing.get_context("spawn").Pool(writers) as pool:
+        created = pool.starmap(_write_in_turns, [(str(path), w, each) for w in range(writers)])
+    with open_store(str(path)) as s:
+        assert s.counts()["visits"] == before + sum(created)
+        keys = s.scalar("SELECT COUNT(DISTINCT idem_key) FROM visits WHERE idem_key LIKE 'p%'")
+        # Every own key once, plus the keys the last writer borrows from a writer that does not exist.
+        assert sum(created) == keys == writers * each + len(range(0, each, 3))

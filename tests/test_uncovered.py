@@ -22,7 +22,7 @@ from shapely.geometry import box
 
 from geo.coverage import CoverageIndex, areas_from_frames
 from geo.demo import install_demo
-from geo.store import open_store
+from geo.store import Scope, open_store
 from geo.uncovered import (
     CheckRules,
     OfficeFrames,
@@ -433,9 +433,10 @@ def test_weekly_check_per_grid() -> None:
         ]
     ].tolist()
     # visits 2-11 in the week (10), plus 1 earlier; met: 2, 3, 4, 11; first met this year: H1 in March,
-    # H3 and H2 this week; issue 1 opened this week and overdue since the 23rd; issue 2 closed this week,
+    # H3 and H2 this week; issue 1 opened this week, past its building limit on the 23rd, so the clock
+    # moved it to the grid (due the 30th): not overdue, as on the issues page; issue 2 closed this week,
     # issue 3 closed in January; flags: far apart, after hours, Sunday, burst, more visits than households.
-    assert counts == [3, 10, 11, 4, 5, 2, 3, 1, 2, 1, 2, 1, 5]
+    assert counts == [3, 10, 11, 4, 5, 2, 3, 1, 2, 1, 2, 0, 5]
     assert g1["coverage_gained_week"] == pytest.approx(2 / 3) and g1["coverage_year"] == 1.0
     g2 = check.grids.set_index("grid_id").loc["G2"]
     assert g2[["visits_week", "newly_met_year", "anomalies_week"]].tolist() == [0, 0, 0]
@@ -462,8 +463,8 @@ def test_weekly_check_per_worker() -> None:
         "anomalies_week",
     ]
     # Worker issue counts cover the levels a grid's workers answer for (building, grid): issues 1 and 3.
-    assert w.loc["W1", cols].tolist() == [1, 3, 4, 3, 2, 3, 1, 1, 0, 1, 1, 2]
-    assert w.loc["W2", cols].tolist() == [0, 7, 7, 1, 0, 0, 1, 1, 0, 1, 1, 2]
+    assert w.loc["W1", cols].tolist() == [1, 3, 4, 3, 2, 3, 1, 1, 0, 1, 0, 2]
+    assert w.loc["W2", cols].tolist() == [0, 7, 7, 1, 0, 0, 1, 1, 0, 1, 0, 2]
     assert w.loc["W3", cols].tolist() == [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
     assert w.loc["W1", "worker_name"] == "王伟" and w.loc["W1", "committee_name"] == "一村"
 
@@ -538,8 +539,10 @@ def test_weekly_check_agrees_with_the_coverage_engine_and_pandas(demo_db: Path) 
     from geo.live import coverage_index_from_store
 
     with open_store(str(demo_db)) as store:
-        frames = office_frames_from_store(store, start=dt.date(2026, 1, 1), end=AS_OF)
-        index, _ = coverage_index_from_store(store)
+        frames = office_frames_from_store(
+            store, start=dt.date(2026, 1, 1), end=AS_OF, scope=Scope.everything()
+        )
+        index, _ = coverage_index_from_store(store, scope=Scope.everything())
     check = weekly_check(frames, week_ending=AS_OF, calendar=WorkCalendar.default())
     g = check.grids.set_index("grid_id")
     ytd = index.coverage(dt.date(2026, 1, 1), AS_OF, level="grid")
@@ -567,7 +570,9 @@ def test_weekly_check_agrees_with_the_coverage_engine_and_pandas(demo_db: Path) 
 
 def test_office_frames_from_store_reads_the_period_and_metric_centroids(demo_db: Path) -> None:
     with open_store(str(demo_db)) as store:
-        frames = office_frames_from_store(store, start=dt.date(2026, 11, 1), end=dt.date(2026, 11, 15))
+        frames = office_frames_from_store(
+            store, start=dt.date(2026, 11, 1), end=dt.date(2026, 11, 15), scope=Scope.everything()
+        )
     t = frames.visits["visited_at"]
     assert t.min() >= pd.Timestamp("2026-11-01") and t.max() < pd.Timestamp("2026-11-16")
     assert list(frames.grids.columns) == [
@@ -592,8 +597,9 @@ def test_with_issues_keeps_the_visit_arrays_and_swaps_the_issues() -> None:
     assert other.arrays()["v_t"] is frames.arrays()["v_t"]
     before = weekly_check(frames, week_ending=WEEK_END).grids.set_index("grid_id").loc["G1"]
     after = weekly_check(other, week_ending=WEEK_END).grids.set_index("grid_id").loc["G1"]
-    assert (before["overdue"], before["closed_week"]) == (1, 1)
-    # Issue 1 closed on the 21st, before its due time; issue 3 reopened: overdue since December 2025.
+    assert (before["overdue"], before["closed_week"]) == (0, 1)
+    # Issue 1 closed on the 21st, before its due time; issue 3 reopened (grid, due 2025-12-08): past
+    # the committee's, street's and district's limits too by 2026-03-23, so overdue.
     assert (after["overdue"], after["closed_week"], after["closed_year"]) == (1, 2, 2)
 
 
@@ -627,15 +633,17 @@ def test_live_office_follows_writes(demo_db: Path, tmp_path: Path) -> None:
     db = tmp_path / "live.gpkg"
     db.write_bytes(demo_db.read_bytes())
     with open_store(str(db)) as store:
-        live = LiveOffice(store)
+        live = LiveOffice(store, scope=Scope.everything())
         first = live.current(dt.date(2026, 1, 1))
         assert live.current(dt.date(2026, 1, 1)) is first  # nothing written: the same frames
-        hh = store.read_table("households", columns=["household_id", "occupied"])
-        index, _ = coverage_index_from_store(store)
+        hh = store.read_table("households", columns=["household_id", "occupied"], scope=Scope.everything())
+        index, _ = coverage_index_from_store(store, scope=Scope.everything())
         unmet = hh.loc[
             (hh["occupied"] == 1) & ~index.met_mask(dt.date(2026, 1, 1), AS_OF), "household_id"
         ].iloc[0]
-        worker = store.read_table("workers", columns=["worker_id"])["worker_id"].iloc[0]
+        worker = store.read_table("workers", columns=["worker_id"], scope=Scope.everything())[
+            "worker_id"
+        ].iloc[0]
         new = pd.DataFrame(
             {
                 "household_id": [unmet],
@@ -655,7 +663,7 @@ def test_live_office_follows_writes(demo_db: Path, tmp_path: Path) -> None:
         assert after_check["newly_met_week"] == before_check["newly_met_week"] + 1
         assert after_check["visits_week"] == before_check["visits_week"] + 1
         # The same as reading everything afresh.
-        fresh = office_frames_from_store(store, start=dt.date(2026, 1, 1))
+        fresh = office_frames_from_store(store, start=dt.date(2026, 1, 1), scope=Scope.everything())
         pd.testing.assert_frame_equal(
             weekly_check(fresh, week_ending=AS_OF).grids, weekly_check(after, week_ending=AS_OF).grids
         )

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo.demo import install_demo
-from geo.store import OUTCOMES, Store, StoreError, open_store
+from geo.store import OUTCOMES, Scope, Store, StoreError, open_store
 from geo.store.records import (
     IdempotencyConflict,
     NewIssue,
@@ -194,27 +194,41 @@ def test_form_keys_follow_the_content_and_the_form() -> None:
 def test_submit_writes_one_visit_and_a_repeat_writes_nothing(store: Store) -> None:
     before = visit_count(store)
     version = store.versions()[0]
-    first = submit_visit(store, draft(note="<script>alert(1)</script>"), idem_key="form:a:1", now=NOW)
-    again = submit_visit(store, draft(note="<script>alert(1)</script>"), idem_key="form:a:1", now=NOW)
+    first = submit_visit(
+        store, draft(note="<script>alert(1)</script>"), idem_key="form:a:1", now=NOW, scope=Scope.everything()
+    )
+    again = submit_visit(
+        store, draft(note="<script>alert(1)</script>"), idem_key="form:a:1", now=NOW, scope=Scope.everything()
+    )
     assert first.created and not again.created
     assert again.visit_id == first.visit_id
     assert visit_count(store) == before + 1
     assert store.versions()[0] == version + 1  # the repeat bumped nothing
-    row = store.read_table("visits", where=None).set_index("visit_id").loc[first.visit_id]
+    row = (
+        store.read_table("visits", where=None, scope=Scope.everything())
+        .set_index("visit_id")
+        .loc[first.visit_id]
+    )
     assert (row["household_id"], row["outcome"], str(row["visited_at"])) == (H, "met", "2024-06-28 14:05:00")
     assert row["note"] == "<script>alert(1)</script>"  # stored as given; escaped when shown
 
 
 def test_a_key_reused_for_another_visit_is_refused(store: Store) -> None:
-    submit_visit(store, draft(), idem_key="k-1", now=NOW)
+    submit_visit(store, draft(), idem_key="k-1", now=NOW, scope=Scope.everything())
     with pytest.raises(IdempotencyConflict, match="outcome"):
-        submit_visit(store, draft(outcome="not_home"), idem_key="k-1", now=NOW)
+        submit_visit(store, draft(outcome="not_home"), idem_key="k-1", now=NOW, scope=Scope.everything())
 
 
 def test_invalid_visits_write_nothing(store: Store) -> None:
     before, version = visit_count(store), store.versions()
     with pytest.raises(VisitInvalid) as info:
-        submit_visit(store, draft(household_id="H9999999", outcome=None), idem_key="k", now=NOW)
+        submit_visit(
+            store,
+            draft(household_id="H9999999", outcome=None),
+            idem_key="k",
+            now=NOW,
+            scope=Scope.everything(),
+        )
     assert codes(info.value.problems) == ["household_unknown", "outcome_missing"]
     assert (visit_count(store), store.versions()) == (before, version)
 
@@ -231,12 +245,16 @@ def test_the_store_refuses_unknown_records_even_without_validation(store: Store)
 def test_a_need_found_opens_one_issue_with_the_visit(store: Store) -> None:
     issues = int(store.scalar("SELECT COUNT(*) FROM issues"))
     need = IssueDraft("加装电梯", "grid", "居民希望加装电梯")
-    done = submit_visit(store, draft(), idem_key="k-issue", issue=need, now=NOW)
-    again = submit_visit(store, draft(), idem_key="k-issue", issue=need, now=NOW)
+    done = submit_visit(store, draft(), idem_key="k-issue", issue=need, now=NOW, scope=Scope.everything())
+    again = submit_visit(store, draft(), idem_key="k-issue", issue=need, now=NOW, scope=Scope.everything())
     assert done.created and done.issue_id is not None
     assert again == (done.visit_id, False, done.issue_id)
     assert int(store.scalar("SELECT COUNT(*) FROM issues")) == issues + 1
-    row = store.read_table("issues", where=None).set_index("issue_id").loc[done.issue_id]
+    row = (
+        store.read_table("issues", where=None, scope=Scope.everything())
+        .set_index("issue_id")
+        .loc[done.issue_id]
+    )
     assert row[
         ["grid_id", "building_id", "household_id", "category", "source", "level", "status"]
     ].tolist() == [
@@ -336,8 +354,12 @@ def test_concurrent_writers_postgres(pg_url: str) -> None:
         result = hammer(pg_url, writers=4, each=50)
         check_hammered(s, result, writers=4, each=50, before=before)
         # The same idempotency and the same validation on PostgreSQL.
-        first = submit_visit(s, draft(), idem_key="pg-1", issue=IssueDraft("停车难"), now=NOW)
-        again = submit_visit(s, draft(), idem_key="pg-1", issue=IssueDraft("停车难"), now=NOW)
+        first = submit_visit(
+            s, draft(), idem_key="pg-1", issue=IssueDraft("停车难"), now=NOW, scope=Scope.everything()
+        )
+        again = submit_visit(
+            s, draft(), idem_key="pg-1", issue=IssueDraft("停车难"), now=NOW, scope=Scope.everything()
+        )
         assert first.created and again == (first.visit_id, False, first.issue_id)
         log_access(s, who="u", role="grid", action="unmask", target=f"household:{H}", at=NOW)
         assert read_audit(s)["target"].tolist() == [f"household:{H}"]

@@ -35,8 +35,9 @@ class DataError(ValueError):
 
 def cmd_import(args: argparse.Namespace) -> int:
     from geo.cli import _progress
+    from geo.commands.user import cli_actor
     from geo.ingest import rejects_bytes
-    from geo.store import open_store
+    from geo.store import audit, open_store
     from geo.store.imports import import_file
 
     file = Path(args.file)
@@ -57,6 +58,15 @@ def cmd_import(args: argparse.Namespace) -> int:
                 source=args.source,
                 progress=update,
             )
+            if not args.dry_run:
+                audit.log(
+                    store,
+                    who=cli_actor(),
+                    role="cli",
+                    action="import",
+                    target=f"{args.kind}:{file.name}",
+                    detail=report.summary("en"),
+                )
     finally:
         close()
     lang = args.lang
@@ -79,13 +89,18 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from geo.commands.user import cli_actor
     from geo.roundtrip import export_file
-    from geo.store import open_store
+    from geo.store import Scope, audit, open_store
 
     with open_store(args.db) as store:
         if not store.has_schema():
             raise DataError(f"{args.db} holds no district (no sibai tables); nothing to export")
-        out = export_file(store, args.table, args.outfile, fmt=args.format, headers=args.headers)
+        # The CLI is an operator's tool on the server: it exports the whole district (docs/security.md).
+        out = export_file(
+            store, args.table, args.outfile, scope=Scope.everything(), fmt=args.format, headers=args.headers
+        )
+        audit.log(store, who=cli_actor(), role="cli", action="export", target=f"{args.table}:{out.name}")
     print(f"exported {args.table} to {out} ({out.stat().st_size:,} bytes)")
     return 0
 

@@ -78,11 +78,12 @@ def cmd_issue(args: argparse.Namespace) -> int:
 
 
 def cmd_issue_show(args: argparse.Namespace) -> int:
+    from geo.store import Scope
     from geo.store.issue_log import issue_detail, local_now
 
     with _open(args.db) as store:
         now = args.now or local_now(store.settings)
-        d = issue_detail(store, args.id, now=now)
+        d = issue_detail(store, args.id, scope=Scope.everything(), now=now)  # operator tool: all
     r, s = d.row, d.state
     print(f"issue #{r['issue_id']}: {r['title']}")
     print(f"  category   {r['category']}   source {r['source']}")

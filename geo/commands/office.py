@@ -29,11 +29,18 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from geo.coverage import CoverageIndex
-    from geo.store import Store
+    from geo.store import Scope, Store
 
 
 class OfficeError(ValueError):
     """A problem with the command's input, reported on one line (a ``ValueError``, as ``geo.cli`` expects)."""
+
+
+def _everything() -> Scope:
+    """Return the CLI's scope: the whole district (an operator's tool on the server, ``docs/security.md``)."""
+    from geo.store import Scope
+
+    return Scope.everything()
 
 
 Add = Callable[[str, str, Callable[[argparse.Namespace], int]], argparse.ArgumentParser]
@@ -99,7 +106,7 @@ def _grids(store: Store, street: str | None, committee: str | None) -> list[str]
 def _index(store: Store) -> CoverageIndex:
     from geo.live import coverage_index_from_store
 
-    index, _ = coverage_index_from_store(store)
+    index, _ = coverage_index_from_store(store, scope=_everything())
     return index
 
 
@@ -130,9 +137,9 @@ def _emit(sheets: Mapping[str, pd.DataFrame], args: argparse.Namespace, *, table
 
 
 def _names(store: Store) -> pd.DataFrame:
-    grids = store.read_table("grids", columns=["grid_id", "name", "committee_id"])
-    comms = store.read_table("committees", columns=["committee_id", "name", "street_id"])
-    streets = store.read_table("streets", columns=["street_id", "name"])
+    grids = store.read_table("grids", scope=_everything(), columns=["grid_id", "name", "committee_id"])
+    comms = store.read_table("committees", scope=_everything(), columns=["committee_id", "name", "street_id"])
+    streets = store.read_table("streets", scope=_everything(), columns=["street_id", "name"])
     grids["committee_name"] = grids["committee_id"].map(comms.set_index("committee_id")["name"])
     grids["street_id"] = grids["committee_id"].map(comms.set_index("committee_id")["street_id"])
     grids["street_name"] = grids["street_id"].map(streets.set_index("street_id")["name"])
@@ -152,7 +159,7 @@ def cmd_blind_spots(args: argparse.Namespace) -> int:
             raise OfficeError(f"the period ends ({end}) before it starts ({start})")
         keep = _grids(store, args.street, args.committee)
         index = _index(store)
-        grids = store.read_layer("grids")
+        grids = store.read_layer("grids", scope=_everything())
         names = _names(store).set_index("grid_id")
     for col in ("committee_name", "street_name"):
         grids[col] = grids["grid_id"].map(names[col]).to_numpy(dtype=object)
@@ -215,7 +222,7 @@ def cmd_weekly_check(args: argparse.Namespace) -> int:
         week_end = _as_of(store, args.week_ending)
         keep = _grids(store, args.street, args.committee)
         start = min(dt.date(week_end.year, 1, 1), week_end - dt.timedelta(days=6))
-        frames = unc.office_frames_from_store(store, start=start, end=week_end)
+        frames = unc.office_frames_from_store(store, scope=_everything(), start=start, end=week_end)
         rules = unc.CheckRules.from_settings(store.settings, spot_checks=args.spot_checks, seed=args.seed)
     check = unc.weekly_check(
         frames, week_ending=week_end, grid_ids=keep, rules=rules, calendar=unc.WorkCalendar.default()
@@ -256,9 +263,9 @@ def cmd_not_met(args: argparse.Namespace) -> int:
         hh = hh[hh["household_id"].isin(set(ids.tolist()))]
         if keep is not None:
             hh = hh[hh["grid_id"].isin(keep)]
-        last = records.last_met_at(store, hh["household_id"], until=as_of)
+        last = records.last_met_at(store, hh["household_id"], scope=_everything(), until=as_of)
         listed = unc.households_not_met(hh, last, as_of=as_of, months=args.months)
-        contacts = records.read_household_contacts(store, listed["household_id"])
+        contacts = records.read_household_contacts(store, listed["household_id"], scope=_everything())
     from geo.privacy import mask_frame
 
     out = listed.merge(mask_frame(contacts), on="household_id", how="left").drop(columns="occupied")
@@ -278,12 +285,16 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     with _open(args.db) as store:
         as_of = _as_of(store, args.as_of)
         index = _index(store)
-        gw = store.read_table("grid_workers")
-        workers = store.read_table("workers", columns=["worker_id", "name", "committee_id", "active"])
-        committees = store.read_table("committees", columns=["committee_id", "name"])
-        issues = store.read_table("issues", columns=["issue_id", "grid_id", "level", "due_at", "closed_at"])
-        spots = records.read_spot_checks(store)
-        reviews = records.read_anomaly_reviews(store)
+        gw = store.read_table("grid_workers", scope=_everything())
+        workers = store.read_table(
+            "workers", scope=_everything(), columns=["worker_id", "name", "committee_id", "active"]
+        )
+        committees = store.read_table("committees", scope=_everything(), columns=["committee_id", "name"])
+        issues = store.read_table(
+            "issues", scope=_everything(), columns=["issue_id", "grid_id", "level", "due_at", "closed_at"]
+        )
+        spots = records.read_spot_checks(store, scope=_everything())
+        reviews = records.read_anomaly_reviews(store, scope=_everything())
         goal = store.settings.coverage_goal
     history = assess.pace_history(
         index,
@@ -316,11 +327,15 @@ def cmd_staffing(args: argparse.Namespace) -> int:
     from geo.live import households_with_grid
 
     with _open(args.db) as store:
-        workers = store.read_table("workers", columns=["worker_id", "committee_id", "active"])
-        hh = households_with_grid(store)
-        grids = store.read_table("grids", columns=["grid_id", "committee_id"])
-        committees = store.read_table("committees", columns=["committee_id", "name", "street_id"])
-        streets = store.read_table("streets", columns=["street_id", "name"])
+        workers = store.read_table(
+            "workers", scope=_everything(), columns=["worker_id", "committee_id", "active"]
+        )
+        hh = households_with_grid(store, scope=_everything())
+        grids = store.read_table("grids", scope=_everything(), columns=["grid_id", "committee_id"])
+        committees = store.read_table(
+            "committees", scope=_everything(), columns=["committee_id", "name", "street_id"]
+        )
+        streets = store.read_table("streets", scope=_everything(), columns=["street_id", "name"])
         goal = store.settings.workers_per_10k
     out = assess.staffing(workers, hh, grids, committees, level=args.level, per_10k=goal, streets=streets)
     return _emit({"staffing": out}, args)
@@ -345,7 +360,9 @@ def cmd_review_anomaly(args: argparse.Namespace) -> int:
     with _open(args.db) as store:
         occurred = args.week_ending
         if args.visit is not None and occurred is None:
-            v = store.read_table("visits", columns=["visited_at"], where=records.visit_is(args.visit))
+            v = store.read_table(
+                "visits", scope=_everything(), columns=["visited_at"], where=records.visit_is(args.visit)
+            )
             if v.empty:
                 raise OfficeError(f"no visit with id {args.visit}")
             occurred = pd.Timestamp(v["visited_at"].iloc[0]).date()

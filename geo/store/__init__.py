@@ -4,7 +4,7 @@ A file path selects SQLite in GeoPackage form (the default, ``data/putuo.gpkg``)
 a ``postgresql://`` URL selects PostgreSQL with PostGIS. Both offer the same API.
 """
 
-from geo.store.core import Scope, Store, StoreError, iso_local, parse_local
+from geo.store.core import OutOfScope, Scope, Store, StoreError, iso_local, parse_local
 from geo.store.schema import CHANNELS, LAYERS, LEVELS, OUTCOMES, SOURCES, STATUSES, TABLES, TAGS
 
 
@@ -34,6 +34,7 @@ __all__ = [
     "STATUSES",
     "TABLES",
     "TAGS",
+    "OutOfScope",
     "Scope",
     "Store",
     "StoreError",

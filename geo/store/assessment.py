@@ -24,17 +24,20 @@ worker and the time are copied in.
 Examples
 --------
 >>> import tempfile, pathlib, datetime as dt
->>> from geo.store import open_store
+>>> from geo.store import Scope, open_store
 >>> from geo.demo import install_demo
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.gpkg"
 >>> store = open_store(str(path), create=True)
 >>> _ = install_demo(store, scale="tiny", seed=1, as_of=dt.date(2026, 3, 31))
->>> read_spot_checks(store).empty  # the table does not exist yet: an empty frame
+>>> read_spot_checks(store, scope=Scope.everything()).empty  # the table does not exist yet: empty
 True
 >>> check_id = record_spot_check(store, visit_id=1, result="failed", checked_by="监督员",
 ...                              checked_at=dt.datetime(2026, 4, 1, 9, 0))
->>> read_spot_checks(store)[["check_id", "visit_id", "result", "checked_by"]].values.tolist()
+>>> done = read_spot_checks(store, scope=Scope.everything())
+>>> done[["check_id", "visit_id", "result", "checked_by"]].values.tolist()
 [[1, 1, 'failed', '监督员']]
+>>> read_spot_checks(store, scope=Scope()).empty  # a scope that sees nothing
+True
 >>> store.close()
 """
 
@@ -51,7 +54,7 @@ import sqlalchemy as sa
 from sqlalchemy import CheckConstraint, Column, Index, Integer, Table, Text
 
 from geo.store import gpkg, schema
-from geo.store.core import Store, StoreError, parse_local
+from geo.store.core import Scope, Store, StoreError, parse_local
 
 SPOT_RESULTS = ("confirmed", "failed", "unreachable")
 """Outcomes of a spot check by phone."""
@@ -257,13 +260,16 @@ def visit_is(visit_id: int) -> sa.ColumnElement[bool]:
     return schema.visits.c.visit_id == int(visit_id)
 
 
-def _read(store: Store, table: Table, where: Any = None) -> pd.DataFrame:
+def _read(store: Store, table: Table, where: Any = None, *, scope: Scope) -> pd.DataFrame:
     names = [c.name for c in table.columns]
     if not _has(store, table):
         return pd.DataFrame({n: pd.Series(dtype=object) for n in names}).pipe(_typed, table.name)
     query = sa.select(table)
     if where is not None:
         query = query.where(where)
+    in_scope = store.scope_filter(table, scope)
+    if in_scope is not None:
+        query = query.where(in_scope)
     query = query.order_by(next(iter(table.primary_key.columns)))
     with store.engine.connect() as conn:
         rows = conn.execute(query).all()
@@ -289,31 +295,35 @@ def _typed(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     return frame
 
 
-def read_spot_checks(store: Store, *, year: int | None = None) -> pd.DataFrame:
-    """Return recorded spot checks (of visits made in ``year``, if given), oldest first."""
+def read_spot_checks(store: Store, *, scope: Scope, year: int | None = None) -> pd.DataFrame:
+    """Return recorded spot checks of households in ``scope`` (of visits made in ``year``, if given)."""
     where = None
     if year is not None and _has(store, spot_checks):
         lo = time_param(store, dt.datetime(year, 1, 1))
         hi = time_param(store, dt.datetime(year + 1, 1, 1))
         where = (spot_checks.c.visited_at >= lo) & (spot_checks.c.visited_at < hi)
-    return _read(store, spot_checks, where)
+    return _read(store, spot_checks, where, scope=scope)
 
 
-def read_anomaly_reviews(store: Store, *, year: int | None = None) -> pd.DataFrame:
-    """Return recorded anomaly reviews (of anomalies that occurred in ``year``, if given), oldest first."""
+def read_anomaly_reviews(store: Store, *, scope: Scope, year: int | None = None) -> pd.DataFrame:
+    """Return recorded anomaly reviews in ``scope`` (of anomalies that occurred in ``year``, if given).
+
+    A review is in scope by its grid (a grid's flag) or its visit's household (a visit's flag).
+    """
     where = None
     if year is not None and _has(store, anomaly_reviews):
         where = (anomaly_reviews.c.occurred_on >= f"{year:04d}-01-01") & (
             anomaly_reviews.c.occurred_on < f"{year + 1:04d}-01-01"
         )
-    return _read(store, anomaly_reviews, where)
+    return _read(store, anomaly_reviews, where, scope=scope)
 
 
-def last_met_at(store: Store, household_ids: Iterable[str], *, until: dt.date) -> pd.Series:
-    """Return the latest ``met`` visit on or before ``until`` of each given household.
+def last_met_at(store: Store, household_ids: Iterable[str], *, scope: Scope, until: dt.date) -> pd.Series:
+    """Return the latest ``met`` visit on or before ``until`` of each given household in ``scope``.
 
-    Households never met are absent. Asked in chunks of 500 ids, each an index
-    lookup on ``(household_id, visited_at)``, so a few thousand households take
+    Households never met, and households outside ``scope``, are absent.
+    Asked in chunks of 500 ids, each an index lookup on
+    ``(household_id, visited_at)``, so a few thousand households take
     well under a second where a whole-table ``GROUP BY`` takes several.
     """
     ids = list(dict.fromkeys(str(i) for i in household_ids))
@@ -321,15 +331,17 @@ def last_met_at(store: Store, household_ids: Iterable[str], *, until: dt.date) -
     hi = time_param(store, dt.datetime.combine(until + dt.timedelta(days=1), dt.time()))
     out_ids: list[str] = []
     out_times: list[Any] = []
+    in_scope = store.scope_filter(v, scope)
     try:
         with store.engine.connect() as conn:
             for k in range(0, len(ids), 500):
                 chunk = ids[k : k + 500]
-                rows = conn.execute(
-                    sa.select(v.c.household_id, sa.func.max(v.c.visited_at))
-                    .where(v.c.household_id.in_(chunk), v.c.outcome == "met", v.c.visited_at < hi)
-                    .group_by(v.c.household_id)
-                ).all()
+                q = sa.select(v.c.household_id, sa.func.max(v.c.visited_at)).where(
+                    v.c.household_id.in_(chunk), v.c.outcome == "met", v.c.visited_at < hi
+                )
+                if in_scope is not None:
+                    q = q.where(in_scope)
+                rows = conn.execute(q.group_by(v.c.household_id)).all()
                 for hid, at in rows:
                     out_ids.append(hid)
                     out_times.append(at.strftime(TIME_FORMAT) if isinstance(at, dt.datetime) else at)
@@ -339,33 +351,28 @@ def last_met_at(store: Store, household_ids: Iterable[str], *, until: dt.date) -
     return pd.Series(times.to_numpy(), index=pd.Index(out_ids, dtype=object), name="last_met_at")
 
 
-def read_household_contacts(store: Store, household_ids: Iterable[str]) -> pd.DataFrame:
+def read_household_contacts(store: Store, household_ids: Iterable[str], *, scope: Scope) -> pd.DataFrame:
     """Return ``household_id, building_id, building_name, unit, head_name, phone, tags`` of some households.
 
-    Rows come in the order of ``household_ids``; unknown ids are left out.
+    Rows come in the order of ``household_ids``; unknown ids and households
+    outside ``scope`` are left out.
 
     Personal data: mask it (:func:`geo.privacy.mask_frame`) before showing it.
     """
     ids = list(dict.fromkeys(str(i) for i in household_ids))
     h, b = schema.households, schema.buildings
+    in_scope = store.scope_filter(h, scope)
     rows: list[Any] = []
     with store.engine.connect() as conn:
         for k in range(0, len(ids), 500):
-            rows.extend(
-                conn.execute(
-                    sa.select(
-                        h.c.household_id,
-                        h.c.building_id,
-                        b.c.name,
-                        h.c.unit,
-                        h.c.head_name,
-                        h.c.phone,
-                        h.c.tags,
-                    )
-                    .join(b, b.c.building_id == h.c.building_id)
-                    .where(h.c.household_id.in_(ids[k : k + 500]))
-                ).all()
+            q = (
+                sa.select(
+                    h.c.household_id, h.c.building_id, b.c.name, h.c.unit, h.c.head_name, h.c.phone, h.c.tags
+                )
+                .join(b, b.c.building_id == h.c.building_id)
+                .where(h.c.household_id.in_(ids[k : k + 500]))
             )
+            rows.extend(conn.execute(q if in_scope is None else q.where(in_scope)).all())
     names = ["household_id", "building_id", "building_name", "unit", "head_name", "phone", "tags"]
     cols = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     out = pd.DataFrame({n: pd.Series(list(c), dtype=object) for n, c in zip(names, cols, strict=True)})

@@ -43,7 +43,7 @@ from sqlalchemy.engine import Connection
 
 from geo import ingest
 from geo.store import gpkg, schema
-from geo.store.core import Store, parse_local
+from geo.store.core import Scope, Store, parse_local
 
 __all__ = ["ISSUE_REFS", "ensure_issue_refs", "import_file", "load_refs", "local_now", "read_issue_refs"]
 
@@ -97,15 +97,16 @@ def _has_table(conn: Connection, name: str) -> bool:
     return sa.inspect(conn).has_table(name)
 
 
-def read_issue_refs(store: Store) -> pd.DataFrame:
-    """Return every issue's case number (``issue_id, source, ref``); empty before the first import."""
+def read_issue_refs(store: Store, *, scope: Scope) -> pd.DataFrame:
+    """Return the case numbers (``issue_id, source, ref``) of issues in ``scope``; empty before any import."""
     with store.engine.connect() as conn:
         if not _has_table(conn, "issue_refs"):
             return pd.DataFrame({"issue_id": [], "source": [], "ref": []}, dtype=object)
         q = sa.select(ISSUE_REFS.c.issue_id, ISSUE_REFS.c.source, ISSUE_REFS.c.ref).order_by(
             ISSUE_REFS.c.issue_id
         )
-        return _frame(conn, q, ["issue_id", "source", "ref"])
+        in_scope = store.scope_filter(ISSUE_REFS, scope)
+        return _frame(conn, q if in_scope is None else q.where(in_scope), ["issue_id", "source", "ref"])
 
 
 # --------------------------------------------------------------------------- import

@@ -27,7 +27,7 @@ before it existed keep working; an issue without events counts as found at
 Examples
 --------
 >>> import datetime as dt, tempfile, pathlib
->>> from geo.store import open_store
+>>> from geo.store import OutOfScope, Scope, open_store
 >>> from geo.demo import install_demo
 >>> store = open_store(str(pathlib.Path(tempfile.mkdtemp()) / "i.gpkg"), create=True)
 >>> _ = install_demo(store, scale="tiny", seed=1, as_of=dt.date(2024, 6, 28))
@@ -37,8 +37,14 @@ Examples
 >>> moved = transition(store, new.issue_id, "dispatch", actor="W0001", at=t + dt.timedelta(hours=1))
 >>> moved.state.status
 'dispatched'
->>> read_history(store, new.issue_id)[["actor", "action", "to_status"]].values.tolist()
+>>> history = read_history(store, new.issue_id, scope=Scope.everything())
+>>> history[["actor", "action", "to_status"]].values.tolist()
 [['W0001', 'found', 'open'], ['W0001', 'dispatch', 'dispatched']]
+>>> try:  # a grid leader of G0002 asks for G0001's issue
+...     read_history(store, new.issue_id, scope=Scope.of(grids=["G0002"]))
+... except OutOfScope as exc:
+...     print(exc.kind)
+issue
 >>> store.close()
 """
 
@@ -200,11 +206,13 @@ def _frame(rows: Sequence[Sequence[Any]], names: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def read_issue(store: Store, issue_id: int) -> dict[str, Any]:
+def read_issue(store: Store, issue_id: int, *, scope: Scope) -> dict[str, Any]:
     """Return one issue's row as a dict (times as ``datetime``), or raise ``LookupError``.
 
-    The row carries its grid's ``committee_id`` and ``street_id`` too.
+    The row carries its grid's ``committee_id`` and ``street_id`` too. An
+    issue outside ``scope`` raises :class:`~geo.store.OutOfScope`.
     """
+    store.check_scope("issue", int(issue_id), scope=scope)
     i, g, c = schema.issues, schema.grids, schema.committees
     q = (
         sa.select(*i.c, g.c.committee_id, c.c.street_id)
@@ -239,12 +247,14 @@ def _empty_events() -> pd.DataFrame:
     return frame
 
 
-def read_history(store: Store, issue_id: int) -> pd.DataFrame:
+def read_history(store: Store, issue_id: int, *, scope: Scope) -> pd.DataFrame:
     """Return the recorded events of one issue, oldest first (columns :data:`EVENT_COLUMNS`).
 
     Only what was recorded: :func:`issue_detail` adds the implied opening and
-    the clock's pending escalations.
+    the clock's pending escalations. An issue outside ``scope`` raises
+    :class:`~geo.store.OutOfScope`.
     """
+    store.check_scope("issue", int(issue_id), scope=scope)
     if not _has_log(store):
         return _empty_events()
     with store.engine.connect() as conn:
@@ -264,12 +274,16 @@ class IssueDetail:
     """Time limits missed since it was last found or reopened."""
 
 
-def issue_detail(store: Store, issue_id: int, *, now: dt.datetime | None = None) -> IssueDetail:
-    """Read one issue and its history and return how it stands at ``now`` (default: local now)."""
+def issue_detail(store: Store, issue_id: int, *, scope: Scope, now: dt.datetime | None = None) -> IssueDetail:
+    """Read one issue and its history and return how it stands at ``now`` (default: local now).
+
+    Raises ``LookupError`` for an unknown issue, :class:`~geo.store.OutOfScope`
+    for one outside ``scope``.
+    """
     now = now or local_now(store.settings)
     limits = _limits(store)
-    row = read_issue(store, issue_id)
-    events = rules.events_from_frame(read_history(store, issue_id))
+    row = read_issue(store, issue_id, scope=scope)
+    events = rules.events_from_frame(read_history(store, issue_id, scope=scope))
     state, _ = rules.replay(
         events,
         opened_at=row["opened_at"],
@@ -294,7 +308,7 @@ def issue_detail(store: Store, issue_id: int, *, now: dt.datetime | None = None)
 
 
 def read_issue_data(
-    store: Store, *, scope: Scope | None = None, closed_since: dt.date | None = None
+    store: Store, *, scope: Scope, closed_since: dt.date | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read what the issues page needs: the issues in ``scope``, and the clock's events of the open ones.
 
@@ -316,8 +330,8 @@ def read_issue_data(
         since = dt.datetime.combine(closed_since, dt.time())
         where = sa.or_(i.c.status != "closed", i.c.closed_at >= _bind(store, since))
     issues = store.read_table("issues", scope=scope, where=where, order_by=["issue_id"])
-    grids = store.read_table("grids", columns=["grid_id", "committee_id"])
-    committees = store.read_table("committees", columns=["committee_id", "street_id"])
+    grids = store.read_table("grids", scope=scope, columns=["grid_id", "committee_id"])
+    committees = store.read_table("committees", scope=scope, columns=["committee_id", "street_id"])
     committee = grids.set_index("grid_id")["committee_id"]
     street = committees.set_index("committee_id")["street_id"]
     issues["issue_id"] = issues["issue_id"].astype(np.int64)
@@ -333,9 +347,9 @@ def read_issue_data(
     if _has_log(store):
         e = issue_events
         open_ids = sa.select(i.c.issue_id).where(i.c.status != "closed")
-        grid_ids = store.grid_ids(scope)
-        if grid_ids is not None:
-            open_ids = open_ids.where(i.c.grid_id.in_(sa.bindparam("g", grid_ids, expanding=True)))
+        in_scope = store.scope_filter(i, scope)
+        if in_scope is not None:
+            open_ids = open_ids.where(in_scope)
         q = sa.select(e.c.issue_id, e.c.at, e.c.action).where(
             e.c.action.in_(["found", "reopen", "escalate"]), e.c.issue_id.in_(open_ids)
         )
@@ -348,11 +362,12 @@ def read_issue_data(
     return issues, events
 
 
-def actors_for(store: Store, committee_id: str) -> pd.DataFrame:
-    """Return ``worker_id, name`` of the active workers of a committee, who may act on its issues."""
+def actors_for(store: Store, committee_id: str, *, scope: Scope) -> pd.DataFrame:
+    """Return ``worker_id, name`` of the active workers of a committee (those in ``scope``), who may act."""
     w = schema.workers
     return store.read_table(
         "workers",
+        scope=scope,
         columns=["worker_id", "name"],
         where=sa.and_(w.c.committee_id == committee_id, w.c.active == 1),
         order_by=["worker_id"],

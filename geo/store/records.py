@@ -17,23 +17,17 @@ A key reused for *different* details is refused (:class:`IdempotencyConflict`).
 
 The access log
 --------------
-Showing personal data in full is logged in a table ``audit`` that this module
-creates on first use (``CREATE TABLE IF NOT EXISTS``; it is not part of
-``schema.py`` yet). Columns: ``audit_id`` (integer, assigned), ``at`` (local
-time), ``who``, ``role``, ``action`` (e.g. ``unmask``), ``target`` (e.g.
-``household:H0000001``), ``detail``. Rows are only ever appended. Writing a
-row does not bump ``data_version``: no cache depends on it.
+Showing personal data in full is logged in the audit trail, which
+:mod:`geo.store.audit` owns (append-only, enforced by the database);
+:func:`log_access`, :func:`read_audit` and :data:`AUDIT` remain here as thin
+aliases. Writing a row does not bump ``data_version``: no cache depends on it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
-import os
-import threading
-import weakref
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -44,13 +38,8 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection
 
-from geo.store import gpkg, schema
-from geo.store.core import Store, StoreError, _first_line, parse_local
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not on Windows
-    fcntl = None  # type: ignore[assignment]
+from geo.store import audit, schema
+from geo.store.core import Scope, Store, StoreError, _first_line, parse_local
 
 __all__ = [
     "AUDIT",
@@ -145,13 +134,16 @@ def _as_stamp(value: Any) -> str | None:
     return str(value)
 
 
-def _existing(conn: Connection, key: str) -> Any:
+@functools.cache
+def _existing_query() -> sa.Select[Any]:
     v = schema.visits
-    return conn.execute(
-        sa.select(
-            v.c.visit_id, v.c.household_id, v.c.worker_id, v.c.visited_at, v.c.outcome, v.c.channel, v.c.note
-        ).where(v.c.idem_key == key)
-    ).one_or_none()
+    return sa.select(
+        v.c.visit_id, v.c.household_id, v.c.worker_id, v.c.visited_at, v.c.outcome, v.c.channel, v.c.note
+    ).where(v.c.idem_key == sa.bindparam("idem_key"))
+
+
+def _existing(conn: Connection, key: str) -> Any:
+    return conn.execute(_existing_query(), {"idem_key": key}).one_or_none()
 
 
 def _differences(row: sa.Row[Any], visit: NewVisit) -> list[str]:
@@ -189,29 +181,43 @@ def _issue_of(conn: Connection, store: Store, visit: NewVisit) -> int | None:
     ).scalar()
 
 
-def _insert_visit(store: Store, conn: Connection, visit: NewVisit, key: str | None) -> int | None:
-    values = {
-        "household_id": visit.household_id,
-        "worker_id": visit.worker_id,
-        "visited_at": _time_param(store, visit.visited_at),
-        "outcome": visit.outcome,
-        "channel": visit.channel,
-        "note": visit.note or "",
-        "idem_key": key,
-    }
+_VISIT_VALUES = ("household_id", "worker_id", "visited_at", "outcome", "channel", "note", "idem_key")
+
+
+@functools.cache
+def _insert_statement(backend: str) -> Any:
+    """Build once per backend: ``INSERT … ON CONFLICT (idem_key) WHERE … DO NOTHING RETURNING visit_id``.
+
+    A statement built per call costs more than SQLite's whole insert (its
+    cache key is computed each time); a statement built once compiles once.
+    A concurrent transaction may hold the same key (PostgreSQL, read
+    committed): the unique index settles it and the loser gets no row back.
+    A visit without a key never conflicts (the index holds no NULLs).
+    """
     v = schema.visits
-    if key is None:
-        return int(conn.execute(v.insert().values(**values).returning(v.c.visit_id)).scalar_one())
-    # A concurrent transaction may hold the same key (PostgreSQL, read committed):
-    # the unique index settles it and the loser returns the winner's visit.
-    dialect = pg_dialect if store.backend == "postgresql" else sqlite_dialect
-    stmt = (
+    dialect: Any = pg_dialect if backend == "postgresql" else sqlite_dialect
+    return (
         dialect.insert(v)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[v.c.idem_key])
+        .values({c: sa.bindparam(f"p_{c}", type_=v.c[c].type) for c in _VISIT_VALUES})
+        .on_conflict_do_nothing(index_elements=[v.c.idem_key], index_where=schema.IDEM_KEY_SET)
         .returning(v.c.visit_id)
     )
-    found = conn.execute(stmt).scalar()
+
+
+def _insert_visit(store: Store, conn: Connection, visit: NewVisit, key: str | None) -> int | None:
+    """Insert ``visit``; return its id, or None when another visit holds ``key``."""
+    found = conn.execute(
+        _insert_statement(store.backend),
+        {
+            "p_household_id": visit.household_id,
+            "p_worker_id": visit.worker_id,
+            "p_visited_at": _time_param(store, visit.visited_at),
+            "p_outcome": visit.outcome,
+            "p_channel": visit.channel,
+            "p_note": visit.note or "",
+            "p_idem_key": key,
+        },
+    ).scalar()
     return None if found is None else int(found)
 
 
@@ -282,6 +288,8 @@ def record_visit(
     """
     if issue is not None and issue.level not in ("building", "grid"):
         raise ValueError(f"an issue found on a visit starts at level building or grid, not {issue.level!r}")
+    if store.backend == "postgresql" and issue is None:
+        return _record_in_one_statement(store, visit, idem_key)
     # Everything that only reads happens before the write lock: a repeat is
     # answered without a write (no change counter moves), and the write
     # transaction holds SQLite's single writer lock for the inserts only.
@@ -295,7 +303,7 @@ def record_visit(
         raise UnknownRecord("worker", visit.worker_id)
     issue_id = None
     try:
-        with _write_lock(store), store.transaction() as conn:
+        with store.transaction() as conn:  # queues behind other writers (Store.writer_turn)
             visit_id = _insert_visit(store, conn, visit, idem_key)
             if visit_id is not None and issue is not None:
                 issue_id = _insert_issue(store, conn, visit, issue, found.building_id, found.grid_id)
@@ -309,6 +317,67 @@ def record_visit(
             assert row is not None
             return _replay(conn, store, row, visit, str(idem_key), issue)
     return Recorded(visit_id, True, issue_id)
+
+
+_PG_RECORD = sa.text(
+    """
+    WITH hh AS (
+        SELECT b.building_id, b.grid_id FROM households h
+        JOIN buildings b ON b.building_id = h.building_id WHERE h.household_id = :household_id
+    ),
+    wk AS (SELECT worker_id FROM workers WHERE worker_id = :worker_id AND active = 1),
+    ins AS (
+        INSERT INTO visits (household_id, worker_id, visited_at, outcome, channel, note, idem_key)
+        SELECT :household_id, :worker_id, :visited_at, :outcome, :channel, :note, :idem_key
+        WHERE EXISTS (SELECT 1 FROM hh) AND EXISTS (SELECT 1 FROM wk)
+        ON CONFLICT (idem_key) WHERE idem_key IS NOT NULL DO NOTHING
+        RETURNING visit_id
+    )
+    SELECT (SELECT visit_id FROM ins) AS visit_id,
+           (SELECT building_id FROM hh) AS building_id,
+           (SELECT worker_id FROM wk) AS worker_id,
+           CASE WHEN EXISTS (SELECT 1 FROM ins) THEN nextval('sibai_data_version') END AS data_version
+    """
+)
+"""PostgreSQL: check the household and worker, insert the visit and move the change counter, at once."""
+
+
+def _record_in_one_statement(store: Store, visit: NewVisit, key: str | None) -> Recorded:
+    """Record a visit (no issue) on PostgreSQL in one statement, one round trip, autocommitted.
+
+    The same checks and effects as the general path (:func:`record_visit`)
+    in one atomic statement: the household and the active worker must
+    exist, a stored key inserts nothing, and ``data_version`` moves only
+    when a visit was inserted. Half the round trips of a lookup followed by
+    a transaction (``BEGIN``, insert, ``nextval``, ``COMMIT``), each of which
+    costs a PostgreSQL backend and the client CPU under 20 concurrent writers.
+    """
+    params = {
+        "household_id": visit.household_id,
+        "worker_id": visit.worker_id,
+        "visited_at": visit.visited_at.replace(tzinfo=None, microsecond=0),
+        "outcome": visit.outcome,
+        "channel": visit.channel,
+        "note": visit.note or "",
+        "idem_key": key,
+    }
+    try:
+        with store.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            row = conn.execute(_PG_RECORD, params).one()
+            if row.visit_id is not None:
+                return Recorded(int(row.visit_id), True, None)
+            if row.building_id is None:
+                raise UnknownRecord("household", visit.household_id)
+            if row.worker_id is None:
+                raise UnknownRecord("worker", visit.worker_id)
+            stored = _existing(conn, str(key))  # the key was taken: a repeat, or a concurrent writer won
+            assert stored is not None
+            return _replay(conn, store, stored, visit, str(key), None)
+    except sa.exc.IntegrityError as exc:
+        raise StoreError(f"{store._where()}: the visit was not stored ({_first_line(exc)})") from None
+    except sa.exc.OperationalError as exc:
+        raise StoreError(store._describe(exc)) from None
 
 
 def _replay(
@@ -368,52 +437,6 @@ def add_visit(store: Store, visit: NewVisit, *, idem_key: str | None = None) -> 
     """
     recorded = record_visit(store, visit, idem_key=idem_key)
     return recorded.visit_id, recorded.created
-
-
-# SQLite has one writer at a time. Writers that find the lock taken poll it
-# with growing sleeps (up to 100 ms each), which under contention turns a 1 ms
-# write into a wait of hundreds of milliseconds and lets late arrivals overtake.
-# So our writers queue before BEGIN IMMEDIATE instead: threads of a process on
-# a lock, processes on an flock(2) of ``<database>-writelock`` (the kernel
-# wakes the next waiter the moment the lock is released). Other writers (bulk
-# loads) still work, through SQLite's busy timeout. PostgreSQL needs none.
-_LOCKS: dict[str, threading.Lock] = {}
-_LOCK_FILES: dict[str, int] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
-@contextlib.contextmanager
-def _write_lock(store: Store) -> Iterator[None]:
-    if store.backend != "sqlite" or store.path is None:
-        yield
-        return
-    key = str(store.path)
-    with _LOCKS_GUARD:
-        lock = _LOCKS.setdefault(key, threading.Lock())
-    with lock:
-        fd = _lock_file(key)
-        if fd is None:
-            yield
-            return
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-
-
-def _lock_file(key: str) -> int | None:
-    """Open (once per process) the lock file beside the database; None where that is not possible."""
-    if fcntl is None:
-        return None
-    with _LOCKS_GUARD:
-        if key not in _LOCK_FILES:
-            try:
-                _LOCK_FILES[key] = os.open(f"{key}-writelock", os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError:
-                _LOCK_FILES[key] = -1
-        fd = _LOCK_FILES[key]
-    return fd if fd >= 0 else None
 
 
 # ------------------------------------------------------------------- reads
@@ -534,14 +557,15 @@ def _grid_queries() -> dict[str, tuple[sa.Select[Any], list[str]]]:
 _GRID_QUERIES = _grid_queries()
 
 
-def read_grid(store: Store, grid_id: str) -> GridRecords:
+def read_grid(store: Store, grid_id: str, *, scope: Scope) -> GridRecords:
     """Read what the grid page lists: buildings, households with a summary of their visits, issues, workers.
 
     One connection, five indexed queries; the visits are summarised in SQL
     (count, latest visit and its outcome, latest ``met``), so a grid's list
     costs milliseconds whatever the history's length. An unknown grid gives
-    empty frames.
+    empty frames; a grid outside ``scope`` raises :class:`~geo.store.OutOfScope`.
     """
+    store.check_scope("grid", grid_id, scope=scope)
     frames: dict[str, pd.DataFrame] = {}
     with store.engine.connect() as conn:
         for name, (query, names) in _GRID_QUERIES.items():
@@ -550,8 +574,12 @@ def read_grid(store: Store, grid_id: str) -> GridRecords:
     return GridRecords(**frames)
 
 
-def read_household_visits(store: Store, household_id: str) -> pd.DataFrame:
-    """Read every visit of one household (:data:`VISIT_COLUMNS`), oldest first."""
+def read_household_visits(store: Store, household_id: str, *, scope: Scope) -> pd.DataFrame:
+    """Read every visit of one household (:data:`VISIT_COLUMNS`), oldest first.
+
+    An unknown household has none; one outside ``scope`` raises :class:`~geo.store.OutOfScope`.
+    """
+    store.check_scope("household", household_id, scope=scope)
     v = schema.visits
     query = (
         sa.select(*(v.c[n] for n in VISIT_COLUMNS))
@@ -563,49 +591,28 @@ def read_household_visits(store: Store, household_id: str) -> pd.DataFrame:
 
 
 def known_ids(
-    store: Store, *, households: Collection[str] = (), workers: Collection[str] = ()
+    store: Store, *, scope: Scope, households: Collection[str] = (), workers: Collection[str] = ()
 ) -> tuple[set[str], set[str]]:
-    """Return which of ``households`` and which of ``workers`` (active ones) exist."""
+    """Return which of ``households`` and which of ``workers`` (active ones) exist inside ``scope``."""
     h, w = schema.households, schema.workers
     found_h: set[str] = set()
     found_w: set[str] = set()
+    in_h, in_w = store.scope_filter(h, scope), store.scope_filter(w, scope)
     with store.engine.connect() as conn:
         if households:
             q = sa.select(h.c.household_id).where(h.c.household_id.in_(sorted(set(households))))
-            found_h = {str(r[0]) for r in conn.execute(q)}
+            found_h = {str(r[0]) for r in conn.execute(q if in_h is None else q.where(in_h))}
         if workers:
             q = sa.select(w.c.worker_id).where(w.c.worker_id.in_(sorted(set(workers))), w.c.active == 1)
-            found_w = {str(r[0]) for r in conn.execute(q)}
+            found_w = {str(r[0]) for r in conn.execute(q if in_w is None else q.where(in_w))}
     return found_h, found_w
 
 
 # -------------------------------------------------------------- access log
+# The audit trail lives in geo.store.audit; these names stay for existing callers.
 
-_audit_metadata = sa.MetaData()
-
-AUDIT = sa.Table(
-    "audit",
-    _audit_metadata,
-    sa.Column("audit_id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", schema.LocalTime(), nullable=False),
-    sa.Column("who", sa.Text, nullable=False),
-    sa.Column("role", sa.Text, nullable=False),
-    sa.Column("action", sa.Text, nullable=False),
-    sa.Column("target", sa.Text, nullable=False),
-    sa.Column("detail", sa.Text, nullable=False, server_default=""),
-)
-"""The append-only access log (created on first use; see the module docstring)."""
-
-_AUDIT_READY: weakref.WeakSet[Store] = weakref.WeakSet()
-
-
-def _ensure_audit(store: Store, conn: Connection) -> None:
-    if store in _AUDIT_READY:
-        return
-    AUDIT.create(conn, checkfirst=True)
-    if store.backend == "sqlite":
-        conn.exec_driver_sql(gpkg.register_attributes_sql("audit"))
-    _AUDIT_READY.add(store)
+AUDIT = audit.AUDIT
+"""The append-only audit table (see :mod:`geo.store.audit`)."""
 
 
 def log_access(
@@ -618,50 +625,10 @@ def log_access(
     detail: str = "",
     at: dt.datetime | None = None,
 ) -> int:
-    """Append one row to the access log and return its id.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from geo.store import open_store
-    >>> store = open_store(str(pathlib.Path(tempfile.mkdtemp()) / "a.gpkg"), create=True)
-    >>> store.create_schema()
-    >>> log_access(store, who="u1", role="grid", action="unmask", target="household:H1",
-    ...            at=dt.datetime(2024, 6, 28, 14, 0))
-    1
-    >>> read_audit(store)[["who", "action", "target"]].to_dict("records")
-    [{'who': 'u1', 'action': 'unmask', 'target': 'household:H1'}]
-    >>> store.close()
-    """
-    when = (at or dt.datetime.now()).replace(tzinfo=None, microsecond=0)
-    # Not store.transaction(): the log is no data any cache depends on, so the
-    # change counters stay as they are.
-    with store.engine.connect() as conn:
-        conn.execution_options(sibai_write=True)
-        with conn.begin():
-            _ensure_audit(store, conn)
-            stmt = (
-                AUDIT.insert()
-                .values(
-                    at=_time_param(store, when),
-                    who=who,
-                    role=role,
-                    action=action,
-                    target=target,
-                    detail=detail,
-                )
-                .returning(AUDIT.c.audit_id)
-            )
-            return int(conn.execute(stmt).scalar_one())
+    """Append one row to the audit trail and return its id: the older name of :func:`geo.store.audit.log`."""
+    return audit.log(store, who=who, role=role, action=action, target=target, detail=detail, at=at)
 
 
 def read_audit(store: Store) -> pd.DataFrame:
-    """Return the access log, oldest first (empty before anything was logged)."""
-    cols = [c.name for c in AUDIT.columns]
-    if not sa.inspect(store.engine).has_table("audit"):
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(AUDIT).order_by(AUDIT.c.audit_id)).all()
-    frame = pd.DataFrame([tuple(r) for r in rows], columns=cols)
-    frame["at"] = parse_local(frame["at"].map(_as_stamp)) if len(frame) else frame["at"]
-    return frame
+    """Return the whole audit trail, oldest first (empty before anything was logged)."""
+    return audit.read(store).iloc[::-1].reset_index(drop=True)

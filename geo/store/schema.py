@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.types import UserDefinedType
@@ -177,12 +178,26 @@ visits = Table(
     Column("outcome", Text, nullable=False),
     Column("channel", Text, nullable=False, server_default="door"),
     Column("note", Text, nullable=False, server_default=""),
-    Column("idem_key", Text, unique=True),
+    Column("idem_key", Text),
     _in("outcome", OUTCOMES),
     _in("channel", CHANNELS),
     Index("ix_visits_household_time", "household_id", "visited_at"),
     Index("ix_visits_time", "visited_at"),
+    # Unique where set: most visits (every imported or generated one) have no
+    # key, and a partial index holds no entry for them. Writers name the
+    # predicate in ON CONFLICT (IDEM_KEY_SET); files made before this index
+    # have a plain UNIQUE constraint on the column, which that clause matches too.
+    Index(
+        "uq_visits_idem_key",
+        "idem_key",
+        unique=True,
+        sqlite_where=text("idem_key IS NOT NULL"),
+        postgresql_where=text("idem_key IS NOT NULL"),
+    ),
 )
+
+IDEM_KEY_SET = text("idem_key IS NOT NULL")
+"""The predicate of the partial unique index on ``visits.idem_key``, for ``ON CONFLICT … WHERE``."""
 
 issues = Table(
     "issues",
