@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from geo.store import StoreError
-from ui import data, sidebar
+from ui import auth, data, sidebar
 from ui.i18n import lang, t
 
 st.set_page_config(page_title="四百网格地图 · Sibai Grid Map", layout="wide")
@@ -27,7 +27,10 @@ except StoreError as exc:
     st.stop()
 
 # (file, title key, url path): a screen appears once its file exists, so work on
-# one screen never breaks navigation for the others.
+# one screen never breaks navigation for the others. Who may open which is
+# ui.auth.PAGES; a page the role may not use stays registered but hidden, so a
+# deep link to it shows the sign-in form or "no access" at its own address
+# (and, after signing in, the page itself with the link's parameters).
 SCREENS = (
     ("pages/district_map.py", "nav.map", "map"),
     ("pages/grid.py", "nav.grid", "grid"),
@@ -37,13 +40,37 @@ SCREENS = (
     ("pages/workers.py", "nav.workers", "workers"),
     ("pages/public.py", "nav.public", "public"),
     ("pages/data.py", "nav.data", "data"),
+    ("pages/audit.py", "nav.audit", "audit"),
 )
 HERE = Path(__file__).resolve().parent
+
+auth.start_run()
+staff = auth.is_staff()
+home = "map" if staff else "public"
 pages = [
-    st.Page(file, title=t(title), url_path=url, default=(i == 0))
-    for i, (file, title, url) in enumerate(SCREENS)
+    st.Page(
+        file,
+        title=t(title),
+        url_path=url,
+        default=(url == home),
+        visibility="visible" if auth.may_use(url) else "hidden",
+    )
+    for file, title, url in SCREENS
     if (HERE / file).exists()
 ]
+pages.append(
+    st.Page(
+        auth.sign_in_page,
+        title=t("nav.signin"),
+        url_path="signin",
+        visibility="hidden" if staff else "visible",
+    )
+)
 nav = st.navigation(pages)
+here = nav.url_path or home  # the default page's url_path is ""
+if (here == "signin" and staff) or (auth.just_signed_out() and here != home):
+    st.switch_page(next(p for p in pages if p.url_path in ("", home)))  # after signing in or out: home
+auth.account_box()
 st.session_state["filters"] = sidebar.render()
+auth.require(here)  # each page calls it too: Streamlit may run a page without app.py
 nav.run()

@@ -62,6 +62,7 @@ def _open_district(db: str) -> Store:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from geo.auth import create_demo_accounts
     from geo.demo import install_demo
     from geo.store import open_store
     from geo.synth import START
@@ -73,20 +74,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         with open_store(args.db, create=True) as store:
             counts = install_demo(store, scale=args.scale, seed=args.seed, as_of=args.as_of, progress=update)
+            accounts = create_demo_accounts(store)
     finally:
         close()
     summary = ", ".join(f"{k} {v:,}" for k, v in counts.items())
     print(f"built the {args.scale} synthetic district into {args.db}: {summary}")
+    # Demo only: fixed, documented passwords (docs/security.md); a real deployment adds its own users.
+    print("demo accounts (demo only; sign in on the app's login page):")
+    for name, role, password, areas in accounts:
+        print(f"  {name:<15} password {password}  {role:<9} {', '.join(areas) or '(whole district)'}")
     return 0
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
     from geo.live import coverage_index_from_store
+    from geo.store import Scope
 
     if args.to < args.from_:
         raise CliError(f"the period ends ({args.to}) before it starts ({args.from_})")
     with _open_district(args.db) as store:
-        index, _ = coverage_index_from_store(store)
+        # The CLI is an operator's tool on the server: it reads the whole district (docs/security.md).
+        index, _ = coverage_index_from_store(store, scope=Scope.everything())
     frame = index.coverage(args.from_, args.to, level=args.level)
     frame = frame.reset_index().rename(columns={f"{args.level}_id": "id"})
     if args.format == "json":

@@ -82,6 +82,27 @@ class Settings:
     busy_timeout_ms: int = 30_000
     """How long a SQLite writer waits for a lock before giving up."""
 
+    login_max_failures: int = 5
+    """Consecutive failed sign-ins after which an account is locked for ``login_lock_minutes``."""
+
+    login_lock_minutes: int = 15
+    """How long a locked account refuses every sign-in (``sibai user passwd`` unlocks it at once)."""
+
+    session_idle_minutes: int = 30
+    """A signed-in session ends after this many minutes without activity."""
+
+    session_max_hours: int = 10
+    """A signed-in session ends this many hours after sign-in, active or not."""
+
+    audit_keep_days: int = 1095
+    """Audit rows older than this many days are removed by ``sibai audit prune`` (default three years)."""
+
+    sso_claim: str = "email"
+    """The OIDC identity claim (``st.user``) matched, case-insensitively, against a user's ``--sso``."""
+
+    sso_provider: str = ""
+    """The ``[auth.<provider>]`` section of ``secrets.toml`` to sign in with (empty: the plain ``[auth]``)."""
+
     extra: Mapping[str, str] = field(default_factory=dict)
     """Unrecognised ``SIBAI_*`` variables, kept for diagnostics."""
 

@@ -15,11 +15,13 @@ from geo.ingest import KINDS, LAYER_KINDS, IngestError, rejects_bytes
 from geo.roundtrip import export_bytes, exportable, formats_for
 from geo.store import StoreError
 from geo.store.imports import import_file
-from ui import data
+from ui import auth, data
 from ui.i18n import fmt_int, lang, t
 
-# Roles that may import (login and roles arrive with issue 5; the default role is "district").
-IMPORT_ROLES = frozenset({"district", "street"})
+auth.require("data")  # sign-in, page rights and the link's areas (ui/auth.py)
+
+# Roles that may import: the district only (the page itself is the district's, ui.auth.PAGES).
+IMPORT_ROLES = frozenset({"district"})
 
 UPLOAD_TYPES = ["csv", "xlsx", "gpkg", "geojson", "json", "zip"]
 CRS_CHOICES = ["", "EPSG:4326", "EPSG:4490", "EPSG:32651", "gcj02"]
@@ -36,7 +38,7 @@ st.title(t("data.title"))
 tab_in, tab_out = st.tabs([t("data.import"), t("data.export")])
 
 with tab_in:
-    if st.session_state.get("role", "district") not in IMPORT_ROLES:
+    if auth.role() not in IMPORT_ROLES:
         st.info(t("data.not_allowed"))
     else:
         st.caption(t("data.import_hint"))
@@ -79,6 +81,17 @@ with tab_in:
                 st.session_state["data_error"] = exc.text(lang())
             except (StoreError, ValueError) as exc:
                 st.session_state["data_error"] = str(exc)
+            done = st.session_state.get("data_report")
+            auth.audit(
+                "import",
+                f"{kind}:{upload.name}",
+                f"dry run: {dry_run}; "
+                + (
+                    f"accepted {done.accepted}, rejected {done.rejected}, unchanged {done.unchanged}"
+                    if done is not None
+                    else "failed"
+                ),
+            )
             bar.empty()
 
         if "data_error" in st.session_state:
@@ -144,7 +157,7 @@ with tab_out:
                 name,
                 fmt,
                 headers,
-                *export_bytes(data.store(), name, fmt, headers=headers),
+                *export_bytes(data.store(), name, fmt, scope=auth.scope(), headers=headers),
             )
         except (StoreError, ValueError) as exc:
             st.session_state.pop("data_export", None)
@@ -153,5 +166,10 @@ with tab_out:
     ready = st.session_state.get("data_export")
     if ready is not None and ready[:3] == (name, fmt, headers):
         st.download_button(
-            t("data.download", file=ready[3]), ready[4], file_name=ready[3], key="data_download"
+            t("data.download", file=ready[3]),
+            ready[4],
+            file_name=ready[3],
+            key="data_download",
+            on_click=auth.audit,
+            args=("export", f"table:{name}", f"{ready[3]}; headers {headers}"),
         )

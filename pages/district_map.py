@@ -6,8 +6,10 @@ import streamlit as st
 
 from geo import maps
 from geo.areas import UnknownArea, area_bounds, area_summary, breadcrumbs, grids_in_area
-from ui import data, gridmap, sidebar
+from ui import auth, data, gridmap, sidebar
 from ui.i18n import fmt_int, fmt_pct, lang, t
+
+auth.require("map")  # sign-in, page rights and the link's areas (ui/auth.py)
 
 METRIC_LABELS = {
     "coverage": "metric.coverage",
@@ -19,13 +21,19 @@ METRIC_LABELS = {
 f = sidebar.current()
 layers = data.layers()
 metrics = data.coverage_index().coverage(f.start, f.end, level="grid")
+visible = auth.visible_grids()  # None: the district role sees every grid's figures
+if visible is not None:
+    metrics = metrics[metrics.index.isin(visible)]  # other grids are drawn without figures
 
 # A click on the map (the component's value, kept under its key) selects a grid
 # before anything is drawn, so one run shows it and mirrors it in the URL.
 click = st.session_state.get("district_map")
 if isinstance(click, dict) and click.get("grid") and click.get("seq") != st.session_state.get("map_seq"):
     st.session_state["map_seq"] = click.get("seq")
-    st.query_params["grid"] = str(click["grid"])
+    if auth.sees("grid", str(click["grid"])):
+        st.query_params["grid"] = str(click["grid"])
+    else:
+        st.toast(t("auth.map_foreign"))
 
 # Deep links: ?grid=ID selects a grid; ?street= / ?committee= come through the sidebar.
 selected = st.query_params.get("grid")
@@ -55,10 +63,10 @@ basemap = c3.selectbox(
 
 geometry = gridmap.geometry(basemap=basemap)
 focus = f.committee_id or f.street_id
-view = gridmap.view_for(
-    area_bounds(layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id),
-    basemap=basemap,
-)
+bounds = area_bounds(layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id)
+if bounds is None and visible is not None and visible:  # zoom to the role's own area
+    bounds = tuple(float(b) for b in layers.grids[layers.grids["grid_id"].isin(visible)].total_bounds)
+view = gridmap.view_for(bounds, basemap=basemap)
 style = maps.style_payload(
     geometry.grid_ids,
     metrics,
@@ -78,7 +86,7 @@ with map_col:
             lang=lang(),
             tianditu_key=gridmap.tianditu_key(),
             view=view,
-            view_token=f"{focus or 'district'}:{basemap}",
+            view_token=f"{focus or ('district' if visible is None else 'mine')}:{basemap}",
         ),
         key="district_map",
     )
@@ -103,6 +111,8 @@ with side:
         ids = grids_in_area(
             layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id
         )
+        if visible is not None:
+            ids = ids[ids.isin(visible)]
         s = area_summary(metrics, ids)
         try:
             trail = breadcrumbs(
@@ -115,7 +125,8 @@ with side:
         except UnknownArea:
             trail = []
         st.caption(" › ".join(c.name for c in trail))
-        st.subheader(trail[-1].name if trail else t("district"))
+        mine = visible is not None and not (f.street_id or f.committee_id)
+        st.subheader(t("area.mine") if mine else trail[-1].name if trail else t("district"))
         st.metric(t("coverage"), fmt_pct(s["coverage"]))
         st.write(
             f"{t('grids')}: {fmt_int(s['grids'])} · {t('households')}: {fmt_int(s['households'])}  \n"

@@ -14,7 +14,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.households import FILTERS
-from geo.store import CHANNELS, OUTCOMES
+from geo.store import CHANNELS, OUTCOMES, OutOfScope
 from geo.visits import (
     ISSUE_LEVELS,
     MAX_NOTE,
@@ -24,9 +24,11 @@ from geo.visits import (
     default_visit_time,
     local_now,
 )
-from ui import data, sidebar
+from ui import auth, data, sidebar
 from ui import grid_data as gd
 from ui.i18n import fmt_int, fmt_pct, t
+
+auth.require("grid")  # sign-in, page rights and the link's areas (ui/auth.py)
 
 filters = sidebar.current()
 today = data.today()
@@ -36,7 +38,10 @@ if not gd.is_staff():
     st.info(t("grid.staff_only"))
     st.stop()
 
-recs = gd.records(st.query_params.get("grid") or "")
+try:
+    recs = gd.records(st.query_params.get("grid") or "")
+except OutOfScope as exc:  # a forged link or session value: the store refuses, say so and stop
+    auth.deny(exc.kind, str(exc.record_id), page="grid")
 sel = gd.selection(recs)
 for message in gd.bad_id_messages(sel):
     st.warning(message)
@@ -132,6 +137,7 @@ if sel.household_id is None:
 
 hid = sel.household_id
 profile = gd.profile(recs, hid, today)
+gd.viewed(hid, grid_id)
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader(gd.plain(t("profile.title", unit=crumbs[-1].name)), anchor=False)

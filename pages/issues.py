@@ -16,26 +16,30 @@ import streamlit as st
 from geo import issues as rules
 from geo import maps
 from geo.areas import area_bounds, breadcrumbs, grids_in_area
-from geo.store import LEVELS, SOURCES, STATUSES, Scope
+from geo.store import LEVELS, SOURCES, STATUSES, OutOfScope, Scope
 from geo.store import issue_log as log
-from ui import data, gridmap, sidebar
+from ui import auth, data, gridmap, sidebar
 from ui.i18n import fmt_int, lang, t
+
+auth.require("issues")  # sign-in, page rights and the link's areas (ui/auth.py)
 
 LIST_LIMIT = 2000  # most rows the list shows, the most urgent first
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _issue_data(
-    versions: tuple[int, int], street: str | None, committee: str | None, since: dt.date
+    versions: tuple[int, int], scope: Scope, street: str | None, committee: str | None, since: dt.date
 ) -> tuple[pd.DataFrame, ...]:
-    # Cached per data version: a write anywhere (another replica, the CLI) shows on the next rerun.
+    # Cached per data version and caller's scope: a write anywhere shows on the next rerun, and
+    # one session's rows never reach another's.
     if committee:
-        scope = Scope.of(committees=[committee])
+        area = Scope.of(committees=[committee])
     elif street:
-        scope = Scope.of(streets=[street])
+        area = Scope.of(streets=[street])
     else:
-        scope = Scope.everything()
-    return log.read_issue_data(data.store(), scope=scope, closed_since=since)
+        area = Scope.everything()
+    store = data.store()
+    return log.read_issue_data(store, scope=store.narrow(scope, area), closed_since=since)
 
 
 def _clear_grid() -> None:
@@ -65,7 +69,7 @@ labels = (
     }
 )
 grid_names = dict(zip(layers.grids["grid_id"], layers.grids["name"], strict=True))
-issues, events = _issue_data(store.versions(), f.street_id, f.committee_id, f.start)
+issues, events = _issue_data(store.versions(), auth.scope(), f.street_id, f.committee_id, f.start)
 
 st.title(t("issues.title"), anchor=False)
 st.caption(t("issues.caption", now=f"{now:%Y-%m-%d %H:%M}"))
@@ -123,6 +127,9 @@ with left:
     )
     geometry = gridmap.geometry()
     coverage = data.coverage_index().coverage(f.start, f.end, level="grid")
+    visible = auth.visible_grids()
+    if visible is not None:  # other grids are drawn without figures
+        coverage = coverage[coverage.index.isin(visible)]
     style = maps.style_payload(
         geometry.grid_ids,
         rules.grid_map_metrics(board.by_grid, coverage),
@@ -142,7 +149,11 @@ with left:
         in_area = grids_in_area(
             layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id
         )
-        if str(click["grid"]) in set(in_area) and click["grid"] != grid_id:
+        if (
+            str(click["grid"]) in set(in_area)
+            and auth.sees("grid", str(click["grid"]))
+            and click["grid"] != grid_id
+        ):
             st.query_params["grid"] = str(click["grid"])
             st.rerun()
     st.caption(t("issues.map_hint"))
@@ -201,6 +212,7 @@ with st.expander(t("issues.new")):
     area_grids = grids_in_area(
         layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id
     )
+    area_grids = [g for g in area_grids if auth.sees("grid", g)]
     with st.form("iss_new", clear_on_submit=True):
         c1, c2 = st.columns(2)
         new_source = c1.selectbox(
@@ -253,7 +265,9 @@ if not raw_id:
 st.divider()
 issue_id = int(raw_id) if raw_id.isdigit() else -1
 try:
-    detail = log.issue_detail(store, issue_id, now=now)
+    detail = log.issue_detail(store, issue_id, scope=auth.scope(), now=now)
+except OutOfScope:
+    auth.deny("issue", str(issue_id), page="issues")
 except LookupError:
     st.warning(t("issues.bad_issue", id=rules.escape_markdown(raw_id)))
     st.stop()
@@ -270,7 +284,7 @@ st.subheader(t("issues.detail", id=issue_id), anchor=False)
 st.text(str(row["title"]))
 trail = breadcrumbs(layers.streets, layers.committees, layers.grids, grid_id=str(row["grid_id"]))
 place = [c.name for c in trail[1:]] + [str(row["building_id"] or "")]
-actors = log.actors_for(store, str(row["committee_id"]))
+actors = log.actors_for(store, str(row["committee_id"]), scope=auth.scope())
 names = dict(zip(actors["worker_id"], actors["name"], strict=True))
 late = f" · **{t('issues.overdue_flag')}**" if s.is_open and s.due_at < now else ""
 facts = [

@@ -9,8 +9,10 @@ from __future__ import annotations
 import streamlit as st
 
 from geo import public, site
-from ui import data
+from ui import auth, data
 from ui.i18n import lang
+
+auth.require("public")  # sign-in, page rights and the link's areas (ui/auth.py)
 
 summary = public.summary_from_store(data.store(), index=data.coverage_index(), today=data.today())
 labels = public.labels(summary, lang=lang())

@@ -8,10 +8,12 @@ import streamlit as st
 
 from geo.store.assessment import SPOT_RESULTS
 from geo.uncovered import DEFAULT_BELOW, burn_up_chart
-from ui import data, sidebar
+from ui import auth, data, sidebar
 from ui import office_data as od
-from ui.downloads import csv, download_pair, xlsx
+from ui.downloads import csv, download_pair, log_export, xlsx
 from ui.i18n import fmt_date, fmt_int, fmt_pct, lang, t
+
+auth.require("uncovered")  # sign-in, page rights and the link's areas (ui/auth.py)
 
 f = sidebar.current()
 today = data.today()
@@ -70,12 +72,16 @@ with tab_spots:
             t("office.download_xlsx"),
             xlsx({t("office.spots"): u.spots[SPOT_COLUMNS], t("office.lagging"): u.lagging[LAG_COLUMNS]}),
             file_name=f"blind-spots-{f.end.isoformat()}.xlsx",
+            on_click=log_export,
+            args=(f"blind-spots-{f.end.isoformat()}.xlsx", len(u.spots) + len(u.lagging)),
             key="dl_spots_xlsx",
         )
         st.download_button(
             t("office.download_csv"),
             csv(u.spots[SPOT_COLUMNS]),
             file_name=f"blind-spots-{f.end.isoformat()}.csv",
+            on_click=log_export,
+            args=(f"blind-spots-{f.end.isoformat()}.csv", len(u.spots)),
             mime="text/csv",
             key="dl_spots_csv",
         )
@@ -83,6 +89,8 @@ with tab_spots:
             f"{t('office.download_csv')} · {t('office.n_lagging')}",
             csv(u.lagging[LAG_COLUMNS]),
             file_name=f"lagging-grids-{f.end.isoformat()}.csv",
+            on_click=log_export,
+            args=(f"lagging-grids-{f.end.isoformat()}.csv", len(u.lagging)),
             mime="text/csv",
             key="dl_lagging_csv",
         )
@@ -206,6 +214,8 @@ with tab_week:
             t("office.download_xlsx"),
             xlsx(sheets),
             file_name=f"weekly-check-{week_end.isoformat()}.xlsx",
+            on_click=log_export,
+            args=(f"weekly-check-{week_end.isoformat()}.xlsx", sum(len(v) for v in sheets.values())),
             key="dl_week_xlsx",
         )
         which = st.selectbox(
@@ -215,6 +225,11 @@ with tab_week:
             t("office.download_csv"),
             csv(sheets[which]),
             file_name=f"weekly-check-{week_end.isoformat()}-{list(sheets).index(which) + 1}.csv",
+            on_click=log_export,
+            args=(
+                f"weekly-check-{week_end.isoformat()}-{list(sheets).index(which) + 1}.csv",
+                len(sheets[which]),
+            ),
             mime="text/csv",
             key="dl_week_csv",
         )

@@ -5,10 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from geo.assess import REASONS, ledger_chart
-from ui import data, sidebar
+from ui import auth, data, sidebar
 from ui import office_data as od
 from ui.downloads import download_pair
 from ui.i18n import fmt_date, fmt_int, lang, t
+
+auth.require("workers")  # sign-in, page rights and the link's areas (ui/auth.py)
 
 f = sidebar.current()
 today = data.today()
@@ -72,9 +74,10 @@ st.subheader(t("workers.staffing", goal=f"{data.settings().workers_per_10k:g}"),
 district = od.staffing("district", None)
 by_street = od.staffing("street", None)
 by_committee = od.staffing("committee", f.street_id)
-with st.container(horizontal=True, gap="medium"):
-    st.metric(t("workers.district_ratio"), f"{float(district['per_10k'].iloc[0]):.1f}", width=180)
-    st.metric(t("workers.shortfall"), fmt_int(district["shortfall"].iloc[0]), width=140)
+if len(district):  # empty for roles that do not see the whole district
+    with st.container(horizontal=True, gap="medium"):
+        st.metric(t("workers.district_ratio"), f"{float(district['per_10k'].iloc[0]):.1f}", width=180)
+        st.metric(t("workers.shortfall"), fmt_int(district["shortfall"].iloc[0]), width=140)
 s_tab, c_tab = st.tabs([t("workers.by_street"), t("workers.by_committee")])
 with s_tab:
     od.table(by_street, key="workers_by_street")

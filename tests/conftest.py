@@ -516,3 +516,73 @@ def streamlit_server(
             )
 
         yield start
+
+
+# ----------------------------------------------------------------- sign-in (AppTest)
+
+
+def sign_in(at: object, role: str, *, db: str | os.PathLike[str] | None = None) -> object:
+    """Sign an ``AppTest`` in as the demo account of ``role`` before its next run; return it.
+
+    ``role`` is ``district``, ``street``, ``committee`` or ``grid`` (the demo
+    accounts ``demo-<role>``, areas from :func:`geo.auth.demo_areas`: the first
+    street, its first committee, that committee's first grid), or ``public``,
+    which leaves the session signed out. The accounts are created in ``db``
+    (default: ``SIBAI_DB``) when missing. The password goes through
+    :func:`geo.auth.authenticate`, like the sign-in form, and the signed
+    session is put where the app keeps it; nothing else in the session state
+    grants anything.
+    """
+    if role == "public":
+        return at
+    from geo import auth as core
+    from geo.store import open_store
+    from ui import auth
+
+    path = os.fspath(db if db is not None else os.environ["SIBAI_DB"])
+    with open_store(path) as store:
+        if core.get_user(store, f"demo-{role}") is None:
+            core.create_demo_accounts(store)
+        session = auth.session_for(store, f"demo-{role}", core.DEMO_PASSWORD)
+    at.session_state[auth.SESSION_KEY] = session  # type: ignore[attr-defined]
+    return at
+
+
+def sign_in_browser(
+    page: Page, db: str | os.PathLike[str], role: str = "district", *, timeout: float = 60_000
+) -> None:
+    """Sign in through the form the page shows (a staff page opened while signed out) as ``demo-<role>``.
+
+    A browser keeps a Streamlit session only as long as its page is not
+    reloaded, so open the deep link first (``page.goto(base + "/grid?grid=…")``):
+    the page shows the sign-in form at that address, and after signing in the
+    same address shows the page itself. The demo accounts are created in
+    ``db`` when missing. A server's very first session should start at
+    ``/`` (see :func:`open_fresh`).
+    """
+    from geo import auth as core
+    from geo.store import open_store
+
+    with open_store(os.fspath(db)) as store:
+        if core.get_user(store, f"demo-{role}") is None:
+            core.create_demo_accounts(store)
+    name = page.get_by_label("用户名")
+    name.wait_for(timeout=timeout)
+    name.fill(f"demo-{role}")
+    page.get_by_label("密码").fill(core.DEMO_PASSWORD)
+    page.get_by_role("button", name="登录", exact=True).click()
+    name.wait_for(state="detached", timeout=timeout)  # signed in: the page itself replaces the form
+
+
+def open_fresh(page: Page, base: str, path: str, *, timeout: float = 60_000) -> None:
+    """Open ``base + path`` on a server that may not have run ``app.py`` yet.
+
+    Until some session has run ``app.py`` (and so ``st.navigation``), Streamlit
+    serves a server's first request from the ``pages/`` folder by file name,
+    where ``/map`` is unknown (its file is ``district_map.py``). Opening ``/``
+    first (the public page) avoids that.
+    """
+    page.goto(base + "/")
+    page.get_by_role("heading", name="四百走访公示").wait_for(timeout=timeout)
+    if path not in ("", "/"):
+        page.goto(base + path)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import external_requests
+from conftest import external_requests, open_fresh, sign_in_browser
 
 from geo.demo import install_demo
 from geo.store import open_store
@@ -63,7 +63,8 @@ def test_district_map_to_recorded_visit(browser, streamlit_server, demo_db: Path
         outside = external_requests(page)
 
         # District map: click the middle of the map to select a grid, then open its page.
-        page.goto(base + "/")
+        open_fresh(page, base, "/map")  # staff only: the sign-in form first, at the same address
+        sign_in_browser(page, demo_db)
         frame_el = page.locator("iframe").first
         frame_el.wait_for(timeout=TIMEOUT)
         frame = page.frame_locator("iframe").first

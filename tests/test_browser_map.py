@@ -7,11 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import external_requests
+from conftest import external_requests, open_fresh, sign_in_browser
 from playwright.sync_api import Page, expect
 
 from geo.demo import install_demo
-from geo.store import open_store
+from geo.store import Scope, open_store
 
 pytestmark = pytest.mark.browser
 
@@ -37,13 +37,14 @@ def test_all_grids_drawn_click_selects_and_nothing_leaves_the_machine(
 ) -> None:
     base = streamlit_server(tiny_db)
     outside = external_requests(page)
-    page.goto(base + "/")
+    open_fresh(page, base, "/map")  # staff only: the sign-in form first, at the same address
+    sign_in_browser(page, tiny_db)
     frame = _map_frame(page)
     paths = frame.locator("path.leaflet-interactive")
     expect(paths).to_have_count(12)
     expect(page.get_by_role("heading", name="普陀区")).to_be_visible()
     with open_store(tiny_db) as store:
-        names = set(store.read_table("grids")["name"])
+        names = set(store.read_table("grids", scope=Scope.everything())["name"])
     page.wait_for_load_state("networkidle")
     # A DOM click on the polygon itself (its bounding-box centre may lie on a neighbour or a control).
     paths.nth(4).dispatch_event("click")
@@ -55,7 +56,7 @@ def test_all_grids_drawn_click_selects_and_nothing_leaves_the_machine(
     grid_id = re.search(r"grid=(G\d{4})", page.url).group(1)  # type: ignore[union-attr]
     with open_store(tiny_db) as store:
         assert (
-            store.read_table("grids").set_index("grid_id").loc[grid_id, "name"]
+            store.read_table("grids", scope=Scope.everything()).set_index("grid_id").loc[grid_id, "name"]
             == heading.inner_text().strip()
         )
     assert outside == []
@@ -64,9 +65,10 @@ def test_all_grids_drawn_click_selects_and_nothing_leaves_the_machine(
 def test_deep_link_opens_the_same_grid(page: Page, streamlit_server, tiny_db: str) -> None:
     base = streamlit_server(tiny_db)
     outside = external_requests(page)
-    page.goto(base + "/?grid=G0007")
+    open_fresh(page, base, "/map?grid=G0007")
+    sign_in_browser(page, tiny_db)
     _map_frame(page)
     with open_store(tiny_db) as store:
-        name = store.read_table("grids").set_index("grid_id").loc["G0007", "name"]
+        name = store.read_table("grids", scope=Scope.everything()).set_index("grid_id").loc["G0007", "name"]
     expect(page.get_by_role("heading", name=name)).to_be_visible(timeout=20_000)
     assert outside == []

@@ -10,11 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import streamlit as st
+from conftest import sign_in
 from streamlit.testing.v1 import AppTest
 
 from geo.demo import install_demo
 from geo.roundtrip import export_bytes
-from geo.store import open_store
+from geo.store import Scope, open_store
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 AS_OF = dt.date(2026, 11, 26)
@@ -49,6 +50,7 @@ def data_page(db: str, monkeypatch: pytest.MonkeyPatch, lang: str = "zh") -> App
     monkeypatch.setenv("SIBAI_DB", db)
     monkeypatch.setenv("SIBAI_TODAY", AS_OF.isoformat())  # figures are for the district's day
     at = AppTest.from_file(APP, default_timeout=60)
+    sign_in(at, "district", db=db)
     at.session_state["lang"] = lang
     at.switch_page("pages/data.py")
     at.run()
@@ -89,7 +91,7 @@ def test_upload_shows_counts_summary_problems_and_the_rejects_file(
     (download,) = at.get("download_button")
     assert download.proto.label == "下载拒绝行（含行号、列和原因）"
     with open_store(db) as store:
-        visits = store.read_table("visits")
+        visits = store.read_table("visits", scope=Scope.everything())
     assert visits.tail(2)[["household_id", "outcome"]].values.tolist() == [
         ["H0000001", "met"],
         ["H0000002", "not_home"],
@@ -100,7 +102,7 @@ def test_upload_shows_counts_summary_problems_and_the_rejects_file(
     at.run()
     assert metrics(at) == ["0", "1", "2"]
     with open_store(db) as store:
-        assert len(store.read_table("visits")) == len(visits)
+        assert len(store.read_table("visits", scope=Scope.everything())) == len(visits)
 
 
 def test_dry_run_and_an_unreadable_file_change_nothing(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -140,7 +142,7 @@ def test_export_offers_a_download_in_the_chosen_format(db: str, monkeypatch: pyt
     (download,) = at.get("download_button")
     assert download.proto.label == "下载 workers.xlsx"
     with open_store(db) as store:
-        _name, payload = export_bytes(store, "workers", "xlsx", headers="zh")
+        _name, payload = export_bytes(store, "workers", "xlsx", headers="zh", scope=Scope.everything())
     sheet = pd.read_excel(io.BytesIO(payload))
     assert sheet.columns.tolist() == ["社工编号", "姓名", "居委会编号", "联系电话", "在岗"]
     assert len(sheet) == 12
@@ -151,9 +153,9 @@ def test_roles_without_import_rights_see_no_upload(db: str, monkeypatch: pytest.
     monkeypatch.setenv("SIBAI_DB", db)
     monkeypatch.setenv("SIBAI_TODAY", AS_OF.isoformat())  # figures are for the district's day
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["role"] = "public"
+    sign_in(at, "street", db=db)  # the data page is the district's (ui.auth.PAGES)
     at.switch_page("pages/data.py")
     at.run()
     assert not at.exception
-    assert at.info[0].value == "当前角色不能导入数据。"
+    assert at.error[0].value == "无权访问：您的角色不能使用此页面。"
     assert len(at.get("file_uploader")) == 0

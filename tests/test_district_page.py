@@ -7,10 +7,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import sign_in
 from streamlit.testing.v1 import AppTest
 
 from geo.demo import install_demo
-from geo.store import open_store
+from geo.store import Scope, open_store
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 AS_OF = dt.date(2026, 11, 26)
@@ -33,6 +34,7 @@ def _app(db: str, monkeypatch: pytest.MonkeyPatch, **query: str) -> AppTest:
     monkeypatch.setenv("SIBAI_DB", db)
     monkeypatch.setenv("SIBAI_TODAY", AS_OF.isoformat())  # figures are for the district's day
     at = AppTest.from_file(APP, default_timeout=60)
+    sign_in(at, "district", db=db)
     for k, v in query.items():
         at.query_params[k] = v
     return at
@@ -52,7 +54,7 @@ def test_default_view_shows_the_district_summary(tiny_db: str, monkeypatch: pyte
     with open_store(tiny_db) as store:
         from geo.live import coverage_index_from_store
 
-        index, _ = coverage_index_from_store(store)
+        index, _ = coverage_index_from_store(store, scope=Scope.everything())
     district = index.coverage(dt.date(2026, 1, 1), AS_OF, level="district").iloc[0]
     assert _summary_values(at) == [f"{district['coverage'] * 100:.1f}%"]
 
@@ -62,9 +64,9 @@ def test_deep_link_selects_a_grid_with_breadcrumbs(tiny_db: str, monkeypatch: py
     at.run()
     assert not at.exception
     with open_store(tiny_db) as store:
-        grids = store.read_table("grids")
-        committees = store.read_table("committees")
-        streets = store.read_table("streets")
+        grids = store.read_table("grids", scope=Scope.everything())
+        committees = store.read_table("committees", scope=Scope.everything())
+        streets = store.read_table("streets", scope=Scope.everything())
     g = grids.set_index("grid_id").loc["G0003"]
     c = committees.set_index("committee_id").loc[g["committee_id"]]
     s = streets.set_index("street_id").loc[c["street_id"]]
@@ -97,13 +99,13 @@ def test_a_click_on_the_map_selects_the_grid_and_mirrors_it_in_the_url(
     assert not at.exception
     assert at.query_params["grid"] in ("G0005", ["G0005"])
     with open_store(tiny_db) as store:
-        name = store.read_table("grids").set_index("grid_id").loc["G0005", "name"]
+        name = store.read_table("grids", scope=Scope.everything()).set_index("grid_id").loc["G0005", "name"]
     assert at.subheader[0].value == name
     # The same click seen again (any later rerun) does not undo a newer deep link.
     at.query_params["grid"] = "G0006"
     at.run()
     with open_store(tiny_db) as store:
-        other = store.read_table("grids").set_index("grid_id").loc["G0006", "name"]
+        other = store.read_table("grids", scope=Scope.everything()).set_index("grid_id").loc["G0006", "name"]
     assert at.subheader[0].value == other
 
 
@@ -147,7 +149,7 @@ def test_amap_basemap_draws_a_gcj02_copy_and_none_asks_no_tiles(
     folder = maps.build_assets()
     gcj = maps.geometry_from_payload(json.loads((folder / args["geometry"]).read_text()))
     with open_store(tiny_db) as store:
-        grids = store.read_layer("grids")
+        grids = store.read_layer("grids", scope=Scope.everything())
     expected = crs.to_gcj02(grids).set_index("grid_id").geometry
     got = gcj.set_index("id").geometry
     import shapely

@@ -9,12 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import streamlit as st
+from conftest import sign_in
 from streamlit.testing.v1 import AppTest
 
 from geo import issues as rules
 from geo.demo import install_demo
+from geo.store import Scope, open_store
 from geo.store import issue_log as log
-from geo.store import open_store
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 HOSTILE = "<script>alert(1)</script> **粗体** [点我](http://evil.example)"
@@ -65,6 +66,7 @@ def ids(demo_db: tuple[Path, dict[str, int]]) -> dict[str, int]:
 
 def open_page(params: dict[str, str] | None = None) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=60)
+    sign_in(at, "district")
     # The sidebar and the language take their query parameters on the first run.
     at.query_params.update(params or {})
     at.run()
@@ -80,7 +82,7 @@ def expected_board(db: Path, filters: rules.IssueFilters = rules.IssueFilters())
     now = log.local_now()
     start = dt.date(now.year, 1, 1)
     with open_store(str(db)) as store:
-        issues, events = log.read_issue_data(store, closed_since=start)
+        issues, events = log.read_issue_data(store, closed_since=start, scope=Scope.everything())
         limits = rules.limits_days(store.settings)
     return rules.issue_board(issues, events, filters, now=now, limits=limits, start=start, end=now.date())
 
@@ -91,7 +93,7 @@ def issue_list(at: AppTest) -> pd.DataFrame:
 
 def history(db: Path, issue_id: int) -> list[tuple[str, str, str]]:
     with open_store(str(db)) as store:
-        h = log.read_history(store, issue_id)
+        h = log.read_history(store, issue_id, scope=Scope.everything())
     return list(h[["actor", "action", "to_status"]].itertuples(index=False, name=None))
 
 
@@ -228,7 +230,7 @@ def test_registering_an_issue_from_a_hotline_call(db: Path) -> None:
                  else at.query_params["issue"])  # fmt: skip
     assert [s.value for s in at.success] == [f"已登记诉求 #{new_id}。"]
     with open_store(str(db)) as store:
-        row = log.read_issue(store, new_id)
+        row = log.read_issue(store, new_id, scope=Scope.everything())
     assert (row["grid_id"], row["category"], row["level"], row["source"], row["title"]) == (
         "G0003", "噪音扰民", "committee", "hotline", "夜间施工噪音")  # fmt: skip
     assert history(db, new_id) == [("热线坐席 07", "found", "open")]

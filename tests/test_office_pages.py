@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from conftest import sign_in
 from streamlit.testing.v1 import AppTest
 
 from geo import assess
@@ -16,8 +17,8 @@ from geo import uncovered as unc
 from geo.demo import install_demo
 from geo.live import coverage_index_from_store
 from geo.maps import find_external_urls
+from geo.store import Scope, open_store
 from geo.store import assessment as records
-from geo.store import open_store
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 AS_OF = dt.date(2026, 11, 26)
@@ -29,7 +30,7 @@ def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("office_pages") / "tiny.gpkg"
     with open_store(str(path), create=True) as store:
         install_demo(store, scale="tiny", seed=7, as_of=AS_OF)
-        index, _ = coverage_index_from_store(store)
+        index, _ = coverage_index_from_store(store, scope=Scope.everything())
     # Give the grid with the lowest coverage a name as a hostile import might bring it.
     worst = index.coverage(dt.date(2026, 1, 1), AS_OF)["coverage"].idxmin()
     con = sqlite3.connect(path)
@@ -53,6 +54,7 @@ def _page(db: str, monkeypatch: pytest.MonkeyPatch, page: str, *, lang: str = "z
     monkeypatch.setenv("SIBAI_DB", db)
     monkeypatch.setenv("SIBAI_TODAY", AS_OF.isoformat())  # the figures below are computed for AS_OF
     at = AppTest.from_file(APP, default_timeout=90)
+    sign_in(at, "district", db=db)
     at.run()
     at.switch_page(page).run()
     if lang != "zh":
@@ -70,8 +72,8 @@ def test_blind_spots_tab_shows_what_the_core_computes(tiny_db: str, monkeypatch:
     at = _page(tiny_db, monkeypatch, "pages/uncovered.py")
     assert at.title[0].value == "盲区与周查"
     with open_store(tiny_db) as store:
-        index, _ = coverage_index_from_store(store)
-        grids = store.read_layer("grids")
+        index, _ = coverage_index_from_store(store, scope=Scope.everything())
+        grids = store.read_layer("grids", scope=Scope.everything())
     metrics = index.coverage(dt.date(2026, 1, 1), AS_OF)
     spots = unc.blind_spots(grids, metrics, below=0.5)
     lagging = unc.lagging_grids(metrics, grids, below=0.5)
@@ -95,8 +97,10 @@ def test_blind_spots_tab_shows_what_the_core_computes(tiny_db: str, monkeypatch:
 def test_pace_and_weekly_check_figures(tiny_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _page(tiny_db, monkeypatch, "pages/uncovered.py")
     with open_store(tiny_db) as store:
-        index, _ = coverage_index_from_store(store)
-        frames = unc.office_frames_from_store(store, start=dt.date(2026, 1, 1), end=AS_OF)
+        index, _ = coverage_index_from_store(store, scope=Scope.everything())
+        frames = unc.office_frames_from_store(
+            store, start=dt.date(2026, 1, 1), end=AS_OF, scope=Scope.everything()
+        )
     district = unc.pace_from_index(index, as_of=AS_OF, level="district", calendar=unc.WorkCalendar.default())
     m = _metrics(at)
     assert m["今年覆盖率"] == f"{district['coverage'].iloc[0] * 100:.1f}%"
@@ -146,9 +150,13 @@ def test_recording_a_spot_check_reaches_the_ledger(
         from geo.store.records import read_audit
 
         hid = (
-            store.read_table("visits", columns=["visit_id", "household_id"]).set_index("visit_id").loc[visit]
+            store.read_table("visits", columns=["visit_id", "household_id"], scope=Scope.everything())
+            .set_index("visit_id")
+            .loc[visit]
         )
-        phone = store.read_table("households", columns=["household_id", "phone"]).set_index("household_id")
+        phone = store.read_table(
+            "households", columns=["household_id", "phone"], scope=Scope.everything()
+        ).set_index("household_id")
         audit = read_audit(store)
     assert any(phone.loc[hid["household_id"], "phone"] in x.value for x in at.text)
     assert audit[["action", "target"]].values.tolist()[-1] == ["unmask", f"household:{hid['household_id']}"]
@@ -161,9 +169,11 @@ def test_recording_a_spot_check_reaches_the_ledger(
     spot = next(d.value for d in at.dataframe if "抽查结果" in d.value.columns)
     assert spot.set_index("走访编号").loc[visit, "抽查结果"] == "不属实"
     with open_store(str(db)) as store:
-        done = records.read_spot_checks(store)
+        done = records.read_spot_checks(store, scope=Scope.everything())
         worker = (
-            store.read_table("visits", columns=["visit_id", "worker_id"]).set_index("visit_id").loc[visit]
+            store.read_table("visits", columns=["visit_id", "worker_id"], scope=Scope.everything())
+            .set_index("visit_id")
+            .loc[visit]
         )
     assert done[["visit_id", "result"]].values.tolist() == [[visit, "failed"]]
 
@@ -177,13 +187,13 @@ def test_workers_page_standings_and_staffing(tiny_db: str, monkeypatch: pytest.M
     at = _page(tiny_db, monkeypatch, "pages/workers.py")
     assert at.title[0].value == "社工考核"
     with open_store(tiny_db) as store:
-        index, _ = coverage_index_from_store(store)
-        gw = store.read_table("grid_workers")
-        workers = store.read_table("workers")
-        issues = store.read_table("issues")
-        hh = __import__("geo.live", fromlist=["x"]).households_with_grid(store)
-        grids = store.read_table("grids")
-        committees = store.read_table("committees")
+        index, _ = coverage_index_from_store(store, scope=Scope.everything())
+        gw = store.read_table("grid_workers", scope=Scope.everything())
+        workers = store.read_table("workers", scope=Scope.everything())
+        issues = store.read_table("issues", scope=Scope.everything())
+        hh = __import__("geo.live", fromlist=["x"]).households_with_grid(store, scope=Scope.everything())
+        grids = store.read_table("grids", scope=Scope.everything())
+        committees = store.read_table("committees", scope=Scope.everything())
     history = assess.pace_history(index, as_of=AS_OF, calendar=unc.WorkCalendar.default())
     book = assess.ledger(grid_workers=gw, as_of=AS_OF, pace_rows=history, issues=issues)
     stand = assess.standings(book, workers)

@@ -1,28 +1,555 @@
-"""Who is using the app: the signed-in user, their role and the scope they may read.
+"""Who is using the app: sign-in, the signed-in user's role and scope, page rights, the audit trail.
 
-Placeholder for issue 5 (login, roles, audit): until sign-in lands, everyone is
-the district role seeing everything. Pages and ``ui`` helpers must take the
-caller's scope from :func:`scope` (never build ``Scope.everything()``
-themselves), so that enforcing sign-in changes this one module.
+Pages and ``ui`` helpers take the caller's role from :func:`role` and the area
+they may read personal rows in from :func:`scope` (never build
+``Scope.everything()`` themselves). The core is :mod:`geo.auth` (accounts,
+password checks, throttling, lockout, session expiry) and
+:mod:`geo.store.audit` (the append-only trail); this module keeps the session,
+draws the sign-in form and the account box, decides which pages a role may
+open and turns deep links to areas outside the scope into a "no access"
+message.
+
+Nothing in ``st.session_state`` grants anything by itself: the signed-in
+session lives under a private key, carries an HMAC made with a secret of this
+server process, and each run re-reads the account from the store, so a
+disabled account loses access on its next rerun and a value such as
+``st.session_state["role"] = "district"`` is simply ignored.
+
+What each role sees is described in ``docs/security.md`` ("What each role sees
+in the app").
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import threading
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+import sqlalchemy as sa
 import streamlit as st
 
-from geo.store import Scope
+from geo import auth as core
+from geo.store import Scope, schema
+from geo.store import audit as trail
+from ui import data
+from ui.i18n import lang, t
+
+PUBLIC = core.PUBLIC
+STAFF = frozenset(core.ROLES)
+EVERYONE = frozenset({*core.ROLES, PUBLIC})
+DISTRICT_ONLY = frozenset({"district"})
+
+PAGES: Mapping[str, frozenset[str]] = {
+    "map": STAFF,
+    "grid": STAFF,
+    "walk": STAFF,
+    "uncovered": STAFF,
+    "issues": STAFF,
+    "workers": STAFF,
+    "public": EVERYONE,
+    "data": DISTRICT_ONLY,
+    "audit": DISTRICT_ONLY,
+    "signin": frozenset({PUBLIC}),
+}
+"""Which roles may open each page (by its url path). Street, committee and grid pages are scoped."""
+
+AREA_PARAMS = ("street", "committee", "grid", "building", "household", "issue")
+"""Query parameters that name an area or a record in one; checked against the scope on every page."""
+
+SESSION_KEY = "_sibai_session"
+_FLASH_KEY = "_sibai_auth_flash"
+_DENIED_KEY = "_sibai_denied"
+_SSO_OFF_KEY = "_sibai_sso_off"
+_SSO_LOGOUT_KEY = "_sibai_sso_logout"
+_SIGNED_OUT_KEY = "_sibai_signed_out"
+
+# Signs the session kept in st.session_state: a value put there by any other
+# code (a forged role, a copied session) does not verify. Per server process:
+# sessions never move between processes (a browser tab keeps its websocket).
+_SECRET = secrets.token_bytes(32)
+_local = threading.local()
+
+
+@dataclasses.dataclass(frozen=True)
+class Session:
+    """A signed-in session: the account, how and when it signed in, when it was last active."""
+
+    user: core.User
+    via: str  # "password" or "sso"
+    signed_in_at: dt.datetime
+    last_seen: dt.datetime
+    sig: str
+
+
+def _sign(name: str, via: str, signed_in_at: dt.datetime) -> str:
+    msg = f"{name}\x1f{via}\x1f{signed_in_at.isoformat()}".encode()
+    return hmac.new(_SECRET, msg, hashlib.sha256).hexdigest()
+
+
+def _valid(session: object) -> bool:
+    return isinstance(session, Session) and hmac.compare_digest(
+        session.sig, _sign(session.user.name, session.via, session.signed_in_at)
+    )
+
+
+def now() -> dt.datetime:
+    """Return the local time (settings ``timezone``) without a zone, as the audit trail records it."""
+    return trail.local_now(data.store())
+
+
+def new_session(user: core.User, *, via: str, at: dt.datetime) -> Session:
+    """Return a signed session for ``user`` (only after :func:`geo.auth.authenticate` or SSO said yes)."""
+    return Session(user, via, at, at, _sign(user.name, via, at))
+
+
+def session_for(store: Any, name: str, password: str) -> Session:
+    """Sign in through :func:`geo.auth.authenticate` and return the session (tests put it in the state).
+
+    Raises :class:`geo.auth.AuthError` like the form would show it.
+    """
+    user = core.authenticate(store, name, password)
+    return new_session(user, via="password", at=trail.local_now(store))
+
+
+# ----------------------------------------------------------------- who
+
+
+def _run_token() -> tuple[str, object] | None:
+    """Return something that identifies this script run (its session and its per-run coordinator)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return None
+    return ctx.session_id, getattr(ctx, "parallel_coordinator", None)
+
+
+def _this_run(token: tuple[str, object] | None) -> bool:
+    resolved = getattr(_local, "resolved", None)
+    return (
+        token is not None
+        and resolved is not None
+        and resolved[0] == token[0]
+        and resolved[1] is token[1]
+        and token[1] is not None
+    )
+
+
+def start_run() -> None:
+    """Resolve who is signed in for this run (once per run: ``app.py`` and :func:`require` call it).
+
+    Ends expired sessions and sessions of accounts that were disabled or
+    removed meanwhile (with a message), maps a single sign-on identity to its
+    account, and marks the session active.
+    """
+    token = _run_token()
+    if _this_run(token):
+        return
+    if st.session_state.pop(_SSO_LOGOUT_KEY, False):
+        st.logout()
+    user = _resolve(touch=True)
+    if token is not None:
+        _local.resolved = (token[0], token[1], user)
+
+
+def _drop(message: str | None, *, action: str | None = None, detail: str = "") -> None:
+    session = st.session_state.pop(SESSION_KEY, None)
+    if message:
+        st.session_state[_FLASH_KEY] = message
+    if action and isinstance(session, Session):
+        audit(action, f"user:{session.user.name}", detail, who=session.user.name, as_role=session.user.role)
+        if session.via == "sso":
+            # The identity cookie stays: do not sign the same identity in again by itself.
+            st.session_state[_SSO_OFF_KEY] = True
+
+
+def _resolve(*, touch: bool) -> core.User | None:
+    session = st.session_state.get(SESSION_KEY)
+    if session is None:
+        return _from_sso() if touch else None
+    if not _valid(session):
+        st.session_state.pop(SESSION_KEY, None)
+        return None
+    store = data.store()
+    at = now()
+    if core.session_expired(
+        signed_in_at=session.signed_in_at, last_seen=session.last_seen, now=at, settings=data.settings()
+    ):
+        _drop(t("auth.expired"), action="logout", detail="session expired")
+        return None
+    fresh = core.get_user(store, session.user.name)
+    if fresh is None or fresh.disabled:
+        _drop(t("auth.disabled_now"), action="logout", detail="account disabled or removed")
+        return None
+    if touch:
+        st.session_state[SESSION_KEY] = dataclasses.replace(session, user=fresh, last_seen=at)
+    return fresh
+
+
+def current() -> core.User | None:
+    """Return the signed-in account (fresh from the store), or None for the public."""
+    if _this_run(_run_token()):
+        cached = _local.resolved[2]
+        session = st.session_state.get(SESSION_KEY)
+        # Still the same signed session (not signed out or replaced by a callback since).
+        if cached is not None and _valid(session) and session.user.name == cached.name:
+            return cached  # type: ignore[no-any-return]
+        if cached is None and session is None:
+            return None
+    return _resolve(touch=False)
 
 
 def role() -> str:
     """Return the session's role: ``district``, ``street``, ``committee``, ``grid`` or ``public``."""
-    return str(st.session_state.get("role", "district"))
+    u = current()
+    return u.role if u is not None else PUBLIC
 
 
 def user() -> str:
-    """Return the signed-in user's name (for the audit trail)."""
-    return str(st.session_state.get("user") or "anonymous")
+    """Return the signed-in user's name (for the audit trail); ``anonymous`` for the public."""
+    u = current()
+    return u.name if u is not None else "anonymous"
 
 
 def scope() -> Scope:
-    """Return the area the session may read personal rows in."""
-    return Scope.everything()
+    """Return the area the session may read personal rows in (nothing for the public)."""
+    u = current()
+    return u.scope if u is not None else Scope()
+
+
+def is_staff() -> bool:
+    """Tell whether the session is signed in with a staff role."""
+    return role() in STAFF
+
+
+def may_use(page: str, who: str | None = None) -> bool:
+    """Tell whether role ``who`` (default: the session's) may open ``page`` (a url path of PAGES)."""
+    return (who or role()) in PAGES.get(page, frozenset())
+
+
+# ----------------------------------------------------------- areas in scope
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _areas_of(sc: Scope, reset_version: int, db: str) -> dict[str, frozenset[str]]:
+    """Return the grids a scope reaches, and the committees and streets it holds whole."""
+    del reset_version, db  # cache keys: the layers change only when data is replaced
+    g = data.layers().grids
+    keep = (
+        g["grid_id"].isin(sc.grids) | g["committee_id"].isin(sc.committees) | g["street_id"].isin(sc.streets)
+    )
+    out = {"grid": frozenset(g.loc[keep, "grid_id"].astype(str))}
+    for level in ("committee", "street"):
+        inside = keep.groupby(g[f"{level}_id"]).all()
+        out[level] = frozenset(inside[inside].index.astype(str))
+    return out
+
+
+def _visible(level: str) -> frozenset[str] | None:
+    sc = scope()
+    if sc.is_everything:
+        return None
+    return _areas_of(sc, data.store().versions()[1], data.settings().db)[level]
+
+
+def visible_grids() -> frozenset[str] | None:
+    """Return the grids whose figures the session may see (None: every grid, the district role)."""
+    return _visible("grid")
+
+
+def visible_committees() -> frozenset[str] | None:
+    """Return committees whose every grid is visible (None: all). Only whole areas show aggregates."""
+    return _visible("committee")
+
+
+def visible_streets() -> frozenset[str] | None:
+    """Return streets whose every grid is visible (None: all)."""
+    return _visible("street")
+
+
+def sees(level: str, area_id: str) -> bool:
+    """Tell whether the session may see figures of one street, committee or grid."""
+    vis = {"grid": visible_grids, "committee": visible_committees, "street": visible_streets}[level]()
+    return vis is None or area_id in vis
+
+
+# ------------------------------------------------------------- audit trail
+
+
+def audit(
+    action: str, target: str, detail: str = "", *, who: str | None = None, as_role: str | None = None
+) -> None:
+    """Append one row to the audit trail for the session (who, role, now)."""
+    trail.log(
+        data.store(),
+        who=who if who is not None else user(),
+        role=as_role if as_role is not None else role(),
+        action=action,
+        target=target,
+        detail=detail,
+    )
+
+
+# ------------------------------------------------------------ deep links
+
+_ID_COLUMNS = {"building": "buildings", "household": "households", "issue": "issues"}
+
+
+def _exists_outside(kind: str, value: str) -> bool:
+    """Tell whether record ``value`` exists but lies outside the session's scope."""
+    table = schema.table(_ID_COLUMNS[kind])
+    col = table.c[f"{kind}_id"]
+    key: object = value
+    if kind == "issue":
+        if not value.isdigit():
+            return False
+        key = int(value)
+    store = data.store()
+    if len(store.read_table(table.name, scope=scope(), columns=[col.name], where=col == key)):
+        return False
+    # Only whether the id exists: an unknown id is the page's to report ("no such ..."), a
+    # foreign one is refused here.
+    with store.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).where(col == key)).scalar_one() > 0
+
+
+def foreign_param() -> tuple[str, str] | None:
+    """Return the first ``(param, value)`` of the link that names an area or record outside the scope."""
+    if role() == "district":
+        return None
+    layers = data.layers()
+    known = {
+        "street": set(layers.streets["street_id"]),
+        "committee": set(layers.committees["committee_id"]),
+        "grid": set(layers.grids["grid_id"]),
+    }
+    for key in AREA_PARAMS:
+        value = st.query_params.get(key)
+        if not value:
+            continue
+        if key in known:
+            if value in known[key] and not sees(key, value):
+                return key, value
+        elif _exists_outside(key, value):
+            return key, value
+    return None
+
+
+def clear_area_params() -> None:
+    """Callback: drop every area parameter from the link."""
+    for key in AREA_PARAMS:
+        st.query_params.pop(key, None)
+
+
+def deny(kind: str, value: str, *, page: str) -> NoReturn:
+    """Show "no access" (nothing else about the area), log a ``denied`` row once per session, stop."""
+    target = f"{kind}:{value}"
+    logged = st.session_state.setdefault(_DENIED_KEY, set())
+    if (page, target) not in logged:
+        logged.add((page, target))
+        audit("denied", target, f"page:{page}")
+    st.error(t("auth.no_access", what=t(f"what.{kind}")))
+    st.button(t("auth.clear_link"), on_click=clear_area_params, key="auth_clear_link")
+    st.stop()
+
+
+def guard_link(page: str) -> None:
+    """Refuse a link (``?grid=``, ``?household=`` …) to anything outside the scope: "no access", stop."""
+    if page in ("public", "signin"):
+        return  # these pages read no area from the link
+    hit = foreign_param()
+    if hit is not None:
+        deny(*hit, page=page)
+
+
+def require(page: str) -> None:
+    """Gate a page: resolve the session, then stop unless the role may open ``page`` and the link is in scope.
+
+    Every page calls this first. ``app.py`` does too, but Streamlit may run a
+    page file without ``app.py`` (a deep link as a server process's very
+    first request, and every page run under AppTest), so the page's own call
+    is what enforces access.
+    """
+    start_run()
+    guard_page(page)
+    guard_link(page)
+
+
+def guard_page(page: str) -> None:
+    """Stop with the sign-in form (public) or "no access" (signed in) unless the role may open ``page``."""
+    if may_use(page):
+        return
+    if not is_staff():
+        flash = st.session_state.pop(_FLASH_KEY, None)  # not drawn by app.py's account box this run
+        if flash:
+            st.warning(flash)
+        st.info(t("auth.sign_in_needed"))
+        sign_in_form()
+        st.stop()
+    logged = st.session_state.setdefault(_DENIED_KEY, set())
+    if (page, "page") not in logged:
+        logged.add((page, "page"))
+        audit("denied", f"page:{page}")
+    st.error(t("auth.page_denied"))
+    st.stop()
+
+
+# --------------------------------------------------------------- sign-in
+
+
+def reason_text(exc: core.AuthError) -> str:
+    """Return why a sign-in was refused, in the UI language (the wait time when throttled or locked)."""
+    wait = exc.retry_after
+    if wait is not None:
+        minutes = max(1, -(-int(wait.total_seconds()) // 60))
+        seconds = max(1, int(wait.total_seconds()))
+        return t(f"auth.err.{exc.reason}", minutes=minutes, seconds=seconds)
+    return t(
+        f"auth.err.{exc.reason}.plain" if exc.reason in ("throttled", "locked") else f"auth.err.{exc.reason}"
+    )
+
+
+def sign_in_form(*, key: str = "signin") -> None:
+    """Draw the sign-in form (name, password) and the single sign-on button where configured."""
+    with st.form(key, clear_on_submit=True):
+        name = st.text_input(t("auth.name"), key=f"{key}_name", max_chars=64)
+        password = st.text_input(t("auth.password"), type="password", key=f"{key}_password", max_chars=256)
+        submitted = st.form_submit_button(t("auth.submit"), type="primary")
+    if submitted:
+        store = data.store()
+        try:
+            user = core.authenticate(store, (name or "").strip(), password or "")
+        except core.AuthError as exc:
+            st.error(reason_text(exc))
+        else:
+            st.session_state[SESSION_KEY] = new_session(user, via="password", at=trail.local_now(store))
+            st.session_state.pop(_DENIED_KEY, None)
+            st.rerun()
+    if sso_configured() and st.button(t("auth.sso"), key=f"{key}_sso"):
+        st.session_state.pop(_SSO_OFF_KEY, None)
+        provider = data.settings().sso_provider
+        st.login(provider) if provider else st.login()
+
+
+def sso_configured() -> bool:
+    """Tell whether single sign-on is configured (an ``[auth]`` section in ``secrets.toml``)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: Streamlit's FileNotFoundError or its own
+        return False
+
+
+def _sso_identity() -> str | None:
+    try:
+        logged_in = bool(st.user.get("is_logged_in", False))
+    except Exception:  # st.user is unavailable outside a session
+        return None
+    if not logged_in:
+        return None
+    value = st.user.get(data.settings().sso_claim)
+    return str(value) if value else None
+
+
+_UNKNOWN_KEY = "_sibai_sso_unknown"
+
+
+def _from_sso() -> core.User | None:
+    st.session_state.pop(_UNKNOWN_KEY, None)
+    if st.session_state.get(_SSO_OFF_KEY):
+        return None
+    identity = _sso_identity()
+    if identity is None:
+        return None
+    store = data.store()
+    found = core.user_for_identity(store, identity)
+    if found is None or found.disabled:
+        st.session_state[_UNKNOWN_KEY] = identity
+        if found is None:
+            audit(
+                "login_failed",
+                f"sso:{identity}",
+                "no account for this identity",
+                who=identity,
+                as_role=PUBLIC,
+            )
+        return None
+    at = trail.local_now(store)
+    st.session_state[SESSION_KEY] = new_session(found, via="sso", at=at)
+    audit("login", f"user:{found.name}", "single sign-on", who=found.name, as_role=found.role)
+    return found
+
+
+def sign_out() -> None:
+    """Callback of the sign-out button: log it, end the session (and the SSO identity cookie)."""
+    session = st.session_state.get(SESSION_KEY)
+    if isinstance(session, Session) and session.via == "sso":
+        st.session_state[_SSO_LOGOUT_KEY] = True
+    _drop(t("auth.signed_out"), action="logout", detail="signed out")
+    st.session_state[_SIGNED_OUT_KEY] = True
+    st.session_state.pop(_DENIED_KEY, None)
+    st.session_state.pop("unmasked", None)
+
+
+def just_signed_out() -> bool:
+    """Tell (once) whether the session signed out in this run's callback: app.py then goes home."""
+    return bool(st.session_state.pop(_SIGNED_OUT_KEY, False))
+
+
+def _sso_logout() -> None:
+    st.session_state.pop(_UNKNOWN_KEY, None)
+    st.session_state[_SSO_LOGOUT_KEY] = True
+
+
+def areas_text(u: core.User) -> str:
+    """Return the user's areas as names (ids where unknown)."""
+    if u.role == "district":
+        return t("district")
+    layers = data.layers()
+    level = u.role
+    frame = getattr(layers, f"{level}s")
+    names = dict(zip(frame[f"{level}_id"], frame["name"], strict=True))
+    sep = "、" if lang() == "zh" else ", "
+    return sep.join(str(names.get(a, a)) for a in u.areas) or "—"
+
+
+def account_box() -> None:
+    """Draw who is signed in (name, role, areas) and the sign-out button at the top of the sidebar."""
+    sb = st.sidebar
+    flash = st.session_state.pop(_FLASH_KEY, None)
+    if flash:
+        sb.info(flash)
+    u = current()
+    if u is not None:
+        sb.markdown(f"**{t('auth.signed_in_as')}** {_plain(u.name)}")
+        sb.caption(f"{t(f'auth.role.{u.role}')} · {_plain(areas_text(u))}")
+        sb.button(t("auth.sign_out"), on_click=sign_out, key="auth_sign_out")
+        return
+    unknown = st.session_state.get(_UNKNOWN_KEY)
+    if unknown:
+        sb.warning(t("auth.sso_unknown", identity=_plain(unknown)))
+        sb.button(t("auth.sso_logout"), on_click=_sso_logout, key="auth_sso_logout")
+    else:
+        sb.caption(t("auth.public_caption"))
+
+
+def _plain(text: object) -> str:
+    out = str(text)
+    for ch in "\\`*_{}[]<>()#+-.!|~$":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def sign_in_page() -> None:
+    """The sign-in page (for visitors; signed-in users are told who they are)."""
+    st.title(t("auth.title"), anchor=False)
+    u = current()
+    if u is not None:
+        st.success(t("auth.already", name=_plain(u.name)))
+        return
+    st.caption(t("auth.hint"))
+    sign_in_form()

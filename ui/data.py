@@ -18,11 +18,12 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from geo.auth import create_demo_accounts
 from geo.coverage import CoverageIndex
 from geo.demo import install_demo
 from geo.live import LiveCoverage
 from geo.settings import Settings
-from geo.store import Store, StoreError, open_store
+from geo.store import Scope, Store, StoreError, open_store
 from ui.i18n import t
 
 _BUILD_LOCK = threading.Lock()
@@ -62,6 +63,9 @@ def ensure_database() -> None:
                 scale=cfg.demo_scale,
                 progress=lambda f, m: bar.progress(min(f, 1.0), text=f"{t('building.first_run')} {m}"),
             )
+            # Demo only: one account per role, so the first start can be signed in to
+            # (names and password in README.md and docs/security.md).
+            create_demo_accounts(s)
         bar.empty()
         store.clear()
 
@@ -101,11 +105,16 @@ class Layers:
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _layers(reset_version: int) -> Layers:
+def _layers(reset_version: int, db: str) -> Layers:
+    # ``db`` is part of the key so that a switch of database (tests do it) never
+    # serves another file's layers.
     s = store()
-    streets = s.read_layer("streets")
-    committees = s.read_layer("committees")
-    grids = s.read_layer("grids")
+    # Area outlines and names are no personal data (the public page draws them too):
+    # every role gets the whole district's, and pages choose what to show by role.
+    everything = Scope.everything()
+    streets = s.read_layer("streets", scope=everything)
+    committees = s.read_layer("committees", scope=everything)
+    grids = s.read_layer("grids", scope=everything)
     cname = committees.set_index("committee_id")["name"]
     cstreet = committees.set_index("committee_id")["street_id"]
     sname = streets.set_index("street_id")["name"]
@@ -120,7 +129,7 @@ def _layers(reset_version: int) -> Layers:
 
 def layers() -> Layers:
     """Return the area layers, re-read only when data was replaced."""
-    return _layers(store().versions()[1])
+    return _layers(store().versions()[1], settings().db)
 
 
 def today() -> dt.date:

@@ -1,4 +1,4 @@
-"""Excel and CSV downloads in the UI language: one helper for every list on every page."""
+"""Excel and CSV downloads in the UI language: one helper for every list on every page, each audited."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from geo import export
+from ui import auth
 from ui.i18n import lang, t
 
 
@@ -19,11 +20,25 @@ def csv(frame: pd.DataFrame) -> bytes:
     return export.to_csv_bytes(frame, lang=lang())
 
 
+def log_export(file_name: str, rows: int) -> None:
+    """Button callback: write an ``export`` row to the audit trail (who, role, which file, how many rows)."""
+    auth.audit("export", f"file:{file_name}", f"{rows} rows")
+
+
 def download_pair(sheets: dict[str, pd.DataFrame], csv_frame: pd.DataFrame, *, stem: str, key: str) -> None:
-    """Draw the Excel (all ``sheets``) and CSV (``csv_frame``) download buttons side by side."""
+    """Draw the Excel (all ``sheets``) and CSV (``csv_frame``) download buttons side by side.
+
+    A click writes an ``export`` row to the audit trail.
+    """
+    rows = sum(len(f) for f in sheets.values())
     with st.container(horizontal=True):
         st.download_button(
-            t("office.download_xlsx"), xlsx(sheets), file_name=f"{stem}.xlsx", key=f"{key}_xlsx"
+            t("office.download_xlsx"),
+            xlsx(sheets),
+            file_name=f"{stem}.xlsx",
+            key=f"{key}_xlsx",
+            on_click=log_export,
+            args=(f"{stem}.xlsx", rows),
         )
         st.download_button(
             t("office.download_csv"),
@@ -31,4 +46,6 @@ def download_pair(sheets: dict[str, pd.DataFrame], csv_frame: pd.DataFrame, *, s
             file_name=f"{stem}.csv",
             mime="text/csv",
             key=f"{key}_csv",
+            on_click=log_export,
+            args=(f"{stem}.csv", len(csv_frame)),
         )

@@ -34,11 +34,11 @@ from geo.visits import (
     new_form_nonce,
     submit_visit,
 )
-from ui import data
+from ui import auth, data
 from ui.i18n import lang, t
 
-STAFF_ROLES = frozenset({"district", "street", "committee", "grid"})
-"""Roles that may open the grid page, record visits and unmask personal data (issue 5 refines this)."""
+STAFF_ROLES = auth.STAFF
+"""Roles that may open the grid page, record visits and unmask personal data (inside their scope)."""
 
 MAP_KEY = "grid_building_map"
 TABLE_KEY = "grid_household_table"
@@ -66,13 +66,13 @@ COMMON_CATEGORIES = (
 
 
 def role() -> str:
-    """Return the session's role (login and roles arrive with issue 5; default ``district``)."""
-    return str(st.session_state.get("role", "district"))
+    """Return the session's role (from the signed-in account, :mod:`ui.auth`)."""
+    return auth.role()
 
 
 def user() -> str:
     """Return who is using the app, for the access log."""
-    return str(st.session_state.get("user") or "anonymous")
+    return auth.user()
 
 
 def is_staff() -> bool:
@@ -80,39 +80,52 @@ def is_staff() -> bool:
     return role() in STAFF_ROLES
 
 
+def viewed(household_id: str, grid_id: str) -> None:
+    """Log that the session opened a household's profile (once per household and session)."""
+    seen = st.session_state.setdefault("_sibai_viewed", set())
+    if household_id in seen:
+        return
+    seen.add(household_id)
+    auth.audit("view_household", f"household:{household_id}", f"grid:{grid_id}")
+
+
 # -------------------------------------------------------------- fetching
 
 
+# The caller's scope is part of every cache key: one session's rows never reach another's.
 @st.cache_data(max_entries=64, show_spinner=False)
-def _records(grid_id: str, data_version: int, db: str) -> rec.GridRecords:
-    return rec.read_grid(data.store(), grid_id)
+def _records(grid_id: str, scope: Scope, data_version: int, db: str) -> rec.GridRecords:
+    return rec.read_grid(data.store(), grid_id, scope=scope)
 
 
 def records(grid_id: str) -> rec.GridRecords:
-    """Return the grid's buildings, households, visit summary, issues and workers (fresh)."""
-    return _records(grid_id, data.store().versions()[0], data.settings().db)
+    """Return the grid's buildings, households, visit summary, issues and workers (fresh).
+
+    Raises :class:`~geo.store.OutOfScope` for a grid outside the session's scope.
+    """
+    return _records(grid_id, auth.scope(), data.store().versions()[0], data.settings().db)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _household_visits(household_id: str, data_version: int, db: str) -> pd.DataFrame:
-    return rec.read_household_visits(data.store(), household_id)
+def _household_visits(household_id: str, scope: Scope, data_version: int, db: str) -> pd.DataFrame:
+    return rec.read_household_visits(data.store(), household_id, scope=scope)
 
 
 def household_visits(household_id: str) -> pd.DataFrame:
-    """Return every visit of one household (fresh)."""
-    return _household_visits(household_id, data.store().versions()[0], data.settings().db)
+    """Return every visit of one household (fresh); :class:`~geo.store.OutOfScope` outside the scope."""
+    return _household_visits(household_id, auth.scope(), data.store().versions()[0], data.settings().db)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _footprints(grid_id: str, reset_version: int, db: str) -> gpd.GeoDataFrame:
-    return data.store().read_layer(
-        "buildings", scope=Scope.of(grids=[grid_id]), columns=["building_id", "name"]
-    )
+def _footprints(grid_id: str, scope: Scope, reset_version: int, db: str) -> gpd.GeoDataFrame:
+    store = data.store()
+    store.check_scope("grid", grid_id, scope=scope)
+    return store.read_layer("buildings", scope=Scope.of(grids=[grid_id]), columns=["building_id", "name"])
 
 
 def footprints(grid_id: str) -> gpd.GeoDataFrame:
     """Return the grid's building footprints (re-read only when data was replaced)."""
-    return _footprints(grid_id, data.store().versions()[1], data.settings().db)
+    return _footprints(grid_id, auth.scope(), data.store().versions()[1], data.settings().db)
 
 
 def grid_ids() -> set[str]:
@@ -124,6 +137,9 @@ def grid_options() -> dict[str, str]:
     """Return ``grid_id -> "name (id)"`` of the grids inside the sidebar's area filter."""
     layers = data.layers()
     g = layers.grids
+    visible = auth.visible_grids()
+    if visible is not None:
+        g = g[g["grid_id"].isin(visible)]
     f = st.session_state.get("filters")
     if f is not None and f.committee_id:
         g = g[g["committee_id"] == f.committee_id]
@@ -493,6 +509,7 @@ def submit(
         done = submit_visit(
             data.store(),
             draft,
+            scope=auth.scope(),
             idem_key=key,
             issue=issue,
             known_households=set(recs.households["household_id"].tolist()),

@@ -589,6 +589,118 @@ TEXT: dict[str, tuple[str, str]] = {
     "data.export_failed": ("无法导出：", "Cannot export:"),
 }
 
+# Sign-in, roles, "no access" and the audit page (ui/auth.py, pages/audit.py).
+TEXT.update(
+    {
+        "nav.audit": ("审计日志", "Audit trail"),
+        "nav.signin": ("登录", "Sign in"),
+        "area.mine": ("我的辖区", "My area"),
+        "what.issue": ("诉求", "issue"),
+        "auth.title": ("登录 · 四百网格地图", "Sign in · Sibai Grid Map"),
+        "auth.hint": (
+            "工作人员请用账号登录；公示页面无需登录。",
+            "Staff sign in with their account; the public summary needs no sign-in.",
+        ),
+        "auth.name": ("用户名", "User name"),
+        "auth.password": ("密码", "Password"),
+        "auth.submit": ("登录", "Sign in"),
+        "auth.sso": ("单点登录 / Single sign-on", "Single sign-on / 单点登录"),
+        "auth.sign_out": ("退出登录", "Sign out"),
+        "auth.signed_in_as": ("已登录：", "Signed in:"),
+        "auth.signed_out": ("已退出登录。", "You are signed out."),
+        "auth.public_caption": ("未登录：仅可查看公示。", "Not signed in: the public summary only."),
+        "auth.already": ("您已登录（{name}）。", "You are signed in ({name})."),
+        "auth.sign_in_needed": (
+            "此页面仅向工作人员开放，请先登录。",
+            "This page is for staff: please sign in first.",
+        ),
+        "auth.page_denied": (
+            "无权访问：您的角色不能使用此页面。",
+            "No access: your role may not use this page.",
+        ),
+        "auth.no_access": (
+            "无权访问：该{what}不在您的管辖范围内，不显示任何数据。",
+            "No access: this {what} is outside your area; nothing about it is shown.",
+        ),
+        "auth.clear_link": ("返回我的辖区", "Back to my area"),
+        "auth.expired": (
+            "登录已过期，请重新登录。",
+            "Your session has expired: please sign in again.",
+        ),
+        "auth.disabled_now": (
+            "账号已停用或不存在，已退出登录。",
+            "Your account was disabled or removed: you are signed out.",
+        ),
+        "auth.err.bad_credentials": ("用户名或密码错误。", "Wrong user name or password."),
+        "auth.err.throttled": (
+            "尝试过于频繁，请 {seconds} 秒后再试。",
+            "Too many attempts: try again in {seconds} seconds.",
+        ),
+        "auth.err.throttled.plain": ("尝试过于频繁，请稍后再试。", "Too many attempts: try again later."),
+        "auth.err.locked": (
+            "连续登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试。",
+            "Too many failed sign-ins: the account is locked; try again in {minutes} minutes.",
+        ),
+        "auth.err.locked.plain": (
+            "连续登录失败次数过多，账号已暂时锁定。",
+            "Too many failed sign-ins: the account is locked for a while.",
+        ),
+        "auth.err.disabled": (
+            "该账号已停用，请联系区级管理员。",
+            "This account is disabled: ask the district.",
+        ),
+        "auth.sso_unknown": (
+            "单点登录身份 {identity} 没有对应的账号，请联系区级管理员开通。",
+            "No account for the single sign-on identity {identity}: ask the district to add one.",
+        ),
+        "auth.sso_logout": ("退出单点登录", "Sign out of single sign-on"),
+        "auth.role.district": ("区级", "District"),
+        "auth.role.street": ("街道", "Street office"),
+        "auth.role.committee": ("居委会", "Committee"),
+        "auth.role.grid": ("网格长", "Grid leader"),
+        "auth.role.public": ("公众", "Public"),
+        "auth.map_foreign": (
+            "该网格不在您的管辖范围内（地图上只显示辖区内的数值）。",
+            "That grid is outside your area (the map shows figures for your area only).",
+        ),
+        "audit.title": ("审计日志", "Audit trail"),
+        "audit.caption": (
+            "登录、查看住户档案、显示个人信息、导出、导入和拒绝访问，每条均记录人员、角色、时间和对象；"
+            "只增不改，保留 {days} 天。",
+            "Sign-ins, household views, unmasking, exports, imports and refused access, each with who, role, "
+            "when and what; append-only, kept for {days} days.",
+        ),
+        "audit.from": ("开始日期", "From"),
+        "audit.to": ("结束日期", "To"),
+        "audit.who": ("用户", "User"),
+        "audit.action": ("操作", "Action"),
+        "audit.any": ("全部", "Any"),
+        "audit.count": ("共 {n} 条", "{n} rows"),
+        "audit.limit": ("（仅显示最近 {n} 条）", "(the latest {n} shown)"),
+        "audit.none": ("没有符合条件的记录。", "No rows match."),
+        "audit.col.at": ("时间", "When"),
+        "audit.col.who": ("用户", "Who"),
+        "audit.col.role": ("角色", "Role"),
+        "audit.col.action": ("操作", "Action"),
+        "audit.col.target": ("对象", "Target"),
+        "audit.col.detail": ("说明", "Detail"),
+        "audit.action.login": ("登录", "sign-in"),
+        "audit.action.login_failed": ("登录失败", "failed sign-in"),
+        "audit.action.login_locked": ("账号锁定", "account locked"),
+        "audit.action.logout": ("退出", "sign-out"),
+        "audit.action.unmask": ("显示个人信息", "unmask"),
+        "audit.action.view_household": ("查看住户档案", "household view"),
+        "audit.action.export": ("导出", "export"),
+        "audit.action.import": ("导入", "import"),
+        "audit.action.user_add": ("新增账号", "user added"),
+        "audit.action.user_disable": ("停用账号", "user disabled"),
+        "audit.action.user_passwd": ("修改密码", "password changed"),
+        "audit.action.denied": ("拒绝访问", "access refused"),
+        "audit.action.audit_export": ("导出审计日志", "audit export"),
+        "audit.action.audit_prune": ("清理过期日志", "audit pruned"),
+    }
+)
+
 
 def lang() -> str:
     """Return the current language code (``zh`` unless the user switched)."""
@@ -622,3 +734,60 @@ def fmt_pct(x: float | None) -> str:
 def fmt_date(d: dt.date) -> str:
     """Format a date for the current language."""
     return f"{d.year}年{d.month}月{d.day}日" if lang() == "zh" else d.isoformat()
+
+# Today's walk: team mode, ticking, printing (issue 6).
+TEXT.update(
+    {
+        "walk.mode": ("规划方式", "Plan for"),
+        "walk.mode.one": ("单人路线", "One walker"),
+        "walk.mode.team": ("分片包干", "Whole team"),
+        "walk.committee": ("居委会", "Committee"),
+        "walk.worker": ("走访社工", "Worker walking"),
+        "walk.duty": ("值班社工（留守居委接待）", "On office duty (stays in)"),
+        "walk.duty_save": ("保存值班安排", "Save duty"),
+        "walk.duty_saved": ("已保存：{name} 值班。", "Saved: {name} is on duty."),
+        "walk.duty_from_rota": ("依据值班表", "from the rota"),
+        "walk.duty_from_rotation": ("值班表未填，按轮值规则", "no rota row: by rotation"),
+        "walk.walkers": ("走访社工", "Workers walking"),
+        "walk.team_summary": ("分工", "Who walks where"),
+        "walk.col.worker": ("社工", "Worker"),
+        "walk.col.on_duty": ("值班", "On duty"),
+        "walk.col.visit_min": ("走访(分钟)", "Visiting (min)"),
+        "walk.col.walk_min": ("步行(分钟)", "Walking (min)"),
+        "walk.col.distance_m": ("距离(米)", "Distance (m)"),
+        "walk.col.finish": ("结束", "Finish"),
+        "walk.col.done": ("已记录", "Recorded"),
+        "walk.col.household_ids": ("户号", "Households"),
+        "walk.col.worker_id": ("工号", "Worker id"),
+        "walk.tick.title": ("走访后勾选结果", "After the walk: tick each door"),
+        "walk.tick.whose": ("谁的路线", "Whose walk"),
+        "walk.tick.hint": (
+            "每户选择结果后点“记录”；按计划到达时间记为上门走访，与网格页登记同一校验。",
+            "Pick an outcome per household, then Record: each becomes a door visit at its planned time, "
+            "checked like the grid page's form.",
+        ),
+        "walk.tick.skip": ("—", "—"),
+        "walk.tick.submit": ("记录走访结果", "Record results"),
+        "walk.tick.saved": ("已记录 {n} 户走访。", "Recorded {n} visit(s)."),
+        "walk.tick.repeated": ("{n} 户已记录过，未重复记录。", "{n} already recorded: not recorded again."),
+        "walk.tick.none": ("没有勾选任何住户。", "Nothing was ticked."),
+        "walk.tick.problem": ("{household}：{problem}", "{household}: {problem}"),
+        "walk.tick.stop": ("{order}. {building}　{arrive}", "{order}. {building}  {arrive}"),
+        "walk.print": ("打印版（HTML）", "Printable page (HTML)"),
+        "walk.replan": ("重新规划", "Plan again"),
+        "walk.coverage": ("本年覆盖率", "Coverage this year"),
+        "walk.dist_network": ("距离沿导入的步行路网计算。", "Distances follow the imported footpath network."),
+        "walk.dist_straight": (
+            "距离按直线×{f}估算（未导入步行路网：sibai import-paths）。",
+            "Distances are straight line × {f} (no footpath network imported: sibai import-paths).",
+        ),
+        "walk.no_workers": ("没有可走访的社工（均在值班或未登记）。", "No worker to walk (all on duty or none listed)."),
+        "walk.no_stops": ("没有需要走访的住户。", "Nobody is due."),
+        "walk.print_title": ("今日走访路线", "Today's walk"),
+    }
+)
+TEXT.update(
+    {
+        "walk.settings": ("{day}　{start}–{end}　每户{n}分钟", "{day}  {start}–{end}  {n} min per household"),
+    }
+)

@@ -21,9 +21,9 @@ from geo import assess, export, maps
 from geo import uncovered as unc
 from geo.areas import grids_in_area
 from geo.privacy import mask_frame
-from geo.store import StoreError
+from geo.store import Scope, StoreError
 from geo.store import assessment as records
-from ui import data
+from ui import auth, data
 from ui.i18n import lang, t
 
 
@@ -52,27 +52,34 @@ def _versions() -> tuple[int, int]:
 
 
 def area_grids(street_id: str | None, committee_id: str | None) -> list[str] | None:
-    """Return the grid ids of the sidebar's area (None: the whole district)."""
+    """Return the grid ids of the sidebar's area within the role's scope (None: the whole district)."""
+    visible = auth.visible_grids()
     if not (street_id or committee_id):
-        return None
+        return None if visible is None else sorted(visible)
     layers = data.layers()
-    return grids_in_area(
-        layers.grids, layers.committees, street_id=street_id, committee_id=committee_id
-    ).tolist()
+    ids = grids_in_area(layers.grids, layers.committees, street_id=street_id, committee_id=committee_id)
+    return [g for g in ids.tolist() if visible is None or g in visible]
 
 
 # ------------------------------------------------------------------ frames
 
 
-@st.cache_resource(show_spinner=False)
-def live_office() -> unc.LiveOffice:
-    """Return this server process's office frames, kept in step with the store's change counters."""
-    return unc.LiveOffice(data.store())
+@st.cache_resource(show_spinner=False, max_entries=32)
+def live_office(scope: Scope) -> unc.LiveOffice:
+    """Return this server process's office frames of ``scope``, kept in step with the change counters.
+
+    One per scope (the scope is the cache key), so one role's rows never reach another's session.
+    """
+    return unc.LiveOffice(data.store(), scope=scope)
 
 
-def frames(as_of: dt.date) -> unc.OfficeFrames:
-    """Return the district's frames with visits from 1 January (or the week before ``as_of``) on."""
-    return live_office().current(min(dt.date(as_of.year, 1, 1), as_of - dt.timedelta(days=6)))
+def frames(as_of: dt.date, scope: Scope | None = None) -> unc.OfficeFrames:
+    """Return the frames of ``scope`` (default: the session's), visits from 1 January on.
+
+    From the week before ``as_of`` when that is earlier.
+    """
+    sc = auth.scope() if scope is None else scope
+    return live_office(sc).current(min(dt.date(as_of.year, 1, 1), as_of - dt.timedelta(days=6)))
 
 
 # ------------------------------------------------------------ blind spots
@@ -123,8 +130,10 @@ def _map_html(
     below: float,
     grids: tuple[str, ...] | None,
     language: str,
+    visible: frozenset[str] | None = None,
 ) -> str:
     u = _uncovered(versions, start, end, below, grids)
+    metrics = u.metrics if visible is None else u.metrics[u.metrics.index.isin(visible)]
     layers = data.layers()
     bounds = None
     if grids is not None:
@@ -133,7 +142,7 @@ def _map_html(
             bounds = tuple(float(b) for b in sel.total_bounds)
     m = unc.blind_spot_map(
         layers.grids,
-        u.metrics,
+        metrics,  # grids outside the role's scope are drawn without figures
         u.spots,
         lang=language,
         payload=_payload(versions[1]),
@@ -149,7 +158,13 @@ def blind_spot_map_html(
     """Return the self-contained HTML of the blind-spot map (Leaflet inlined, no other host)."""
     grids = area_grids(street_id, committee_id)
     return _map_html(
-        _versions(), start, end, round(below, 2), tuple(grids) if grids is not None else None, lang()
+        _versions(),
+        start,
+        end,
+        round(below, 2),
+        tuple(grids) if grids is not None else None,
+        lang(),
+        auth.visible_grids(),
     )
 
 
@@ -186,6 +201,10 @@ def pace_rows(level: str, street_id: str | None, committee_id: str | None) -> pd
         names = pd.DataFrame({"street_name": layers.streets.set_index("street_id")["name"]})
     if keep is not None:
         p = p[p.index.isin(keep)]
+    seen = {"grid": auth.visible_grids, "committee": auth.visible_committees, "street": auth.visible_streets}
+    whole = seen[level]() if level in seen else None
+    if whole is not None:  # aggregates only of areas wholly inside the role's scope
+        p = p[p.index.isin(whole)]
     out = names.reindex(p.index).join(p)
     out.index.name = f"{level}_id"
     out = out.reset_index().sort_values(["behind", "gap"], ascending=[False, True], kind="stable")
@@ -208,25 +227,26 @@ def burn_up(street_id: str | None, committee_id: str | None) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _weekly(
-    versions: tuple[int, int], week_ending: dt.date, grids: tuple[str, ...] | None
+    versions: tuple[int, int], scope: Scope, week_ending: dt.date, grids: tuple[str, ...] | None
 ) -> unc.WeeklyCheck:
     del versions
-    f = frames(week_ending)
+    f = frames(week_ending, scope)
     return unc.weekly_check(f, week_ending=week_ending, grid_ids=grids, rules=rules(), calendar=calendar())
 
 
 def weekly(week_ending: dt.date, street_id: str | None, committee_id: str | None) -> unc.WeeklyCheck:
     """Return the weekly check of the sidebar's area for the week ending ``week_ending``."""
     grids = area_grids(street_id, committee_id)
-    return _weekly(_versions(), week_ending, tuple(grids) if grids is not None else None)
+    return _weekly(_versions(), auth.scope(), week_ending, tuple(grids) if grids is not None else None)
 
 
 def spot_check_rows(check: unc.WeeklyCheck) -> pd.DataFrame:
     """Return the spot-check list with address and masked contact, and any result already recorded."""
     s = check.spot_checks
-    contacts = mask_frame(records.read_household_contacts(data.store(), s["household_id"]))
+    scope = auth.scope()
+    contacts = mask_frame(records.read_household_contacts(data.store(), s["household_id"], scope=scope))
     out = s.merge(contacts, on="household_id", how="left")
-    done = records.read_spot_checks(data.store())
+    done = records.read_spot_checks(data.store(), scope=scope)
     if len(done):
         last = done.sort_values("check_id").drop_duplicates("visit_id", keep="last")
         result = pd.Series(
@@ -256,7 +276,7 @@ def spot_check_rows(check: unc.WeeklyCheck) -> pd.DataFrame:
 def anomaly_rows(check: unc.WeeklyCheck) -> pd.DataFrame:
     """Return the anomaly flags with any decision already recorded."""
     a = check.anomalies.copy()
-    done = records.read_anomaly_reviews(data.store())
+    done = records.read_anomaly_reviews(data.store(), scope=auth.scope())
     a["decision"] = None
     if len(done):
         last = done.sort_values("review_id").drop_duplicates(["kind", "visit_id", "grid_id"], keep="last")
@@ -293,7 +313,9 @@ _REVEALED = "office_revealed"
 def reveal_contact(visit_id: int) -> None:
     """Button callback: log that the session unmasked a spot-check household's contact, then show it."""
     store = data.store()
-    hh = store.read_table("visits", columns=["household_id"], where=records.visit_is(visit_id))
+    hh = store.read_table(
+        "visits", scope=auth.scope(), columns=["household_id"], where=records.visit_is(visit_id)
+    )
     if hh.empty:
         _say("error", t("office.no_visit", id=visit_id))
         return
@@ -302,8 +324,8 @@ def reveal_contact(visit_id: int) -> None:
 
     log_access(
         store,
-        who=str(st.session_state.get("user") or "anonymous"),
-        role=str(st.session_state.get("role", "district")),
+        who=auth.user(),
+        role=auth.role(),
         action="unmask",
         target=f"household:{household}",
         detail=f"spot check of visit {visit_id}",
@@ -316,8 +338,9 @@ def revealed_contact(visit_id: int) -> str | None:
     if st.session_state.get(_REVEALED) != visit_id:
         return None
     store = data.store()
-    hh = store.read_table("visits", columns=["household_id"], where=records.visit_is(visit_id))
-    contact = records.read_household_contacts(store, hh["household_id"])
+    scope = auth.scope()
+    hh = store.read_table("visits", scope=scope, columns=["household_id"], where=records.visit_is(visit_id))
+    contact = records.read_household_contacts(store, hh["household_id"], scope=scope)
     if contact.empty:
         return None
     row = contact.iloc[0]
@@ -356,7 +379,7 @@ def record_spot_check(visit_id: int, result: str, note: str) -> int:
         visit_id=visit_id,
         result=result,
         note=note,
-        checked_by=str(st.session_state.get("user") or ""),
+        checked_by=auth.user(),
     )
 
 
@@ -371,7 +394,7 @@ def record_review(row: pd.Series, decision: str, week_ending: dt.date, note: str
         occurred_on=when,
         visit_id=visit,
         grid_id=None if visit is not None else str(row["grid_id"]),
-        reviewed_by=str(st.session_state.get("user") or ""),
+        reviewed_by=auth.user(),
         note=note,
     )
 
@@ -398,15 +421,16 @@ def not_met_by_grid(months: int, street_id: str | None, committee_id: str | None
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _not_met_list(
-    versions: tuple[int, int], as_of: dt.date, months: int, grids: tuple[str, ...]
+    versions: tuple[int, int], scope: Scope, as_of: dt.date, months: int, grids: tuple[str, ...]
 ) -> pd.DataFrame:
     del versions
+    # The index's ids are the whole district's; the scoped frames keep only the session's households.
     ids = set(unc.not_met_households(data.coverage_index(), as_of=as_of, months=months).tolist())
-    f = frames(as_of)
+    f = frames(as_of, scope)
     hh = f.households[f.households["grid_id"].isin(grids) & f.households["household_id"].isin(ids)]
-    last = records.last_met_at(data.store(), hh["household_id"], until=as_of)
+    last = records.last_met_at(data.store(), hh["household_id"], scope=scope, until=as_of)
     listed = unc.households_not_met(hh, last, as_of=as_of, months=months)
-    contacts = mask_frame(records.read_household_contacts(data.store(), listed["household_id"]))
+    contacts = mask_frame(records.read_household_contacts(data.store(), listed["household_id"], scope=scope))
     g = data.layers().grids.set_index("grid_id")["name"]
     listed["grid_name"] = listed["grid_id"].map(g).to_numpy(dtype=object)
     out = listed.merge(contacts.drop(columns="building_id"), on="household_id", how="left")
@@ -431,7 +455,7 @@ def not_met_list(months: int, street_id: str | None, committee_id: str | None) -
     grids = area_grids(street_id, committee_id)
     if grids is None:
         return None
-    return _not_met_list(_versions(), data.today(), months, tuple(grids))
+    return _not_met_list(_versions(), auth.scope(), data.today(), months, tuple(grids))
 
 
 # --------------------------------------------------------------- workers
@@ -446,11 +470,13 @@ class Assessment:
     rules: assess.Deductions
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _assessment(versions: tuple[int, int], as_of: dt.date, rules: assess.Deductions) -> Assessment:
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _assessment(
+    versions: tuple[int, int], scope: Scope, as_of: dt.date, rules: assess.Deductions
+) -> Assessment:
     del versions
     cfg = data.settings()
-    f = frames(as_of)
+    f = frames(as_of, scope)
     history = assess.pace_history(
         data.coverage_index(),
         as_of=as_of,
@@ -465,8 +491,8 @@ def _assessment(versions: tuple[int, int], as_of: dt.date, rules: assess.Deducti
         as_of=as_of,
         pace_rows=history,
         issues=f.issues,
-        spot_checks=records.read_spot_checks(store),
-        anomaly_reviews=records.read_anomaly_reviews(store),
+        spot_checks=records.read_spot_checks(store, scope=scope),
+        anomaly_reviews=records.read_anomaly_reviews(store, scope=scope),
         rules=rules,
     )
     layers = data.layers()
@@ -477,12 +503,16 @@ def _assessment(versions: tuple[int, int], as_of: dt.date, rules: assess.Deducti
 def assessment() -> Assessment:
     """Return this year's ledger and standings."""
     rules_, _ = deductions()
-    return _assessment(_versions(), data.today(), rules_)
+    return _assessment(_versions(), auth.scope(), data.today(), rules_)
 
 
 def standings_in_area(a: Assessment, street_id: str | None, committee_id: str | None) -> pd.DataFrame:
     """Return the standings of workers whose committee is in the sidebar's area."""
     s = a.standings
+    visible = auth.visible_grids()
+    if visible is not None:  # workers assigned to a grid inside the role's scope
+        gw = frames(data.today()).grid_workers
+        s = s[s["worker_id"].isin(gw.loc[gw["grid_id"].isin(visible), "worker_id"])]
     if committee_id:
         return s[s["committee_id"] == committee_id].reset_index(drop=True)
     if street_id:
@@ -509,6 +539,11 @@ def staffing(level: str, street_id: str | None) -> pd.DataFrame:
     if level == "committee" and street_id:
         keep = layers.committees.loc[layers.committees["street_id"] == street_id, "committee_id"]
         out = out[out["committee_id"].isin(keep)].reset_index(drop=True)
+    if level == "district" and auth.visible_grids() is not None:
+        return out.iloc[0:0]  # the district's own ratio is for the district role
+    whole = {"committee": auth.visible_committees, "street": auth.visible_streets}.get(level, lambda: None)()
+    if whole is not None:
+        out = out[out[f"{level}_id"].isin(whole)].reset_index(drop=True)
     return out
 
 
@@ -554,7 +589,30 @@ def table(
 
 
 def area_pace(street_id: str | None, committee_id: str | None) -> pd.Series:
-    """Return the pace of the sidebar's area itself (district, street or committee) as one row."""
+    """Return the pace of the sidebar's area itself (district, street or committee) as one row.
+
+    With no area chosen, a role that does not see the whole district gets the
+    pace of its own grids together.
+    """
+    visible = auth.visible_grids()
+    if visible is not None and not (street_id or committee_id):
+        as_of, cfg = data.today(), data.settings()
+        jan1 = dt.date(as_of.year, 1, 1)
+        cut = as_of - dt.timedelta(days=28)
+
+        def mine(end: dt.date) -> pd.DataFrame:
+            g = data.coverage_index().coverage(jan1, end, level="grid")
+            g = g[g.index.isin(visible)][["households", "visited"]].sum()
+            return pd.DataFrame([g], index=["mine"])
+
+        p = unc.pace(
+            mine(as_of),
+            mine(cut) if cut >= jan1 else None,
+            as_of=as_of,
+            goal=cfg.coverage_goal,
+            calendar=calendar(),
+        )
+        return p.loc["mine"]
     level, area = (
         ("committee", committee_id)
         if committee_id

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from geo.periods import PERIODS, period_range
-from ui import data
+from ui import auth, data
 from ui.i18n import LANGS, lang, t
 
 
@@ -62,28 +62,49 @@ def render() -> Filters:
     sb.caption(f"{start.isoformat()} – {end.isoformat()} · {t('as_of')} {today.isoformat()}")
 
     layers = data.layers()
-    streets = dict(zip(layers.streets["street_id"], layers.streets["name"], strict=True))
+    # Only areas the role sees whole (ui.auth); "all" is the whole district or the role's own area.
+    vis_streets, vis_comms = auth.visible_streets(), auth.visible_committees()
+    everything = vis_streets is None
+    all_label = t("area.all") if everything else t("area.mine")
+    s_rows = layers.streets if everything else layers.streets[layers.streets["street_id"].isin(vis_streets)]
+    streets = dict(zip(s_rows["street_id"], s_rows["name"], strict=True))
+    if st.session_state.get("street") not in (None, *streets):
+        del st.session_state["street"]  # another account's choice, before a sign-in in this session
     q_street = st.query_params.get("street")
     default_street = q_street if q_street in streets else None
-    street = sb.selectbox(
-        t("area.street"),
-        [None, *streets],
-        index=([None, *streets].index(default_street)),
-        format_func=lambda s: t("area.all") if s is None else streets[s],
-        key="street",
+    # A picker with nothing to pick (the public; a committee or grid account) is not drawn: it would
+    # only offer "all", and a widget drawn afresh after signing in shows its labels right.
+    street = (
+        sb.selectbox(
+            t("area.street"),
+            [None, *streets],
+            index=([None, *streets].index(default_street)),
+            format_func=lambda s: all_label if s is None else streets[s],
+            key="street",
+        )
+        if streets
+        else None
     )
     comms = layers.committees
+    if vis_comms is not None:
+        comms = comms[comms["committee_id"].isin(vis_comms)]
     if street:
         comms = comms[comms["street_id"] == street]
     committees = dict(zip(comms["committee_id"], comms["name"], strict=True))
+    if st.session_state.get("committee") not in (None, *committees):
+        del st.session_state["committee"]
     q_comm = st.query_params.get("committee")
     default_comm = q_comm if q_comm in committees else None
-    committee = sb.selectbox(
-        t("area.committee"),
-        [None, *committees],
-        index=([None, *committees].index(default_comm)),
-        format_func=lambda c: t("area.all") if c is None else committees[c],
-        key="committee",
+    committee = (
+        sb.selectbox(
+            t("area.committee"),
+            [None, *committees],
+            index=([None, *committees].index(default_comm)),
+            format_func=lambda c: all_label if c is None else committees[c],
+            key="committee",
+        )
+        if committees
+        else None
     )
     _set_query("street", street, streets)
     _set_query("committee", committee, committees)
