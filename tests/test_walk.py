@@ -1,4 +1,4 @@
-"""Today's walk: the grid glue (geo.walks), `sibai route`, and the page under AppTest."""
+"""Today's walk: the area glue (geo.walks), team mode, ticking, `sibai route`, and the page under AppTest."""
 
 from __future__ import annotations
 
@@ -7,23 +7,52 @@ import json
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from geo.cli import main
 from geo.demo import install_demo
-from geo.store import open_store
-from geo.walks import plan_grid_walk, walk_inputs, walk_map, walk_table
+from geo.maps import find_external_urls
+from geo.store import OutOfScope, Scope, open_store
+from geo.store.walking import read_duty, set_duty
+from geo.walks import (
+    default_duty,
+    plan_grid_walk,
+    plan_team_walk,
+    print_html,
+    record_ticks,
+    team_inputs,
+    team_table,
+    walk_inputs,
+    walk_map,
+    walk_outcomes,
+    walk_svg,
+    walk_table,
+)
+from tests.conftest import sign_in
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 AS_OF = dt.date(2026, 11, 26)
+ALL = Scope.everything()
+NOW = dt.datetime(2026, 11, 26, 16, 0)
+
+
+def _build(path: Path) -> str:
+    with open_store(str(path), create=True) as store:
+        install_demo(store, scale="tiny", seed=11, as_of=AS_OF)
+    return str(path)
 
 
 @pytest.fixture(scope="module")
 def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("walk") / "tiny.gpkg"
-    with open_store(str(path), create=True) as store:
-        install_demo(store, scale="tiny", seed=11, as_of=AS_OF)
-    return str(path)
+    """A tiny district that no test writes to."""
+    return _build(tmp_path_factory.mktemp("walk") / "tiny.gpkg")
+
+
+@pytest.fixture
+def fresh_db(tmp_path: Path) -> str:
+    """A tiny district of one test's own (for writes)."""
+    return _build(tmp_path / "fresh.gpkg")
 
 
 def _minutes(hhmm: str) -> int:
@@ -33,9 +62,9 @@ def _minutes(hhmm: str) -> int:
 
 def test_walk_respects_the_window_visits_nobody_twice_and_never_a_vacant_home(tiny_db: str) -> None:
     with open_store(tiny_db) as store:
-        inputs = walk_inputs(store, "G0003")
-        households = store.read_table("households")
-        buildings = store.read_table("buildings")
+        inputs = walk_inputs(store, "G0003", scope=ALL)
+        households = store.read_table("households", scope=ALL)
+        buildings = store.read_table("buildings", scope=ALL)
     walk, priority = plan_grid_walk(inputs, on=AS_OF, start="13:00", end="15:30", minutes_per_visit=8)
     chosen = walk.household_ids
     assert chosen, "an afternoon fits at least one household"
@@ -53,21 +82,117 @@ def test_walk_respects_the_window_visits_nobody_twice_and_never_a_vacant_home(ti
     assert not (set(priority["household_id"]) - occupied)
 
 
-def test_walk_table_and_map_are_offline_and_numbered(tiny_db: str) -> None:
+def test_walk_table_map_and_print_page_are_offline_and_numbered(tiny_db: str) -> None:
     with open_store(tiny_db) as store:
-        inputs = walk_inputs(store, "G0003")
+        inputs = walk_inputs(store, "G0003", scope=ALL)
     walk, _ = plan_grid_walk(inputs, on=AS_OF)
-    table = walk_table(walk, inputs)
+    table = walk_table(walk, inputs, on=AS_OF)
     assert table["order"].tolist() == list(range(1, len(walk.stops) + 1))
     assert table["households"].sum() == len(walk.household_ids)
+    assert table["done"].tolist() == [f"0/{n}" for n in table["households"]]
     html = walk_map(walk, inputs).get_root().render()
-    from geo.maps import find_external_urls
-
     assert find_external_urls(html) == []
     assert html.count("sibai-stop") == len(walk.stops)
+    # Footprints of every building of the grid lie under the stops.
+    assert inputs.footprints is not None and len(inputs.footprints) == len(inputs.buildings) > 0
+    assert html.count('"building_id"') >= len(inputs.footprints)
+    page = print_html("今日走访", AS_OF.isoformat(), [("", table)], walk_svg(walk, inputs))
+    assert find_external_urls(page.replace('xmlns="http://www.w3.org/2000/svg"', "")) == []
+    assert page.count("<tr") == len(table) + 1 and "@media print" in page
+    assert page.count("<polygon") == len(inputs.footprints)
 
 
-def test_sibai_route_json_csv_and_errors(tiny_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_grid_or_committee_outside_the_scope_is_refused(tiny_db: str) -> None:
+    with open_store(tiny_db) as store:
+        committee = store.read_table("grids", scope=ALL).set_index("grid_id").loc["G0003", "committee_id"]
+        with pytest.raises(OutOfScope, match="grid G0003 is outside your area"):
+            walk_inputs(store, "G0003", scope=Scope.of(grids=["G0001"]))
+        with pytest.raises(LookupError, match="no grid with id 'G9999'"):
+            walk_inputs(store, "G9999", scope=ALL)
+        # A grid leader sees the grid, but team mode needs the whole committee.
+        assert walk_inputs(store, "G0003", scope=Scope.of(grids=["G0003"])).grid_id == "G0003"
+        with pytest.raises(OutOfScope, match=f"committee {committee} is outside your area"):
+            team_inputs(store, committee, scope=Scope.of(grids=["G0003"]), day=AS_OF)
+        assert team_inputs(store, committee, scope=Scope.of(committees=[committee]), day=AS_OF).grid_id == ""
+
+
+def test_duty_rota_is_data_with_a_rotation_by_default(fresh_db: str) -> None:
+    with open_store(fresh_db) as store:
+        workers = store.read_table("workers", scope=ALL)
+        ids = sorted(workers.loc[(workers["committee_id"] == "C001") & (workers["active"] == 1), "worker_id"])
+        assert read_duty(store, "C001", AS_OF) is None
+        inputs = team_inputs(store, "C001", scope=ALL, day=AS_OF)
+        assert inputs.workers.loc[inputs.workers["on_duty"], "worker_id"].tolist() == [
+            default_duty(ids, AS_OF)
+        ]
+        # Consecutive workdays hand the duty on; the weekend does not advance it.
+        friday, monday = dt.date(2026, 11, 27), dt.date(2026, 11, 30)
+        assert default_duty(ids, monday) == ids[(ids.index(default_duty(ids, friday)) + 1) % len(ids)]
+        other = next(w for w in ids if w != default_duty(ids, AS_OF))
+        set_duty(store, "C001", AS_OF, other, set_by="书记")
+        inputs = team_inputs(store, "C001", scope=ALL, day=AS_OF)
+        assert inputs.workers.loc[inputs.workers["on_duty"], "worker_id"].tolist() == [other]
+        with pytest.raises(ValueError, match="no active worker 'W9999' in committee 'C001'"):
+            set_duty(store, "C001", AS_OF, "W9999")
+
+
+def test_team_walks_leave_the_duty_worker_in_and_share_households_once(tiny_db: str) -> None:
+    with open_store(tiny_db) as store:
+        inputs = team_inputs(store, "C001", scope=ALL, day=AS_OF)
+        households = store.read_table("households", scope=Scope.of(committees=["C001"]))
+    plan, _priority = plan_team_walk(inputs, on=AS_OF, time_limit_s=1.0)
+    duty = inputs.workers.loc[inputs.workers["on_duty"], "worker_id"].tolist()
+    assert plan.on_duty == duty and plan.walks[duty[0]].household_ids == []
+    walking = [w for w in plan.walks if w not in duty]
+    assert walking and all(plan.walks[w].household_ids for w in walking)
+    every = [h for w in walking for h in plan.walks[w].household_ids]
+    assert len(every) == len(set(every))
+    assert set(every) <= set(households.loc[households["occupied"] == 1, "household_id"])
+    for w in walking:
+        assert plan.walks[w].finish <= "15:30"
+    table = team_table(plan, inputs, on=AS_OF)
+    assert set(table["worker_id"]) == set(walking)
+    assert table["households"].sum() == len(every)
+    html = walk_map({w: plan.walks[w] for w in walking}, inputs).get_root().render()
+    assert find_external_urls(html) == []
+    assert html.count("sibai-stop") == len(table)
+
+
+def test_ticking_records_each_visit_once_through_the_validated_path(fresh_db: str) -> None:
+    with open_store(fresh_db) as store:
+        inputs = walk_inputs(store, "G0003", scope=ALL, day=AS_OF)
+        walk, _ = plan_grid_walk(inputs, on=AS_OF, time_limit_s=0.3)
+        first, second = walk.stops["household_ids"].iloc[0][:2]
+        worker = inputs.workers["worker_id"].iloc[0]
+        before = len(store.read_table("visits", scope=ALL))
+        ticks = {first: "met", second: "not_home", walk.household_ids[-1]: ""}
+        report = record_ticks(store, walk, ticks, day=AS_OF, worker_id=worker, nonce="n1", now=NOW, scope=ALL)
+        assert set(report.saved) == {first, second} and not report.problems
+        again = record_ticks(store, walk, ticks, day=AS_OF, worker_id=worker, nonce="n1", now=NOW, scope=ALL)
+        assert again.repeated == report.saved and not again.saved
+        visits = store.read_table("visits", scope=ALL)
+        assert len(visits) == before + 2
+        mine = visits.set_index("visit_id").loc[list(report.saved.values())]
+        assert sorted(mine["outcome"]) == ["met", "not_home"]
+        arrive = walk.stops["arrive"].iloc[0]
+        assert mine.loc[report.saved[first], "visited_at"] == dt.datetime.combine(
+            AS_OF, dt.time.fromisoformat(arrive)
+        )
+        assert walk_outcomes(walk_inputs(store, "G0003", scope=ALL), AS_OF) == {
+            first: "met",
+            second: "not_home",
+        }
+        # Not on the walk, or a time in the future: refused with reasons, nothing written.
+        bad = record_ticks(
+            store, walk, {"H9999999": "met", first: "met"}, day=AS_OF + dt.timedelta(days=2),
+            worker_id=worker, nonce="n2", now=NOW, scope=ALL,
+        )  # fmt: skip
+        assert bad.problems["H9999999"][0].code == "household_unknown"
+        assert bad.problems[first][0].code == "time_future"
+        assert len(store.read_table("visits", scope=ALL)) == before + 2
+
+
+def test_sibai_route_json_csv_team_and_errors(tiny_db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["route", "G0003", "--date", "2026-11-26", "--db", tiny_db]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) >= {"stops", "distance_m", "walk_min"}
@@ -75,16 +200,31 @@ def test_sibai_route_json_csv_and_errors(tiny_db: str, capsys: pytest.CaptureFix
     assert main(["route", "G0003", "--date", "2026-11-26", "--format", "csv", "--db", tiny_db]) == 0
     header = capsys.readouterr().out.splitlines()[0]
     assert header == "order,building_id,arrive,leave,walk_m,household_ids"
+    assert main(["route", "--team", "C001", "--date", "2026-11-26", "--db", tiny_db]) == 0
+    team = json.loads(capsys.readouterr().out)
+    assert sum(w["on_duty"] for w in team["workers"]) == 1
+    assert all({"worker_id", "stops", "distance_m", "walk_min"} <= set(w) for w in team["workers"])
+    assert main(["route", "--team", "C001", "--date", "2026-11-26", "--format", "csv", "--db", tiny_db]) == 0
+    assert (
+        capsys.readouterr().out.splitlines()[0]
+        == "worker_id,order,building_id,arrive,leave,walk_m,household_ids"
+    )
     assert main(["route", "G9999", "--db", tiny_db]) == 1
     assert capsys.readouterr().err.strip() == "sibai route: error: no grid with id 'G9999'"
     assert main(["route", "G0003", "--start", "15:00", "--end", "14:00", "--db", tiny_db]) == 1
     assert "ends (14:00) before it starts (15:00)" in capsys.readouterr().err
+    assert main(["route", "G0003", "--team", "C001", "--db", tiny_db]) == 1
+    assert "either GRID_ID" in capsys.readouterr().err
 
 
 def _page(db: str, monkeypatch: pytest.MonkeyPatch, **query: str) -> AppTest:
     monkeypatch.setenv("SIBAI_DB", db)
     monkeypatch.setenv("SIBAI_TODAY", AS_OF.isoformat())
+    # The app's store and caches live per process: start afresh on this database.
+    st.cache_data.clear()
+    st.cache_resource.clear()
     at = AppTest.from_file(APP, default_timeout=90)
+    sign_in(at, "district", db=db)
     for k, v in query.items():
         at.query_params[k] = v
     at.run()
@@ -96,12 +236,13 @@ def test_walk_page_shows_the_plan_of_the_linked_grid(tiny_db: str, monkeypatch: 
     at = _page(tiny_db, monkeypatch, grid="G0003")
     assert not at.exception
     assert at.title[0].value == "今日走访"
-    assert at.selectbox(key="walk_grid").value == "G0003"
+    assert at.selectbox(key="walk_one_area").value == "G0003"
     with open_store(tiny_db) as store:
-        walk, _ = plan_grid_walk(walk_inputs(store, "G0003"), on=AS_OF)
+        walk, _ = plan_grid_walk(walk_inputs(store, "G0003", scope=ALL), on=AS_OF)
     labels = {m.label: m.value for m in at.metric}
     assert labels["可走访户数"] == str(len(walk.household_ids))
-    assert labels["预计结束"] <= "15:30"
+    assert labels["本年覆盖率"].endswith("%")
+    assert [b.label for b in at.get("download_button")][-1] == "打印版（HTML）"
 
 
 def test_walk_page_refuses_an_end_before_the_start(tiny_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -109,3 +250,60 @@ def test_walk_page_refuses_an_end_before_the_start(tiny_db: str, monkeypatch: py
     at.time_input(key="walk_end").set_value(dt.time(12, 0)).run()
     assert not at.exception
     assert [e.value for e in at.error] == ["结束时间必须晚于出发时间。"]
+
+
+def test_walk_page_team_mode_leaves_the_duty_worker_in(tiny_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _page(tiny_db, monkeypatch, grid="G0003")
+    at.radio(key="walk_mode").set_value("team").run()
+    assert not at.exception
+    committee = at.selectbox(key="walk_team_area").value
+    with open_store(tiny_db) as store:
+        inputs = team_inputs(store, committee, scope=ALL, day=AS_OF)
+    duty = inputs.workers.loc[inputs.workers["on_duty"], "worker_id"].tolist()
+    assert at.selectbox(key=f"walk_duty_{committee}_{AS_OF}").value == duty[0]
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["走访社工"] == str(len(inputs.workers) - 1)
+    whose = at.selectbox(key="walk_tick_whose")
+    assert duty[0] not in whose.options and len(whose.options) == len(inputs.workers) - 1
+
+
+def test_walk_page_ticks_stops_once_and_coverage_moves(
+    fresh_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = _page(fresh_db, monkeypatch, grid="G0003")
+    cover_before = {m.label: m.value for m in at.metric}["本年覆盖率"]
+    boxes = [b for b in at.button_group if b.key and b.key.startswith("tick_")]
+    assert boxes
+    with open_store(fresh_db) as store:
+        before = len(store.read_table("visits", scope=ALL))
+    boxes[0].set_value("met")
+    boxes[1].set_value("not_home")
+    at.button[[b.label for b in at.button].index("记录走访结果")].click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["已记录 2 户走访。"]
+    with open_store(fresh_db) as store:
+        assert len(store.read_table("visits", scope=ALL)) == before + 2
+    # The walk stays as planned (pinned) and shows what was recorded; coverage moved.
+    ticked = [b.label for b in at.button_group if b.key and b.key.startswith("tick_") and "✔" in b.label]
+    assert ticked == [boxes[0].label + " · ✔ 已见面", boxes[1].label + " · ✔ 不在家"]
+    assert {m.label: m.value for m in at.metric}["本年覆盖率"] != cover_before
+    # Submitting the same form again records nothing more.
+    at.button[[b.label for b in at.button].index("记录走访结果")].click().run()
+    assert [i.value for i in at.info][:1] == ["2 户已记录过，未重复记录。"]
+    with open_store(fresh_db) as store:
+        assert len(store.read_table("visits", scope=ALL)) == before + 2
+
+
+def test_walk_page_saves_the_duty_to_the_rota(fresh_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _page(fresh_db, monkeypatch, grid="G0003")
+    at.radio(key="walk_mode").set_value("team").run()
+    committee = at.selectbox(key="walk_team_area").value
+    duty = at.selectbox(key=f"walk_duty_{committee}_{AS_OF}")
+    other = next(w for w in duty.options if w != duty.value)
+    other_id = other[other.index("（") + 1 : -1]
+    duty.set_value(other_id)
+    at.button(key="walk_duty_save").click().run()
+    assert not at.exception
+    with open_store(fresh_db) as store:
+        assert read_duty(store, committee, AS_OF) == other_id
+    assert other not in at.selectbox(key="walk_tick_whose").options

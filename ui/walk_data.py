@@ -1,18 +1,36 @@
-"""Caching wrappers and labels for the today's-walk page."""
+"""Caching, pinning, labels and the tick form of the today's-walk page."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from geo.areas import grids_in_area
-from geo.route import Walk
-from geo.walks import WalkInputs, plan_grid_walk, walk_inputs
-from ui import data
+from geo.route import TeamPlan, Walk
+from geo.store import Scope
+from geo.store.walking import set_duty
+from geo.visits import local_now, new_form_nonce
+from geo.walks import (
+    DETOUR_FACTOR,
+    WalkInputs,
+    plan_grid_walk,
+    plan_team_walk,
+    print_html,
+    record_ticks,
+    team_inputs,
+    team_table,
+    walk_inputs,
+    walk_outcomes,
+    walk_svg,
+    walk_table,
+)
+from ui import auth, data
 from ui.grid_data import leaflet_assets as leaflet_assets  # one served copy of Leaflet for st_folium
-from ui.i18n import lang
+from ui.grid_data import problem_text
+from ui.i18n import TEXT, lang, t
 from ui.sidebar import Filters
 
 LABELS = {
@@ -26,15 +44,50 @@ LABELS = {
     "priority": ("优先级", "Priority"),
     "reason": ("原因", "Reason"),
 }
+"""Column labels of the walk's tables (more come from ``walk.col.*`` in ui/i18n.py)."""
+
+OUTCOMES = ("met", "not_home", "refused", "inaccessible", "vacant")
+"""What a worker may tick per household (nothing ticked: not visited)."""
+
+
+def _allowed(ids: list[str]) -> list[str]:
+    """Keep the grid ids the session may see."""
+    allowed = data.store().grid_ids(auth.scope())
+    return ids if allowed is None else [g for g in ids if g in set(allowed)]
 
 
 def grids_in_view(f: Filters) -> pd.DataFrame:
-    """Return the grids of the sidebar's area (all grids when none is chosen)."""
+    """Return the grids of the sidebar's area that the session may see."""
     layers = data.layers()
-    ids = set(
-        grids_in_area(layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id)
+    ids = grids_in_area(layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id)
+    keep = set(_allowed(list(ids)))
+    return layers.grids[layers.grids["grid_id"].isin(keep)][["grid_id", "name"]]
+
+
+def committees_in_view(f: Filters) -> pd.DataFrame:
+    """Return the committees of the sidebar's area whose grids the session may all see."""
+    layers = data.layers()
+    grids = grids_in_view(f)
+    mine = set(grids["grid_id"])
+    per = layers.grids.groupby("committee_id")["grid_id"].apply(set)
+    ok = [c for c, g in per.items() if g and g <= mine]
+    return layers.committees[layers.committees["committee_id"].isin(ok)][["committee_id", "name"]]
+
+
+def settings_label() -> str:
+    """Return the label of the day-and-times expander, showing the current choice."""
+    ss = st.session_state
+    day = ss.get("walk_day") or data.today()
+    start = ss.get("walk_start") or clock("13:00")
+    end = ss.get("walk_end") or clock(data.settings().day_end)
+    minutes = ss.get("walk_minutes") or 8
+    return t(
+        "walk.settings",
+        day=str(day),
+        start=start.strftime("%H:%M"),
+        end=end.strftime("%H:%M"),
+        n=int(minutes),
     )
-    return layers.grids[layers.grids["grid_id"].isin(ids)][["grid_id", "name"]]
 
 
 def clock(text: str) -> dt.time:
@@ -43,22 +96,161 @@ def clock(text: str) -> dt.time:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def _inputs(kind: str, area_id: str, day: dt.date, version: int, scope: Scope) -> WalkInputs:
+    if kind == "team":
+        return team_inputs(data.store(), area_id, scope=scope, day=day)
+    return walk_inputs(data.store(), area_id, scope=scope, day=day)
+
+
+def inputs(kind: str, area_id: str, day: dt.date) -> WalkInputs:
+    """Return the area's inputs (``kind`` ``grid`` or ``team``), fresh after every write."""
+    return _inputs(kind, area_id, day, data.store().versions()[0], auth.scope())
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
 def _plan(
-    grid_id: str, day: dt.date, start: str, end: str, minutes: float, version: int
-) -> tuple[WalkInputs, Walk, pd.DataFrame]:
-    inputs = walk_inputs(data.store(), grid_id)
-    walk, priority = plan_grid_walk(inputs, on=day, start=start, end=end, minutes_per_visit=minutes)
-    return inputs, walk, priority
+    kind: str, area_id: str, day: dt.date, start: str, end: str, minutes: float, version: int, scope: Scope
+) -> tuple[Walk | TeamPlan, pd.DataFrame]:
+    found = _inputs(kind, area_id, day, version, scope)
+    opts: dict[str, Any] = {"on": day, "start": start, "end": end, "minutes_per_visit": minutes}
+    if kind == "team":
+        return plan_team_walk(found, **opts)
+    return plan_grid_walk(found, **opts)
 
 
 def plan(
-    grid_id: str, day: dt.date, start: str, end: str, minutes: float
-) -> tuple[WalkInputs, Walk, pd.DataFrame]:
-    """Plan (about a second), cached until the data changes."""
-    return _plan(grid_id, day, start, end, minutes, data.store().versions()[0])
+    kind: str, area_id: str, day: dt.date, start: str, end: str, minutes: float
+) -> tuple[Any, pd.DataFrame]:
+    """Return the walk (or team plan) and the priority table, pinned for this session.
+
+    A plan stays as first shown until :func:`replan`, so ticking stops (which
+    changes priorities) does not reshuffle the walk being ticked.
+    """
+    pins = st.session_state.setdefault("walk_pins", {})
+    key = (kind, area_id, day, start, end, minutes)
+    if key not in pins:
+        pins[key] = _plan(kind, area_id, day, start, end, minutes, data.store().versions()[0], auth.scope())
+    return pins[key]
+
+
+def replan() -> None:
+    """Forget the pinned plans (button callback)."""
+    st.session_state["walk_pins"] = {}
+
+
+def save_duty(committee_id: str, day: dt.date, key: str) -> None:
+    """Store the duty chosen in widget ``key`` (button callback), then plan again."""
+    worker = st.session_state.get(key)
+    if worker:
+        set_duty(data.store(), committee_id, day, str(worker), set_by=auth.user())
+        st.session_state["walk_flash"] = ("saved", t("walk.duty_saved", name=str(worker)))
+        replan()
+
+
+def distance_note(found: WalkInputs) -> str:
+    """Say how distances were measured."""
+    return t("walk.dist_network") if found.network is not None else t("walk.dist_straight", f=DETOUR_FACTOR)
 
 
 def localised(frame: pd.DataFrame) -> pd.DataFrame:
     """Rename columns into the UI language."""
     i = 1 if lang() == "en" else 0
-    return frame.rename(columns={k: v[i] for k, v in LABELS.items()})
+    names = {k: v[i] for k, v in LABELS.items()}
+    names.update({c: t(f"walk.col.{c}") for c in frame.columns if c not in names and f"walk.col.{c}" in TEXT})
+    return frame.rename(columns=names)
+
+
+def tables(result: Any, found: WalkInputs, day: dt.date) -> pd.DataFrame:
+    """Return the stop list (one walker) or every walker's stops (team), with what was recorded."""
+    if isinstance(result, TeamPlan):
+        return team_table(result, found, on=day)
+    return walk_table(result, found, on=day)
+
+
+def team_summary(plan: TeamPlan, found: WalkInputs) -> pd.DataFrame:
+    """Return one row per worker, localised."""
+    s = plan.summary()
+    names = dict(zip(found.workers["worker_id"], found.workers["name"], strict=True))
+    s.insert(1, "worker", [names.get(w, w) for w in s["worker_id"]])
+    s["on_duty"] = ["✔" if d else "" for d in s["on_duty"]]
+    s = s.round({"walk_min": 0, "distance_m": 0, "visit_min": 0})
+    return localised(s)
+
+
+def coverage(kind: str, area_id: str, day: dt.date) -> float | None:
+    """Return the area's coverage from 1 January to ``day`` (the live index: moves on every visit)."""
+    from ui import grid_data as gd
+
+    try:
+        frame = gd.metrics(dt.date(day.year, 1, 1), day, "committee" if kind == "team" else "grid")
+        return float(frame.loc[area_id, "coverage"])
+    except KeyError:
+        return None
+
+
+def printable(result: Any, found: WalkInputs, day: dt.date, title: str) -> bytes:
+    """Return the self-contained printable page (SVG map and stop tables) as UTF-8 bytes."""
+    names = dict(zip(found.workers["worker_id"], found.workers["name"], strict=True))
+    if isinstance(result, TeamPlan):
+        walks = {w: walk for w, walk in result.walks.items() if w not in result.on_duty}
+        sections = [
+            (f"{names.get(w, w)}（{w}）", localised(walk_table(walk, found, on=day).drop(columns=["walk_m"])))
+            for w, walk in walks.items()
+        ]
+        svg = walk_svg(walks, found)
+    else:
+        sections = [("", localised(walk_table(result, found, on=day).drop(columns=["walk_m"])))]
+        svg = walk_svg(result, found)
+    return print_html(title, day.isoformat(), sections, svg).encode("utf-8")
+
+
+def tick_form(walk: Walk, found: WalkInputs, day: dt.date, worker_id: str, key: str) -> None:
+    """Draw the after-walk form: per stop, an outcome per household; record through the validated path."""
+    flash = st.session_state.pop(f"tick_flash_{key}", None)
+    for kind, message in flash or []:
+        {"success": st.success, "info": st.info, "error": st.error}[kind](message)
+    nonce = st.session_state.setdefault(f"tick_nonce_{key}", new_form_nonce())
+    done = walk_outcomes(found, day)
+    names = found.buildings.drop_duplicates("building_id").set_index("building_id")["name"]
+    with st.form(f"tick_form_{key}"):
+        st.caption(t("walk.tick.hint"))
+        for row in walk.stops.itertuples(index=False):
+            label = t("walk.tick.stop", order=row.order, building=names.get(row.building_id, row.building_id),
+                      arrive=row.arrive)  # fmt: skip
+            st.markdown(f"**{label}**")
+            for h in row.household_ids:
+                recorded = done.get(str(h), "")
+                # Pills: one tap per door, and they wrap on a phone instead of a dropdown per row.
+                st.pills(
+                    f"{h}" + (f" · ✔ {t('outcome.' + recorded)}" if recorded else ""),
+                    OUTCOMES,
+                    format_func=lambda o: t(f"outcome.{o}"),
+                    key=f"tick_{key}_{h}",
+                )
+        submitted = st.form_submit_button(t("walk.tick.submit"), type="primary")
+    if not submitted:
+        return
+    ticks = {str(h): st.session_state.get(f"tick_{key}_{h}") or "" for h in walk.household_ids}
+    report = record_ticks(
+        data.store(),
+        walk,
+        ticks,
+        day=day,
+        worker_id=worker_id,
+        nonce=str(nonce),
+        now=local_now(data.settings()),
+        scope=auth.scope(),
+        known_workers=set(found.workers["worker_id"].astype(str)),
+    )
+    out: list[tuple[str, str]] = []
+    if report.saved:
+        out.append(("success", t("walk.tick.saved", n=len(report.saved))))
+    if report.repeated:
+        out.append(("info", t("walk.tick.repeated", n=len(report.repeated))))
+    for h, problems in report.problems.items():
+        for p in problems:
+            out.append(("error", t("walk.tick.problem", household=h, problem=problem_text(p))))
+    if not any(ticks.values()):
+        out.append(("info", t("walk.tick.none")))
+    st.session_state[f"tick_flash_{key}"] = out
+    st.rerun()
