@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from geo.store import StoreError
-from ui import auth, data, sidebar
+from ui import auth, data, errors, sidebar
 from ui.i18n import lang, t
 
 st.set_page_config(page_title="四百网格地图 · Sibai Grid Map", layout="wide")
@@ -73,4 +73,5 @@ if (here == "signin" and staff) or (auth.just_signed_out() and here != home):
 auth.account_box()
 st.session_state["filters"] = sidebar.render()
 auth.require(here)  # each page calls it too: Streamlit may run a page without app.py
-nav.run()
+with errors.caught():
+    nav.run()

@@ -791,3 +791,13 @@ TEXT.update(
         "walk.settings": ("{day}　{start}–{end}　每户{n}分钟", "{day}  {start}–{end}  {n} min per household"),
     }
 )
+
+TEXT.update(
+    {
+        "error.unexpected": (
+            "出错了，操作未完成。请刷新页面重试；如仍出错，请把参考号 {ref} 告诉系统管理员。",
+            "Something went wrong and nothing was done. Reload the page and try again; if it happens again, "
+            "give the administrator the reference {ref}.",
+        ),
+    }
+)
