@@ -12,6 +12,14 @@ Two implementations share one contract:
 - :class:`CoverageIndex`, compact arrays built once from the same frames (visits
   sorted by time), answering any period for all 2,000 grids in milliseconds.
 
+Issue counts are taken at one moment: the end of the period, or ``now`` if
+that is earlier. *Open* means opened and not yet closed at that moment;
+*overdue* is what the issues page calls overdue: the escalation clock of
+:mod:`geo.issues` is applied on read, so an issue past its limit moves up the
+ladder with the next level's full limit, and only one that has run past the
+district's limit too is overdue — whether or not ``sibai escalate`` has
+written the steps yet.
+
 Examples
 --------
 >>> hh = pd.DataFrame({"household_id": ["h1", "h2", "h3"], "grid_id": ["g1", "g1", "g2"],
@@ -31,10 +39,14 @@ g2                0        0       NaN
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from geo.issues import escalate_frame, limits_days
+from geo.store.schema import LEVELS as LADDER
 
 LEVELS = ("household", "building", "grid", "committee", "street", "district")
 """Levels at which coverage can be asked for."""
@@ -144,6 +156,7 @@ def coverage_by_area(
     end: dt.date,
     level: str = "grid",
     now: dt.datetime | None = None,
+    limits: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """Compute coverage and issue counts per area with plain pandas (the reference).
 
@@ -155,18 +168,30 @@ def coverage_by_area(
     visits
         ``household_id, visited_at, outcome``.
     issues
-        ``grid_id, opened_at, due_at, closed_at, status`` (or None).
+        ``grid_id, level, opened_at, due_at, closed_at`` (and ``building_id``
+        for the building level), or None.
     start, end
         The period, both days included.
     level
         ``household``, ``building``, ``grid``, ``committee``, ``street`` or ``district``.
     now
         The moment issue counts are taken at: the end of the period, or ``now``
-        if that is earlier (an issue is not overdue in the future).
+        if that is earlier (an issue is not overdue in the future). Everything
+        stamped at or before ``now`` (to the second) has happened by then.
+    limits
+        Days allowed at each level of the escalation ladder (default: the
+        settings', :func:`geo.issues.limits_days`).
+
+    Notes
+    -----
+    Overdue issues are counted with :func:`geo.issues.escalate_frame` (the
+    issues page's clock) applied at the moment to the issues open then;
+    :class:`CoverageIndex` gets the same counts another way, from each
+    issue's :func:`overdue_from`.
     """
     _check_level(level)
     lo, hi = period_bounds(start, end)
-    at = _moment(hi, now)
+    state_at, clock_at = _moments(hi, now)
     in_period = visits[
         (visits["outcome"] == "met")
         & (visits["visited_at"].to_numpy() >= lo)
@@ -190,11 +215,19 @@ def coverage_by_area(
     out["overdue_issues"] = 0
     if issues is not None and len(issues) and level not in {"household"}:
         iss = issues
+        _check_issue_columns(iss)
         opened = iss["opened_at"].to_numpy()
         closed = iss["closed_at"].to_numpy()
-        due = iss["due_at"].to_numpy()
-        is_open = (opened < at) & (np.isnat(closed) | (closed >= at))
-        overdue = is_open & ~np.isnat(due) & (due < at)
+        is_open = (opened < state_at) & (np.isnat(closed) | (closed >= state_at))
+        # The issues page's clock, run at the moment over the issues open then (an issue
+        # closed since was open at that moment, so its clock ran: its status is set aside).
+        clocked = escalate_frame(
+            iss[is_open].assign(status="open"),
+            now=pd.Timestamp(clock_at).to_pydatetime(),
+            limits=limits_days() if limits is None else limits,
+        )
+        overdue = np.zeros(len(iss), dtype=bool)
+        overdue[is_open] = clocked["overdue"].to_numpy(dtype=bool)
         if level == "building":
             ikey = iss["building_id"]
         else:
@@ -209,11 +242,73 @@ def coverage_by_area(
     return _finish(out)
 
 
-def _moment(hi: np.datetime64, now: dt.datetime | None) -> np.datetime64:
+def _moments(hi: np.datetime64, now: dt.datetime | None) -> tuple[np.datetime64, np.datetime64]:
+    """Return when issue counts are taken: (events before this have happened, the clock's time).
+
+    At the period's end (``hi``, exclusive) both are ``hi``. At ``now``, earlier,
+    an issue opened or closed in the second ``now`` has been (as on the issues
+    page, which reads the status), while a limit ending at ``now`` has not
+    passed yet (the clock needs ``due_at < now``).
+
+    >>> hi = np.datetime64("2024-04-01T00:00:00")
+    >>> _moments(hi, None)
+    (np.datetime64('2024-04-01T00:00:00'), np.datetime64('2024-04-01T00:00:00'))
+    >>> _moments(hi, dt.datetime(2024, 3, 20, 12, 0, 0, 500))
+    (np.datetime64('2024-03-20T12:00:01'), np.datetime64('2024-03-20T12:00:00'))
+    """
     if now is None:
-        return hi
+        return hi, hi
     n = np.datetime64(now.replace(tzinfo=None), "s")
-    return min(hi, n)
+    if n >= hi:
+        return hi, hi
+    return n + np.timedelta64(1, "s"), n
+
+
+def _check_issue_columns(issues: pd.DataFrame) -> None:
+    missing = [c for c in ("grid_id", "level", "opened_at", "due_at", "closed_at") if c not in issues]
+    if missing:
+        raise ValueError(
+            f"issues: missing column(s) {', '.join(missing)} (the escalation clock needs each issue's level)"
+        )
+
+
+def overdue_from(issues: pd.DataFrame, *, limits: Mapping[str, int]) -> np.ndarray:
+    """Return when each issue becomes overdue if it stays open, as ``datetime64[s]``.
+
+    The escalation clock (:mod:`geo.issues`) moves an issue up one level when
+    its limit passes, giving it the next level's full limit, and an issue is
+    overdue only once the district's limit has passed too. So an issue at
+    level *L* due at *D* becomes overdue after *D* plus the limits of every
+    level above *L*: one addition per issue, which is what lets
+    :class:`CoverageIndex` count overdue issues for any moment without
+    running the clock. A missing ``due_at`` counts as ``opened_at`` plus the
+    level's limit, as in :func:`geo.issues.escalate_frame`.
+
+    Examples
+    --------
+    >>> lim = {"building": 3, "grid": 7, "committee": 15, "street": 30, "district": 60}
+    >>> iss = pd.DataFrame({"level": ["building", "street", "district"],
+    ...     "opened_at": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-01"]),
+    ...     "due_at": pd.to_datetime(["2024-01-04", None, "2024-01-05"])})
+    >>> overdue_from(iss, limits=lim).astype(str).tolist()  # +7+15+30+60 days; +30+60; +0
+    ['2024-04-25T00:00:00', '2024-03-31T00:00:00', '2024-01-05T00:00:00']
+    """
+    # Factorise first: five distinct levels, looked up once each (a lookup per row costs 5x more).
+    found, distinct = pd.factorize(issues["level"], use_na_sentinel=True)
+    codes = np.append(pd.Index(list(LADDER)).get_indexer(distinct), -1)[found]
+    if (codes < 0).any():
+        bad = sorted({str(v) for v in issues["level"].to_numpy(dtype=object)[codes < 0]})
+        raise ValueError(f"issues: unknown level(s) {', '.join(bad)}; use {', '.join(LADDER)}")
+    missing = [lv for lv in LADDER if lv not in limits]
+    if missing:
+        raise ValueError(f"issue time limits: no limit for level(s) {', '.join(missing)}")
+    days = np.asarray([int(limits[lv]) for lv in LADDER], dtype=np.int64)
+    # Days still to come above each level: (7+15+30+60, 15+30+60, 30+60, 60, 0) with the defaults.
+    above = np.concatenate([np.cumsum(days[::-1])[::-1][1:], [0]])
+    opened = issues["opened_at"].to_numpy().astype("datetime64[s]")
+    due = issues["due_at"].to_numpy().astype("datetime64[s]")
+    due = np.where(np.isnat(due), opened + days[codes].astype("timedelta64[D]"), due)
+    return due + above[codes].astype("timedelta64[D]")
 
 
 def _key_for(hh: pd.DataFrame, areas: Areas, level: str) -> pd.Series:
@@ -240,6 +335,12 @@ class CoverageIndex:
     Built once from frames (see :meth:`from_frames`); new visits are appended
     with :meth:`add_visits` without a rebuild. Answers equal
     :func:`coverage_by_area` exactly (tests check it on random districts).
+
+    ``limits`` are the days allowed at each level of the escalation ladder
+    (default: the settings'); ``clock``, when given, tells the time at which
+    issue counts of a period that has not ended yet are taken (the index that
+    :mod:`geo.live` builds from the store has the district's local time, the
+    issues page's ``now``). Without it they are taken at the period's end.
     """
 
     def __init__(
@@ -248,8 +349,13 @@ class CoverageIndex:
         visits: pd.DataFrame,
         issues: pd.DataFrame | None,
         areas: Areas,
+        *,
+        limits: Mapping[str, int] | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.areas = areas
+        self.limits = dict(limits_days() if limits is None else limits)
+        self.clock = clock
         self.household_ids = pd.Index(households["household_id"].to_numpy(dtype=object), dtype=object)
         if not self.household_ids.is_unique:
             raise ValueError("household ids must be unique")
@@ -271,6 +377,7 @@ class CoverageIndex:
         self.residents = np.where(self.occupied, households["residents"].to_numpy(), 0).astype(np.int64)
         self._parents: dict[str, tuple[np.ndarray, pd.Index]] = {}
         self._const: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._grid_buildings: np.ndarray | None = None
         for level in ("committee", "street", "district"):
             ids = areas.ids(level)
             parent = areas.parent_of_grids(level, self.grid_ids)
@@ -287,9 +394,12 @@ class CoverageIndex:
         visits: pd.DataFrame,
         issues: pd.DataFrame | None,
         areas: Areas,
+        *,
+        limits: Mapping[str, int] | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> CoverageIndex:
         """Build the index; ``visits`` may hold every outcome (only ``met`` is kept)."""
-        return cls(households, visits, issues, areas)
+        return cls(households, visits, issues, areas, limits=limits, clock=clock)
 
     @property
     def n_visits(self) -> int:
@@ -313,14 +423,19 @@ class CoverageIndex:
         self._t, self._h = t, h
 
     def set_issues(self, issues: pd.DataFrame | None) -> None:
-        """Replace the issue arrays (issues change state, so they are reloaded whole)."""
+        """Replace the issue arrays (issues change state, so they are reloaded whole).
+
+        ``issues`` needs ``grid_id, level, opened_at, due_at, closed_at`` (and
+        ``building_id`` for the building level).
+        """
         if issues is None or len(issues) == 0:
             self._i_grid = np.empty(0, dtype=np.int32)
             self._i_building = np.empty(0, dtype=np.int32)
             self._i_open = np.empty(0, dtype=np.int64)
             self._i_close = np.empty(0, dtype=np.int64)
-            self._i_due = np.empty(0, dtype=np.int64)
+            self._i_overdue = np.empty(0, dtype=np.int64)
             return
+        _check_issue_columns(issues)
         self._i_grid = self.grid_ids.get_indexer(issues["grid_id"].to_numpy(dtype=object)).astype(np.int32)
         if "building_id" in issues and len(self.building_ids):
             self._i_building = self.building_ids.get_indexer(
@@ -332,8 +447,8 @@ class CoverageIndex:
         self._i_open = issues["opened_at"].to_numpy().astype("datetime64[s]").astype(np.int64)
         close = issues["closed_at"].to_numpy().astype("datetime64[s]")
         self._i_close = np.where(np.isnat(close), far, close.astype(np.int64))
-        due = issues["due_at"].to_numpy().astype("datetime64[s]")
-        self._i_due = np.where(np.isnat(due), far, due.astype(np.int64))
+        # Escalation on read, solved once per load: each issue's moment of becoming overdue.
+        self._i_overdue = overdue_from(issues, limits=self.limits).astype(np.int64)
 
     def _constants(self, level: str, key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Occupied households and residents per area: fixed until households change."""
@@ -347,13 +462,66 @@ class CoverageIndex:
             self._const[level] = (hh, res)
         return self._const[level]
 
-    def met_mask(self, start: dt.date, end: dt.date) -> np.ndarray:
-        """Return a boolean per household: met at least once in the period (occupied only)."""
+    def _met_in(self, start: dt.date, end: dt.date) -> np.ndarray:
+        """Return the household position of every ``met`` visit in the period (one slice: time order)."""
         lo, hi = period_bounds(start, end)
         a, b = np.searchsorted(self._t, [lo, hi])
+        return self._h[a:b]
+
+    def met_mask(self, start: dt.date, end: dt.date) -> np.ndarray:
+        """Return a boolean per household: met at least once in the period (occupied only)."""
         seen = np.zeros(len(self.household_ids), dtype=bool)
-        seen[self._h[a:b]] = True
+        seen[self._met_in(start, end)] = True
         return seen & self.occupied
+
+    def counts_by_grid(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Return the raw counts per grid that published figures are made of, for the period.
+
+        Coverage's counts (:meth:`coverage` at the grid level, issues aside)
+        plus two that coverage does not need.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``grid_id`` (every grid, sorted): ``households``
+            (occupied), ``residents``, ``visited`` (occupied households met),
+            ``residents_covered`` (their residents), ``visits`` (``met``
+            visits in the period, each counted) and ``buildings`` (buildings
+            with occupied households), all ``int64``.
+
+        Examples
+        --------
+        >>> hh = pd.DataFrame({"household_id": ["h1", "h2", "h3"], "building_id": ["b1", "b2", "b3"],
+        ...                    "grid_id": ["g1", "g1", "g2"], "occupied": [1, 1, 0], "residents": [2, 1, 0]})
+        >>> v = pd.DataFrame({"household_id": ["h1", "h1", "h2"], "outcome": ["met", "met", "not_home"],
+        ...                   "visited_at": pd.to_datetime(["2026-03-01 10:00", "2026-04-01 10:00",
+        ...                                                 "2026-04-02 10:00"])})
+        >>> areas = areas_from_frames(pd.DataFrame({"grid_id": ["g1", "g2"], "committee_id": ["c1", "c1"]}),
+        ...                           pd.DataFrame({"committee_id": ["c1"], "street_id": ["s1"]}))
+        >>> CoverageIndex(hh, v, None, areas).counts_by_grid(dt.date(2026, 1, 1), dt.date(2026, 6, 30))
+                 households  residents  visited  residents_covered  visits  buildings
+        grid_id
+        g1                2          3        1                  2       2          2
+        g2                0          0        0                  0       0          0
+        """
+        cov = self.coverage(start, end, level="grid")
+        n = len(self.grid_ids)
+        out = cov[["households", "residents", "visited", "residents_covered"]].copy()
+        out["visits"] = np.bincount(self.h_grid[self._met_in(start, end)], minlength=n).astype(np.int64)
+        out["buildings"] = self._buildings_per_grid()
+        return out
+
+    def _buildings_per_grid(self) -> np.ndarray:
+        """Buildings with occupied households per grid: fixed until households change."""
+        if self._grid_buildings is None:
+            occupied = self.occupied
+            n_buildings = max(len(self.building_ids), 1)
+            # One code per (grid, building) pair: the distinct pairs, counted per grid.
+            codes = self.h_grid[occupied].astype(np.int64) * n_buildings + self.h_building[occupied]
+            pairs = np.unique(codes)
+            per_grid = np.bincount(pairs // n_buildings, minlength=len(self.grid_ids))
+            self._grid_buildings = per_grid.astype(np.int64)
+        return self._grid_buildings
 
     def coverage(
         self,
@@ -363,8 +531,14 @@ class CoverageIndex:
         level: str = "grid",
         now: dt.datetime | None = None,
     ) -> pd.DataFrame:
-        """Return the same frame as :func:`coverage_by_area`, from the arrays."""
+        """Return the same frame as :func:`coverage_by_area`, from the arrays.
+
+        Issue counts are taken at the period's end or at ``now`` if earlier;
+        ``now`` defaults to the index's ``clock`` (when it has one).
+        """
         _check_level(level)
+        if now is None and self.clock is not None:
+            now = self.clock()
         seen = self.met_mask(start, end)
         if level == "household":
             out = pd.DataFrame(
@@ -393,9 +567,9 @@ class CoverageIndex:
             "residents_covered": np.bincount(k_seen, weights=self.residents[seen], minlength=n),
         }
         _, hi = period_bounds(start, end)
-        at = _moment(hi, now).astype(np.int64)
-        is_open = (self._i_open < at) & (self._i_close >= at)
-        overdue = is_open & (self._i_due < at)
+        state_at, clock_at = (m.astype(np.int64) for m in _moments(hi, now))
+        is_open = (self._i_open < state_at) & (self._i_close >= state_at)
+        overdue = is_open & (self._i_overdue < clock_at)
         ikey = self._i_building if level == "building" else self._i_grid
         cols["open_issues"] = np.bincount(ikey[is_open & (ikey >= 0)], minlength=n)
         cols["overdue_issues"] = np.bincount(ikey[overdue & (ikey >= 0)], minlength=n)

@@ -22,6 +22,7 @@ Examples
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Final, TypeVar
 
 import geopandas as gpd
@@ -77,6 +78,7 @@ _SUPPORTED_CODES: Final = frozenset({4326, 4490, 32651})
 
 FloatArray = NDArray[np.float64]
 _Frame = TypeVar("_Frame", gpd.GeoDataFrame, gpd.GeoSeries)
+_Shift = Callable[[ArrayLike, ArrayLike], tuple[FloatArray, FloatArray]]
 
 
 def _as_float_arrays(a: ArrayLike, b: ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -216,20 +218,6 @@ def wgs84_from_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatA
     return gcj_lon, gcj_lat
 
 
-def _coords_to_gcj02(coords: FloatArray) -> FloatArray:
-    """Shift an (N, 2) or (N, 3) coordinate array to GCJ-02; z is kept."""
-    out = coords.copy()
-    out[:, 0], out[:, 1] = gcj02_from_wgs84(coords[:, 0], coords[:, 1])
-    return out
-
-
-def _coords_from_gcj02(coords: FloatArray) -> FloatArray:
-    """Shift an (N, 2) or (N, 3) coordinate array back to WGS84; z is kept."""
-    out = coords.copy()
-    out[:, 0], out[:, 1] = wgs84_from_gcj02(coords[:, 0], coords[:, 1])
-    return out
-
-
 def _epsg_of(crs: object) -> int | None:
     """Return the EPSG code of anything pyproj understands, or None."""
     if crs is None:
@@ -255,6 +243,24 @@ def _with_geometry(frame: _Frame, geometry: NDArray[np.object_]) -> _Frame:
     out = frame.set_crs(WGS84, allow_override=True)  # a copy
     out[frame.geometry.name] = gpd.GeoSeries(geometry, index=frame.index, crs=WGS84)
     return out
+
+
+def _shifted(frame: _Frame, shift: _Shift, what: str) -> _Frame:
+    """Return a copy of a degree-labelled frame with ``shift`` applied to every vertex, labelled EPSG:4326.
+
+    ``shift`` maps longitude and latitude arrays to new ones (the GCJ-02 offset
+    one way or the other); z values, geometry types and vertex counts are
+    kept. ``what`` names the caller in the error about a wrong CRS.
+    """
+    _require_degrees(frame, what)
+
+    def move(coords: FloatArray) -> FloatArray:  # (N, 2) or (N, 3), all vertices of all geometries
+        out = coords.copy()
+        out[:, 0], out[:, 1] = shift(coords[:, 0], coords[:, 1])
+        return out
+
+    moved = shapely.transform(np.asarray(frame.geometry.values, dtype=object), move, include_z=True)
+    return _with_geometry(frame, moved)
 
 
 def to_gcj02(frame: _Frame) -> _Frame:
@@ -287,11 +293,7 @@ def to_gcj02(frame: _Frame) -> _Frame:
     >>> print(shapely.set_precision(to_gcj02(s).iloc[0], 1e-6))
     POINT (121.478223 31.228458)
     """
-    _require_degrees(frame, "to_gcj02")
-    moved = shapely.transform(
-        np.asarray(frame.geometry.values, dtype=object), _coords_to_gcj02, include_z=True
-    )
-    return _with_geometry(frame, moved)
+    return _shifted(frame, gcj02_from_wgs84, "to_gcj02")
 
 
 def from_gcj02(frame: _Frame) -> _Frame:
@@ -323,11 +325,7 @@ def from_gcj02(frame: _Frame) -> _Frame:
     >>> print(shapely.set_precision(from_gcj02(s).iloc[0], 1e-5))
     POINT (121.4737 31.2304)
     """
-    _require_degrees(frame, "from_gcj02")
-    moved = shapely.transform(
-        np.asarray(frame.geometry.values, dtype=object), _coords_from_gcj02, include_z=True
-    )
-    return _with_geometry(frame, moved)
+    return _shifted(frame, wgs84_from_gcj02, "from_gcj02")
 
 
 def to_wgs84(frame: _Frame, *, crs: object = None) -> _Frame:

@@ -10,6 +10,7 @@
       data/committees.csv
       assets/leaflet.js, assets/leaflet.css, assets/images/  (copied from xstatic-leaflet)
       assets/public.js, assets/public.css                  (ours: geo/assets/public_site.*)
+      assets/sibai_map.js     (ours: the district map's library, which draws this map too)
       .sibai-public           marks the folder as an export, so a later export may replace it
 
 The page opens from a file, from any web server or CDN, and offline: every
@@ -35,7 +36,8 @@ Examples
 >>> files = site_files(s)
 >>> sorted(name for name in files if not name.startswith("assets/images/"))  # doctest: +NORMALIZE_WHITESPACE
 ['.sibai-public', 'assets/leaflet.css', 'assets/leaflet.js', 'assets/public.css', 'assets/public.js',
- 'data/committees.csv', 'data/public.js', 'data/public.json', 'data/streets.csv', 'index.html']
+ 'assets/sibai_map.js', 'data/committees.csv', 'data/public.js', 'data/public.json', 'data/streets.csv',
+ 'index.html']
 >>> external_urls(files)
 []
 """
@@ -213,6 +215,7 @@ def index_html(summary: PublicSummary, *, lang: str = "zh", data: Mapping[str, A
 <footer>{notes}</footer>
 </div>
 <script src="assets/leaflet.js"></script>
+<script src="assets/sibai_map.js"></script>
 <script src="data/public.js"></script>
 <script src="assets/public.js"></script>
 </body>
@@ -223,12 +226,14 @@ def index_html(summary: PublicSummary, *, lang: str = "zh", data: Mapping[str, A
 def map_html(summary: PublicSummary, *, lang: str = "zh", height: int = 560) -> str:
     """Return the site's map alone as one self-contained document (for the app's public page).
 
-    Leaflet is inlined as ``data:`` URIs, the figures and our script and
-    style as inline elements: the document loads nothing, wherever it is shown.
+    Leaflet is inlined as ``data:`` URIs, the figures, our scripts (the map
+    library ``sibai_map.js`` and the site's) and style as inline elements:
+    the document loads nothing, wherever it is shown.
     """
     text(lang)
     js, css = leaflet_links("inline")
     data = summary.to_json()
+    library = _asset("sibai_map.js")
     script = _asset("public_site.js")
     style = _asset("public_site.css")
     return f"""<!doctype html>
@@ -244,6 +249,7 @@ def map_html(summary: PublicSummary, *, lang: str = "zh", height: int = 560) -> 
 <div class="tabs" id="map-tabs"></div>
 <div id="map"></div>
 <script src="{js}"></script>
+<script>{library}</script>
 <script>{data_js(data)}</script>
 <script>{script}</script>
 </body>
@@ -313,6 +319,7 @@ def site_files(summary: PublicSummary, *, lang: str = "zh") -> dict[str, bytes]:
         "data/committees.csv": _csv(data, "committees"),
         "assets/public.js": _asset("public_site.js").encode("utf-8"),
         "assets/public.css": _asset("public_site.css").encode("utf-8"),
+        "assets/sibai_map.js": _asset("sibai_map.js").encode("utf-8"),
         **_leaflet_files(),
     }
     files[MARKER] = (json.dumps({"v": 1, "start": data["start"], "end": data["end"]}) + "\n").encode()

@@ -586,3 +586,23 @@ def open_fresh(page: Page, base: str, path: str, *, timeout: float = 60_000) -> 
     page.get_by_role("heading", name="四百走访公示").wait_for(timeout=timeout)
     if path not in ("", "/"):
         page.goto(base + path)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_app_caches(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Start every AppTest test with empty Streamlit caches, and leave them empty.
+
+    The app caches its settings, store and indexes per process (``ui/data.py``),
+    as a server should; a test worker runs many apps on different databases in
+    one process, so a cache left by one module would serve another's data.
+    """
+    if "AppTest" not in vars(request.module):
+        yield
+        return
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()

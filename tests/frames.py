@@ -66,7 +66,7 @@ def coverage_inputs(
     hh = district["households"][["household_id", "building_id", "occupied", "residents"]].copy()
     hh["grid_id"] = [grid_of[b] for b in hh["building_id"]]
     visits = normalise(district["visits"][["visit_id", "household_id", "visited_at", "outcome"]], "visits")
-    cols = ["issue_id", "grid_id", "building_id", "opened_at", "due_at", "closed_at", "status"]
+    cols = ["issue_id", "grid_id", "building_id", "level", "opened_at", "due_at", "closed_at", "status"]
     issues = normalise(district["issues"][cols], "issues")
     areas = areas_from_frames(district["grids"], district["committees"])
     return hh, visits, issues, areas

@@ -18,8 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
-from geo.coverage import COLUMNS, LEVELS, CoverageIndex, areas_from_frames, coverage_by_area
+from geo import issues as rules
+from geo.coverage import COLUMNS, LEVELS, CoverageIndex, areas_from_frames, coverage_by_area, overdue_from
 from geo.store import OUTCOMES
+from geo.store.schema import LEVELS as LADDER
 from geo.synth import build_district
 
 MARCH = (day("2024-03-01"), day("2024-03-31"))
@@ -76,16 +78,17 @@ def _t(text: str | None) -> pd.Timestamp:
 
 ISSUES = pd.DataFrame(
     [
-        # id, grid, building, opened, due, closed
-        (1, "g1", "b1", "2024-03-10 09:00:00", "2024-03-17 09:00:00", None),  # open, overdue
-        (2, "g1", "b2", "2024-03-20 00:00:00", "2024-04-05 00:00:00", None),  # open, not yet due
-        (3, "g2", "b3", "2024-02-01 09:00:00", "2024-02-08 09:00:00", "2024-03-05 09:00:00"),  # closed
-        (4, "g3", "b4", "2024-03-25 09:00:00", "2024-03-28 09:00:00", "2024-04-02 09:00:00"),  # open then
-        (5, "g4", "b5", "2024-04-02 09:00:00", "2024-04-09 09:00:00", None),  # opened after the period
-        (6, "g2", "b3", "2024-03-31 23:59:59", "2024-04-01 00:00:00", None),  # due exactly at the end
+        # id, grid, building, level, opened, due, closed. At the district level an issue past
+        # its limit is overdue; lower down the clock would move it up instead (see the ladder tests).
+        (1, "g1", "b1", "district", "2024-03-10 09:00:00", "2024-03-17 09:00:00", None),  # open, overdue
+        (2, "g1", "b2", "grid", "2024-03-20 00:00:00", "2024-04-05 00:00:00", None),  # open, not yet due
+        (3, "g2", "b3", "building", "2024-02-01 09:00:00", "2024-02-08 09:00:00", "2024-03-05 09:00:00"),
+        (4, "g3", "b4", "district", "2024-03-25 09:00:00", "2024-03-28 09:00:00", "2024-04-02 09:00:00"),
+        (5, "g4", "b5", "grid", "2024-04-02 09:00:00", "2024-04-09 09:00:00", None),  # opened after March
+        (6, "g2", "b3", "district", "2024-03-31 23:59:59", "2024-04-01 00:00:00", None),  # due at the end
     ],
-    columns=["issue_id", "grid_id", "building_id", "opened_at", "due_at", "closed_at"],
-)
+    columns=["issue_id", "grid_id", "building_id", "level", "opened_at", "due_at", "closed_at"],
+)  # 3: closed in March; 4: still open at the end of March, closed after it
 for _col in ("opened_at", "due_at", "closed_at"):
     ISSUES[_col] = pd.to_datetime(ISSUES[_col]).astype("datetime64[s]")
 ISSUES["status"] = np.where(ISSUES["closed_at"].isna(), "open", "closed")
@@ -325,13 +328,16 @@ def districts(draw):
     for i in range(draw(st.integers(0, 6))):
         g = draw(st.integers(0, n_grids - 1))
         opened = draw(moments)
-        due = opened + pd.Timedelta(days=draw(st.integers(0, 15)))
+        # Short limits (below) let issues climb the whole ladder within the 40 days drawn.
+        due = opened + pd.Timedelta(days=draw(st.integers(0, 15)), seconds=draw(st.integers(0, 3)))
         closed = draw(
             st.none() | st.integers(0, 20 * 86400).map(lambda s, o=opened: o + pd.Timedelta(seconds=s))
         )
-        issue_rows.append((i + 1, f"g{g}", f"b{g}-{draw(st.integers(0, 1))}", opened, due, closed))
+        level = draw(st.sampled_from(LADDER))
+        issue_rows.append((i + 1, f"g{g}", f"b{g}-{draw(st.integers(0, 1))}", level, opened, due, closed))
     issues = pd.DataFrame(
-        issue_rows, columns=["issue_id", "grid_id", "building_id", "opened_at", "due_at", "closed_at"]
+        issue_rows,
+        columns=["issue_id", "grid_id", "building_id", "level", "opened_at", "due_at", "closed_at"],
     )
     for col in ("opened_at", "due_at", "closed_at"):
         issues[col] = pd.to_datetime(issues[col]).astype("datetime64[s]")
@@ -343,12 +349,18 @@ def districts(draw):
     return hh, visits, issues, areas_from_frames(grids, committees), start, end, now, level
 
 
+SHORT_LIMITS = {"building": 1, "grid": 2, "committee": 3, "street": 5, "district": 8}
+
+
 @settings(max_examples=60, deadline=None)
 @given(districts())
 def test_index_equals_the_reference_on_random_districts(case) -> None:
     hh, visits, issues, areas, start, end, now, level = case
-    ref = coverage_by_area(hh, visits, issues, areas, start=start, end=end, level=level, now=now)
-    got = CoverageIndex.from_frames(hh, visits, issues, areas).coverage(start, end, level=level, now=now)
+    ref = coverage_by_area(
+        hh, visits, issues, areas, start=start, end=end, level=level, now=now, limits=SHORT_LIMITS
+    )
+    index = CoverageIndex.from_frames(hh, visits, issues, areas, limits=SHORT_LIMITS)
+    got = index.coverage(start, end, level=level, now=now)
     assert_frame_equal(got, ref)
     cov, households = got["coverage"], got["households"]
     assert (cov.isna() == (households == 0)).all()
@@ -359,3 +371,177 @@ def test_index_equals_the_reference_on_random_districts(case) -> None:
     # Totals do not depend on the level they are summed at.
     if level != "household":
         assert got["households"].sum() == int(hh["occupied"].sum())
+
+
+# ------------------------------------------------------------ the escalation clock, applied on read
+
+LIMITS = {"building": 3, "grid": 7, "committee": 15, "street": 30, "district": 60}
+
+# Three open issues of grid g1 as the store may hold them before `sibai escalate` runs (no step
+# written). Worked out by hand with the limits above (2024 is a leap year):
+#   a: building, due 01-04 09:00 → grid 01-11, committee 01-26, street 02-25, district 04-25 09:00
+#   b: street,   due 03-02 00:00 → district 05-01 00:00
+#   c: district, due 03-15 00:00 → overdue from then
+LADDER_ISSUES = pd.DataFrame(
+    {
+        "issue_id": [11, 12, 13],
+        "grid_id": ["g1"] * 3,
+        "building_id": ["b1"] * 3,
+        "level": ["building", "street", "district"],
+        "status": ["dispatched", "open", "handled"],
+        "category": ["停车难"] * 3,
+        "source": ["visit"] * 3,
+        "opened_at": pd.to_datetime(["2024-01-01 09:00", "2024-02-01 00:00", "2024-01-15 00:00"]),
+        "due_at": pd.to_datetime(["2024-01-04 09:00", "2024-03-02 00:00", "2024-03-15 00:00"]),
+        "closed_at": pd.to_datetime([None, None, None]),
+    }
+).astype({"opened_at": "datetime64[s]", "due_at": "datetime64[s]", "closed_at": "datetime64[s]"})
+YEAR = (day("2024-01-01"), day("2024-12-31"))
+
+
+@pytest.mark.parametrize(
+    ("now", "overdue"),
+    [
+        (dt.datetime(2024, 3, 20, 12), 1),  # only c: a and b were moved up with fresh limits
+        (dt.datetime(2024, 4, 25, 9, 0, 0), 1),  # a's last limit ends now: not passed yet
+        (dt.datetime(2024, 4, 25, 9, 0, 1), 2),  # one second later it has
+        (dt.datetime(2024, 5, 1, 0, 0, 1), 3),  # and b's
+    ],
+)
+def test_issues_past_their_limits_count_as_on_the_issues_page(now: dt.datetime, overdue: int) -> None:
+    ref = coverage_by_area(HOUSEHOLDS, VISITS, LADDER_ISSUES, AREAS, start=YEAR[0], end=YEAR[1],
+                           now=now, limits=LIMITS)  # fmt: skip
+    index = CoverageIndex.from_frames(HOUSEHOLDS, VISITS, LADDER_ISSUES, AREAS, limits=LIMITS)
+    board = rules.issue_board(LADDER_ISSUES, None, rules.IssueFilters(), now=now, limits=LIMITS)
+    for got in (ref, index.coverage(*YEAR, now=now)):
+        assert got.loc["g1", ["open_issues", "overdue_issues"]].tolist() == [3, overdue]
+        assert got.loc["g1", ["open_issues", "overdue_issues"]].tolist() == board.by_grid.loc["g1"].tolist()
+    assert int(board.metrics["overdue"]) == overdue
+    # The state machine, one issue at a time, agrees.
+    one_by_one = 0
+    for r in LADDER_ISSUES.itertuples():
+        s = rules.IssueState(r.status, r.level, r.due_at.to_pydatetime(), r.opened_at.to_pydatetime())
+        s, _ = rules.escalate(s, now, limits=LIMITS)
+        one_by_one += s.due_at < now
+    assert one_by_one == overdue
+
+
+def test_overdue_from_is_where_the_state_machine_says_overdue() -> None:
+    moments = overdue_from(LADDER_ISSUES, limits=LIMITS).astype("datetime64[s]").astype(str).tolist()
+    assert moments == ["2024-04-25T09:00:00", "2024-05-01T00:00:00", "2024-03-15T00:00:00"]
+
+
+def test_an_issue_opened_or_closed_in_the_second_of_now_counts_as_the_issues_page_shows_it() -> None:
+    now = dt.datetime(2024, 3, 20, 12, 0, 0)
+    t = pd.Timestamp(now)
+    issues = pd.DataFrame(
+        {
+            "issue_id": [21, 22],
+            "grid_id": ["g2", "g3"],
+            "building_id": ["b3", "b4"],
+            "level": ["grid", "grid"],
+            "status": ["open", "closed"],  # 21 opened just now; 22 closed just now
+            "opened_at": [t, t - pd.Timedelta(days=1)],
+            "due_at": [t + pd.Timedelta(days=7), t + pd.Timedelta(days=6)],
+            "closed_at": [pd.NaT, t],
+        }
+    ).astype({"opened_at": "datetime64[s]", "due_at": "datetime64[s]", "closed_at": "datetime64[s]"})
+    board = rules.issue_board(issues.assign(category="x", source="visit"), None, rules.IssueFilters(),
+                              now=now, limits=LIMITS)  # fmt: skip
+    assert board.by_grid["open_issues"].to_dict() == {"g2": 1}
+    ref = coverage_by_area(HOUSEHOLDS, VISITS, issues, AREAS, start=YEAR[0], end=YEAR[1], now=now,
+                           limits=LIMITS)  # fmt: skip
+    got = CoverageIndex.from_frames(HOUSEHOLDS, VISITS, issues, AREAS, limits=LIMITS).coverage(*YEAR, now=now)
+    for frame in (ref, got):
+        assert frame["open_issues"].to_dict() == {"g1": 0, "g2": 1, "g3": 0, "g4": 0}
+
+
+def test_the_index_takes_issue_counts_at_its_clock() -> None:
+    now = dt.datetime(2024, 4, 25, 9, 0, 1)
+    ticking = CoverageIndex.from_frames(HOUSEHOLDS, VISITS, LADDER_ISSUES, AREAS, limits=LIMITS,
+                                        clock=lambda: now)  # fmt: skip
+    plain = CoverageIndex.from_frames(HOUSEHOLDS, VISITS, LADDER_ISSUES, AREAS, limits=LIMITS)
+    assert_frame_equal(ticking.coverage(*YEAR), plain.coverage(*YEAR, now=now))
+    assert ticking.coverage(*YEAR).loc["g1", "overdue_issues"] == 2
+    assert plain.coverage(*YEAR).loc["g1", "overdue_issues"] == 3  # no clock: at the end of 2024
+    # A period that ended before the clock's time is counted at its end, as before.
+    assert_frame_equal(ticking.coverage(*MARCH), plain.coverage(*MARCH))
+    # An explicit now wins over the clock.
+    assert ticking.coverage(*YEAR, now=dt.datetime(2024, 3, 20)).loc["g1", "overdue_issues"] == 1
+
+
+def test_issues_without_a_level_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"missing column.*level"):
+        CoverageIndex.from_frames(HOUSEHOLDS, VISITS, ISSUES.drop(columns="level"), AREAS)
+    with pytest.raises(ValueError, match=r"unknown level.*ward"):
+        CoverageIndex.from_frames(HOUSEHOLDS, VISITS, ISSUES.assign(level="ward"), AREAS)
+
+
+@settings(max_examples=60, deadline=None)
+@given(districts())
+def test_open_and_overdue_per_grid_equal_the_issues_board_at_the_same_now(case) -> None:
+    hh, visits, issues, areas, start, _, now, _ = case
+    now = now or dt.datetime(2024, 1, 20, 10)
+    # The store as it stands at `now`: nothing opened later, closed only if closed by then.
+    t = pd.Timestamp(now)
+    rows = issues[issues["opened_at"] <= t].copy()
+    closed = rows["closed_at"].notna() & (rows["closed_at"] <= t)
+    rows["closed_at"] = rows["closed_at"].where(closed)
+    rows["status"] = np.where(closed, "closed", "handled")
+    rows = rows.assign(category="x", source="visit")
+    start = min(start, now.date())
+    got = CoverageIndex.from_frames(hh, visits, rows, areas, limits=SHORT_LIMITS).coverage(
+        start, now.date(), now=now
+    )
+    board = rules.issue_board(rows, None, rules.IssueFilters(), now=now, limits=SHORT_LIMITS)
+    expected = board.by_grid.reindex(got.index, fill_value=0)
+    assert_frame_equal(got[["open_issues", "overdue_issues"]], expected, check_names=False)
+
+
+# ------------------------------------------------------------------ raw counts per grid
+
+
+def test_counts_by_grid_worked_out_by_hand() -> None:
+    got = CoverageIndex.from_frames(HOUSEHOLDS, VISITS, ISSUES, AREAS).counts_by_grid(*MARCH)
+    expected = pd.DataFrame(
+        # households, residents, visited, residents_covered, met visits, buildings with occupied households
+        {"g1": (3, 6, 2, 5, 4, 2),  # h1 met twice, h2 once, vacant h4 once (counted: a met visit); b1, b2
+         "g2": (1, 4, 0, 0, 0, 1),  # h5's met visit is one second too late
+         "g3": (1, 2, 1, 2, 1, 1),
+         "g4": (0, 0, 0, 0, 0, 0)},  # only a vacant household: no building counts
+        index=["households", "residents", "visited", "residents_covered", "visits", "buildings"],
+    ).T.astype("int64")  # fmt: skip
+    expected.index = pd.Index(expected.index, dtype=object, name="grid_id")
+    assert_frame_equal(got, expected)
+
+
+def reference_counts(
+    hh: pd.DataFrame, visits: pd.DataFrame, areas, start: dt.date, end: dt.date
+) -> pd.DataFrame:
+    """counts_by_grid by plain pandas: the reference for coverage's columns, groupbys for the rest."""
+    ref = coverage_by_area(hh, visits, None, areas, start=start, end=end, level="grid")
+    out = ref[["households", "residents", "visited", "residents_covered"]].copy()
+    lo, hi = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
+    met = visits[(visits["outcome"] == "met") & (visits["visited_at"] >= lo) & (visits["visited_at"] < hi)]
+    grid_of = hh.set_index("household_id")["grid_id"]
+    out["visits"] = met["household_id"].map(grid_of).value_counts().reindex(out.index, fill_value=0)
+    occupied = hh[hh["occupied"] == 1]
+    out["buildings"] = occupied.groupby("grid_id")["building_id"].nunique().reindex(out.index, fill_value=0)
+    return out.astype("int64")
+
+
+def test_counts_by_grid_equal_the_reference_on_the_tiny_district(tiny_inputs) -> None:
+    hh, visits, issues, areas = tiny_inputs
+    index = CoverageIndex.from_frames(hh, visits, issues, areas)
+    for start, end in PERIODS:
+        got = index.counts_by_grid(start, end)
+        assert_frame_equal(got, reference_counts(hh, visits, areas, start, end), check_index_type=False)
+    assert index.counts_by_grid(*PERIODS[1])["visits"].sum() > 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(districts())
+def test_counts_by_grid_equal_the_reference_on_random_districts(case) -> None:
+    hh, visits, issues, areas, start, end, _, _ = case
+    got = CoverageIndex.from_frames(hh, visits, issues, areas).counts_by_grid(start, end)
+    assert_frame_equal(got, reference_counts(hh, visits, areas, start, end), check_index_type=False)

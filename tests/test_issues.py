@@ -1010,16 +1010,21 @@ def test_an_issue_past_its_limit_counts_as_overdue_on_the_map_and_in_sibai_cover
 
     # The district map page itself: the district's summary and grid G0001's.
     monkeypatch.setenv("SIBAI_DB", str(path))
+    shown = []
+    # The app's caches are per process: start clean, and leave nothing of this database behind
+    # (another test's district may have the same names and change counters).
     streamlit.cache_data.clear()
     streamlit.cache_resource.clear()
-    shown = []
-    for params in ({}, {"grid": "G0001"}):
-        at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
-        sign_in(at, "district")
-        at.query_params.update(params)
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        shown.append(next(m.value for m in at.markdown if "超期诉求" in m.value))
-    streamlit.cache_resource.clear()
+    try:
+        for params in ({}, {"grid": "G0001"}):
+            at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+            sign_in(at, "district")
+            at.query_params.update(params)
+            at.run()
+            assert not at.exception, [e.value for e in at.exception]
+            shown.append(next(m.value for m in at.markdown if "超期诉求" in m.value))
+    finally:
+        streamlit.cache_data.clear()
+        streamlit.cache_resource.clear()
     assert shown[0].endswith("未结诉求: 4 · 超期诉求: 2")
     assert shown[1].endswith("未结诉求: 2 · 超期诉求: 1")

@@ -90,6 +90,18 @@ def test_site_opens_from_disk_with_no_network(page: Page, exported: Path, data: 
     page.locator("#map-tabs button[data-view='grids']").click()
     expect(page.locator("#map")).to_have_attribute("data-view", "grids")
     expect(paths).to_have_count(len(data["geometry"]["grids"]["id"]) + n_streets)
+    # Grids whose class is not published are hatched with the district map's own pattern
+    # (sibai_map.js, shipped beside the site's script), the rest coloured by their class.
+    cls = dict(zip(data["grids"]["id"], data["grids"]["cls"], strict=True))
+    unpublished = sum(1 for g in data["geometry"]["grids"]["id"] if cls.get(g, -1) < 0)
+    assert 0 < unpublished < len(cls)
+    fills = page.evaluate(
+        "() => [...document.querySelectorAll('#map path')].map(p => p.getAttribute('fill'))"
+    )
+    assert sum(1 for f in fills if (f or "").startswith("url(#sibai-hatch-")) == unpublished
+    assert page.locator("#map svg pattern[id^='sibai-hatch-']").count() == 1
+    shipped = (exported / "assets" / "sibai_map.js").read_bytes()
+    assert shipped == (Path(__file__).resolve().parents[1] / "geo" / "assets" / "sibai_map.js").read_bytes()
 
     # The tables: one row per street and per committee; a street filter.
     expect(page.locator("#t-streets tbody tr")).to_have_count(len(data["streets"]["id"]))

@@ -735,6 +735,7 @@ def fmt_date(d: dt.date) -> str:
     """Format a date for the current language."""
     return f"{d.year}年{d.month}月{d.day}日" if lang() == "zh" else d.isoformat()
 
+
 # Today's walk: team mode, ticking, printing (issue 6).
 TEXT.update(
     {
@@ -776,12 +777,18 @@ TEXT.update(
         "walk.print": ("打印版（HTML）", "Printable page (HTML)"),
         "walk.replan": ("重新规划", "Plan again"),
         "walk.coverage": ("本年覆盖率", "Coverage this year"),
-        "walk.dist_network": ("距离沿导入的步行路网计算。", "Distances follow the imported footpath network."),
+        "walk.dist_network": (
+            "距离沿导入的步行路网计算。",
+            "Distances follow the imported footpath network.",
+        ),
         "walk.dist_straight": (
             "距离按直线×{f}估算（未导入步行路网：sibai import-paths）。",
             "Distances are straight line × {f} (no footpath network imported: sibai import-paths).",
         ),
-        "walk.no_workers": ("没有可走访的社工（均在值班或未登记）。", "No worker to walk (all on duty or none listed)."),
+        "walk.no_workers": (
+            "没有可走访的社工（均在值班或未登记）。",
+            "No worker to walk (all on duty or none listed).",
+        ),
         "walk.no_stops": ("没有需要走访的住户。", "Nobody is due."),
         "walk.print_title": ("今日走访路线", "Today's walk"),
     }

@@ -1,7 +1,9 @@
 /* Sibai Grid Map: the public summary site (our own code, not third-party).
  *
- * Needs Leaflet (window.L) and the published figures (window.SIBAI_PUBLIC,
- * written by geo/site.py from geo/public.py's PublicSummary.to_json). Draws the
+ * Needs Leaflet (window.L), the map library of the district map (window.SibaiMap,
+ * sibai_map.js: decoding the outlines, the hatched fill, escaping) and the
+ * published figures (window.SIBAI_PUBLIC, written by geo/site.py from
+ * geo/public.py's PublicSummary.to_json). Draws the
  * map of committees, streets or grids coloured by coverage, the tables and
  * every label, in Chinese or English (#en in the address). Loads nothing: it
  * works from file:// and offline. Every text from the data reaches the page
@@ -14,16 +16,14 @@
   "use strict";
   var D = root.SIBAI_PUBLIC;
   var L = root.L;
+  var M = root.SibaiMap;
   var doc = root.document;
-  var ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
   var COLOUR = /^#[0-9a-fA-F]{6}$/;
   var HIDDEN = "*";
   var state = { lang: "zh", view: "committees", street: "", map: null, layers: {}, legend: null };
 
   function esc(value) {
-    return String(value).replace(/[&<>"']/g, function (c) {
-      return ESC[c];
-    });
+    return M.esc(value); // only the map's tooltips use it, and the map needs M
   }
 
   function T(key, params) {
@@ -235,46 +235,10 @@
 
   /* ---------------------------------------------------------------- map */
 
-  /* One feature's polygons: [[ring, ...], ...]; a ring is flat integers
-     [x0, y0, dx1, dy1, ...] in units of 10^-precision degrees, x0/y0 relative
-     to geometry.origin, the closing point left out (see docs/maps.md). */
-  function decodeGeometry(parts, g) {
-    if (!parts || !parts.length) {
-      return null;
-    }
-    var scale = Math.pow(10, g.precision);
-    var polygons = [];
-    for (var p = 0; p < parts.length; p++) {
-      var rings = [];
-      for (var r = 0; r < parts[p].length; r++) {
-        var flat = parts[p][r];
-        var x = g.origin[0];
-        var y = g.origin[1];
-        var ring = [];
-        for (var t = 0; t < flat.length; t += 2) {
-          x += flat[t];
-          y += flat[t + 1];
-          ring.push([x / scale, y / scale]);
-        }
-        ring.push(ring[0]);
-        rings.push(ring);
-      }
-      polygons.push(rings);
-    }
-    return { type: "MultiPolygon", coordinates: polygons };
-  }
-
+  /* The outlines of one kind (streets, committees, grids), decoded as the district map's
+     (docs/maps.md); the feature's `properties.i` is its row in the geometry table. */
   function features(kind) {
-    var g = D.geometry;
-    var table = g[kind];
-    var out = [];
-    for (var i = 0; i < table.id.length; i++) {
-      var geom = decodeGeometry(table.geom[i], g);
-      if (geom) {
-        out.push({ type: "Feature", properties: { id: table.id[i], i: i }, geometry: geom });
-      }
-    }
-    return { type: "FeatureCollection", features: out };
+    return M.decode(D.geometry, kind);
   }
 
   function indexOf(ids) {
@@ -286,36 +250,7 @@
   }
 
   function hatch(map) {
-    var renderer = map.getRenderer(L.geoJSON());
-    var svg = renderer && renderer._container;
-    if (!svg || !svg.querySelector) {
-      return "#d9d9d9";
-    }
-    if (!svg.querySelector("#public-hatch")) {
-      var defs = L.SVG.create("defs");
-      var pattern = L.SVG.create("pattern");
-      pattern.setAttribute("id", "public-hatch");
-      pattern.setAttribute("patternUnits", "userSpaceOnUse");
-      pattern.setAttribute("width", "6");
-      pattern.setAttribute("height", "6");
-      pattern.setAttribute("patternTransform", "rotate(45)");
-      var bg = L.SVG.create("rect");
-      bg.setAttribute("width", "6");
-      bg.setAttribute("height", "6");
-      bg.setAttribute("fill", "#f0f0f0");
-      var line = L.SVG.create("line");
-      line.setAttribute("x1", "0");
-      line.setAttribute("y1", "0");
-      line.setAttribute("x2", "0");
-      line.setAttribute("y2", "6");
-      line.setAttribute("stroke", "#969696");
-      line.setAttribute("stroke-width", "2");
-      pattern.appendChild(bg);
-      pattern.appendChild(line);
-      defs.appendChild(pattern);
-      svg.insertBefore(defs, svg.firstChild);
-    }
-    return "url(#public-hatch)";
+    return M.hatchFill(map, L.geoJSON()) || "#d9d9d9";
   }
 
   function fillFor(cls) {
@@ -459,7 +394,7 @@
 
   function drawMap() {
     var box = doc.getElementById("map");
-    if (!box || !L || !D.geometry) {
+    if (!box || !L || !M || !D.geometry) {
       return;
     }
     var g = D.geometry;
@@ -472,7 +407,6 @@
     map.attributionControl.setPrefix("Leaflet");
     L.control.scale({ imperial: false }).addTo(map);
     state.map = map;
-    state.hatch = hatch(map);
     map.fitBounds(
       [
         [g.bbox[1], g.bbox[0]],
@@ -480,6 +414,8 @@
       ],
       { animate: false }
     );
+    // Only a map with a view has its renderer's <svg> in the page, to hold the pattern.
+    state.hatch = hatch(map);
     state.layers.outline = L.geoJSON(features("streets"), {
       interactive: false,
       style: function () {

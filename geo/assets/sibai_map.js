@@ -5,6 +5,11 @@
  *   outlineLayer(payload, kind, opts) -> non-interactive street or committee outlines
  *   restyle(style, layer?)            -> re-colour grid layers without touching geometry
  *   decode(payload, kind)             -> GeoJSON FeatureCollection from the compact payload
+ *   hatchFill(map, layer)             -> the hatched fill of "no figure" areas for `layer`'s renderer
+ *   esc(text)                         -> text escaped for HTML
+ *
+ * The district map (gridmap.js, folium maps) and the public site (public_site.js,
+ * which loads this file first) share it.
  *
  * Every text from the data reaches the DOM through esc() or textContent, never as
  * markup. The formats of `payload` and `style` are documented in docs/maps.md.
@@ -102,7 +107,9 @@
     return renderer._ctx.createPattern(tile, "repeat");
   }
 
-  /* Fill of grids with no occupied households: an SVG pattern or a canvas one. */
+  /* Fill of areas with no figure to colour by (grids with no occupied households, areas
+     whose coverage is not published): an SVG pattern or a canvas one, or null when the
+     renderer is neither. */
   function hatchFill(map, layer) {
     var renderer = map.getRenderer(layer);
     if (L.Canvas && renderer instanceof L.Canvas && renderer._ctx) {
@@ -479,6 +486,7 @@
   root.SibaiMap = {
     decode: decode,
     esc: esc,
+    hatchFill: hatchFill,
     gridLayer: gridLayer,
     outlineLayer: outlineLayer,
     restyle: restyle,
