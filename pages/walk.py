@@ -126,7 +126,7 @@ st_folium(
 if isinstance(result, TeamPlan):
     st.subheader(t("walk.team_summary"), anchor=False)
     st.dataframe(wd.team_summary(result, found), hide_index=True, width="stretch")
-st.dataframe(wd.localised(table), hide_index=True, width="stretch")
+st.dataframe(wd.on_screen(table), hide_index=True, width="stretch")
 stem = f"walk_{area_id}_{day}"
 download_pair({"walk": table, "priority": priority.head(200)}, table, stem=stem, key="dl_walk")
 with st.container(horizontal=True):

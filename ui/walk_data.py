@@ -160,6 +160,20 @@ def localised(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.rename(columns=names)
 
 
+SCREEN_FIRST = ("worker_id", "worker", "order", "building", "arrive", "households", "done")
+"""Stop-table columns shown first on screen: on a 390-px phone these fit, "recorded" included."""
+
+
+def on_screen(table: pd.DataFrame) -> pd.DataFrame:
+    """Return the stop table for the page: what a walker needs first, then the rest; localised.
+
+    Downloads keep the table's own order; only the screen puts "leave" and
+    metres after "recorded", which a phone would otherwise scroll out of view.
+    """
+    first = [c for c in SCREEN_FIRST if c in table.columns]
+    return localised(table[first + [c for c in table.columns if c not in first]])
+
+
 def tables(result: Any, found: WalkInputs, day: dt.date) -> pd.DataFrame:
     """Return the stop list (one walker) or every walker's stops (team), with what was recorded."""
     if isinstance(result, TeamPlan):
@@ -212,7 +226,9 @@ def tick_form(walk: Walk, found: WalkInputs, day: dt.date, worker_id: str, key: 
     nonce = st.session_state.setdefault(f"tick_nonce_{key}", new_form_nonce())
     done = walk_outcomes(found, day)
     names = found.buildings.drop_duplicates("building_id").set_index("building_id")["name"]
-    with st.form(f"tick_form_{key}"):
+    # No frame around the form: on a 390-px phone its padding would push each door's
+    # last pill onto a row of its own.
+    with st.form(f"tick_form_{key}", border=False):
         st.caption(t("walk.tick.hint"))
         for row in walk.stops.itertuples(index=False):
             label = t("walk.tick.stop", order=row.order, building=names.get(row.building_id, row.building_id),
