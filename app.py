@@ -52,7 +52,6 @@ pages = [
         file,
         title=t(title),
         url_path=url,
-        default=(url == home),
         visibility="visible" if auth.may_use(url) else "hidden",
     )
     for file, title, url in SCREENS
@@ -66,10 +65,22 @@ pages.append(
         visibility="hidden" if staff else "visible",
     )
 )
-nav = st.navigation(pages)
-here = nav.url_path or home  # the default page's url_path is ""
+by_url = {p.url_path: p for p in pages}
+
+
+def _home() -> None:
+    # "/" is no screen of its own: staff land on the map, everyone else on the public
+    # summary, each at its own address, so that every screen keeps one address whoever
+    # opens it (a default page would answer only at "/"). Links made for "/" keep their
+    # parameters.
+    st.switch_page(by_url[home], query_params=st.query_params.to_dict())
+
+
+entry = st.Page(_home, title=t(f"nav.{home}"), url_path="home", default=True, visibility="hidden")
+nav = st.navigation([entry, *pages])
+here = nav.url_path or home  # the hidden entry page ("/") has the url_path ""
 if (here == "signin" and staff) or (auth.just_signed_out() and here != home):
-    st.switch_page(next(p for p in pages if p.url_path in ("", home)))  # after signing in or out: home
+    st.switch_page(by_url[home])  # after signing in or out: home
 auth.account_box()
 st.session_state["filters"] = sidebar.render()
 auth.require(here)  # each page calls it too: Streamlit may run a page without app.py

@@ -1,0 +1,251 @@
+"""``sibai serve`` (ui/server.py): warm caches, and proper navigation from a fresh server's first request."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from conftest import _healthy, _stop_process_group, _tail, external_requests, free_port, sign_in_browser
+from playwright.sync_api import Page, expect
+
+from geo.demo import install_demo
+from geo.store import Scope, Store, open_store
+
+AS_OF = dt.date(2026, 11, 26)
+ROOT = Path(__file__).resolve().parents[1]
+START_TIMEOUT = 90.0
+
+
+@pytest.fixture(scope="module")
+def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("serve") / "tiny.gpkg"
+    with open_store(str(path), create=True) as store:
+        install_demo(store, scale="tiny", seed=7, as_of=AS_OF)
+    return str(path)
+
+
+@pytest.fixture
+def fresh_caches() -> Iterator[None]:
+    """Start and end with empty Streamlit caches (they are process-wide, shared with other tests)."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+# ------------------------------------------------------------------------------ warm-up
+
+
+def test_warm_up_fills_the_caches_the_pages_read(
+    tiny_db: str, monkeypatch: pytest.MonkeyPatch, fresh_caches: None
+) -> None:
+    from geo import maps
+    from geo.live import coverage_index_from_store
+    from ui import data, gridmap, server
+
+    monkeypatch.setenv("SIBAI_DB", tiny_db)
+    with open_store(tiny_db) as store:
+        cold, _ = coverage_index_from_store(store, scope=Scope.everything())
+    expected = cold.coverage(dt.date(2026, 1, 1), AS_OF, level="district")
+    said: list[str] = []
+    seconds = server.warm(say=said.append)
+    assert seconds is not None
+    assert list(seconds) == ["store", "coverage index", "area layers", "map geometry", "page modules"]
+    assert said == [f"warmed {name} in {s:.1f} s" for name, s in seconds.items()]
+    index, layers = data.coverage_index(), data.layers()
+    geometry = gridmap.geometry(basemap="none")
+
+    # From now on the pages' calls must be served from the caches: any rebuild fails loudly.
+    def rebuild(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("rebuilt after warm-up")
+
+    monkeypatch.setattr("geo.live.coverage_index_from_store", rebuild)
+    monkeypatch.setattr(Store, "read_layer", rebuild)
+    monkeypatch.setattr("geo.maps.geometry_payload", rebuild)
+    assert data.coverage_index() is index
+    assert data.layers() is layers
+    assert gridmap.geometry(basemap="none") is geometry
+    assert len(layers.grids) == 12
+    assert len(geometry.grid_ids) == 12
+    assert (maps.build_assets() / geometry.path).is_file()  # the file the browser fetches
+    # The figures are the district's, as a page computes them cold.
+    assert index.coverage(dt.date(2026, 1, 1), AS_OF, level="district").equals(expected)
+    # The screens' modules are imported.
+    assert {"ui.auth", "ui.sidebar", "geo.public", "geo.site", "ui.grid_data"} <= set(sys.modules)
+
+
+def test_warm_up_needs_no_script_run(tiny_db: str) -> None:
+    """In a fresh interpreter (nothing imported yet), warming complains about nothing.
+
+    Streamlit logs "missing ScriptRunContext" when something that belongs in a
+    script run happens outside one, e.g. a component declared at import time
+    (``streamlit_folium``): such a component would never be registered with
+    the server, and its files would never be served.
+    """
+    code = "from ui import server; assert server.warm(say=print) is not None"
+    env = {**os.environ, "SIBAI_DB": tiny_db, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "warmed page modules" in done.stdout
+    # Bare mode (no server) adds "No runtime found" for each st.cache_data function defined;
+    # in the server (the browser tests below) the log must be clean altogether.
+    complaints = [line for line in done.stderr.splitlines() if "No runtime found" not in line]
+    assert complaints == []
+
+
+def test_no_warm_up_while_the_district_is_still_to_be_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_caches: None
+) -> None:
+    from ui import server
+
+    db = tmp_path / "data" / "putuo.gpkg"  # the first start: no file yet
+    monkeypatch.setenv("SIBAI_DB", str(db))
+    said: list[str] = []
+    assert server.warm(say=said.append) is None
+    assert said == [
+        "no district in the database yet: the first page builds it, with a progress bar; no warm-up"
+    ]
+    assert not db.exists()  # the page builds it, with its progress bar
+
+
+def test_page_imports_reads_the_app_and_its_screens(tmp_path: Path) -> None:
+    from ui.server import page_imports
+
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "app.py").write_text("from __future__ import annotations\nimport streamlit as st\n")
+    (tmp_path / "pages" / "one.py").write_text(
+        "from ui import auth, data\nfrom geo.store import Scope\nfrom . import sibling\n"
+        "def f():\n    import geo.maps\n"
+    )
+    assert page_imports(tmp_path / "app.py") == [
+        ("geo.maps", ()),
+        ("geo.store", ("Scope",)),
+        ("streamlit", ()),
+        ("ui", ("auth", "data")),
+    ]
+
+
+def test_serve_passes_port_database_and_streamlit_flags(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from geo.cli import main
+    from ui import server
+
+    calls: list[tuple[list[str], bool]] = []
+    monkeypatch.setattr(server, "main", lambda flags, *, warm_up: calls.append((flags, warm_up)) or 0)
+    monkeypatch.setenv("SIBAI_DB", "elsewhere.gpkg")  # restored after the test; --db wins for the app
+    db = str(tmp_path / "d.gpkg")
+    assert main(["serve", "--db", db, "--port", "8765", "--", "--server.headless", "true"]) == 0
+    assert main(["serve", "--db", db, "--no-warm-up"]) == 0
+    assert calls == [(["--server.port", "8765", "--server.headless", "true"], True), ([], False)]
+    assert os.environ["SIBAI_DB"] == db
+
+
+def test_the_command_line_never_imports_streamlit() -> None:
+    code = "import sys, geo.cli; geo.cli.build_parser(); assert 'streamlit' not in sys.modules, 'imported'"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_serve_refuses_a_checkout_without_the_app(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from geo.cli import main
+    from geo.commands import serve
+
+    monkeypatch.setattr(serve, "ROOT", tmp_path)
+    assert main(["serve", "--db", str(tmp_path / "x.gpkg")]) == 1
+    assert "sibai serve: error: no app next to the geo package" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------- a real `sibai serve`
+
+
+@contextlib.contextmanager
+def sibai_serve(db: str, log_dir: Path) -> Iterator[tuple[str, Path]]:
+    """Run ``sibai serve`` on a free port from a folder outside the repository; yield its URL and log.
+
+    Returns once the server answers its health check and has logged that its
+    caches are warm; stops it (and anything it started) afterwards.
+    """
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    err = log_dir / f"serve-{port}.err"
+    cmd = [
+        sys.executable, "-m", "geo.cli", "serve", "--db", db, "--port", str(port), "--",
+        "--server.headless", "true",
+        "--server.address", "127.0.0.1",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    env = {**os.environ, "SIBAI_TODAY": AS_OF.isoformat()}
+    env.pop("SIBAI_DB", None)  # --db alone chooses the database
+    with err.open("wb") as stderr:
+        proc = subprocess.Popen(
+            cmd, cwd=log_dir, env=env, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not (_healthy(base) and "caches warm" in err.read_text(errors="replace")):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"sibai serve did not start and warm up; log tail:\n{_tail(err)}", pytrace=False)
+            time.sleep(0.2)
+        yield base, err
+    finally:
+        _stop_process_group(proc)
+
+
+def _nav_titles(page: Page) -> list[str]:
+    links = page.get_by_test_id("stSidebarNav").locator("a")
+    expect(links.first).to_be_visible(timeout=30_000)
+    return [text.strip() for text in links.all_inner_texts()]
+
+
+@pytest.mark.browser
+def test_first_request_to_a_fresh_server_is_the_home_page_with_the_app_navigation(
+    page: Page, tiny_db: str, tmp_path: Path
+) -> None:
+    outside = external_requests(page)
+    with sibai_serve(tiny_db, tmp_path) as (base, log):
+        page.goto(base + "/")  # the server's very first session: a visitor's home is the public summary
+        expect(page.get_by_role("heading", name="四百走访公示")).to_be_visible(timeout=60_000)
+        # The app's navigation (st.navigation in app.py), not one made of pages/*.py file names.
+        assert _nav_titles(page) == ["公示", "登录"]
+        expect(page.get_by_text("Page not found")).to_have_count(0)
+        assert page.url.split("?")[0] == base + "/public"  # "/" leads to the summary's own address
+        page.goto(base + "/public?street=S01")  # that address works on its own, parameters kept
+        expect(page.get_by_role("heading", name="四百走访公示")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Page not found")).to_have_count(0)
+        assert page.url == base + "/public?street=S01"
+        text = log.read_text(errors="replace")
+    assert "warmed coverage index" in text
+    # Warming outside a script run logs nothing of Streamlit's (no missing ScriptRunContext).
+    assert "WARNING" not in text and "Traceback" not in text and "ScriptRunContext" not in text
+    assert outside == []
+
+
+@pytest.mark.browser
+def test_first_request_deep_link_to_the_map_shows_sign_in_then_the_grid(
+    page: Page, tiny_db: str, tmp_path: Path
+) -> None:
+    with open_store(tiny_db) as store:
+        name = store.read_table("grids", scope=Scope.everything()).set_index("grid_id").loc["G0001", "name"]
+    with sibai_serve(tiny_db, tmp_path) as (base, _log):
+        page.goto(base + "/map?grid=G0001")  # the server's very first session
+        sign_in_browser(page, tiny_db)  # the form at the map's own address, not "page not found"
+        frame = page.frame_locator("iframe[title*='sibai_gridmap']")
+        expect(frame.locator("body[data-grids]")).to_have_attribute("data-grids", "12", timeout=30_000)
+        expect(page.locator("h3").first).to_have_text(name, timeout=30_000)  # the link's grid selected
+        expect(page.get_by_text("Page not found")).to_have_count(0)
+        assert page.url == base + "/map?grid=G0001"  # every screen keeps its own address

@@ -1,0 +1,209 @@
+"""Start the app with warm caches and proper navigation from the first request: ``sibai serve``.
+
+A plain ``streamlit run app.py`` keeps working, but a fresh server has two rough edges:
+
+1. **Cold caches.** The whole-district coverage index, the area layers and the
+   map geometry are built by the first page that asks for them (about 8-12 s on
+   the full district), so the first visitor waits.
+2. **Navigation from file names on the first request.** Streamlit 1.67 sets
+   ``PagesManager.uses_pages_directory`` (a class attribute) to True when the
+   first session starts, because a ``pages/`` folder sits next to ``app.py``,
+   and the script runner then serves that first run through ``_mpa_v1``: a
+   navigation built from ``pages/*.py`` file names. A fresh server's first
+   request to ``/map`` (file ``district_map.py``) shows "page not found", and
+   ``/public`` runs the page file without ``app.py`` (menu entries named after
+   files). ``st.navigation`` in ``app.py`` sets the flag to False, so only the
+   first session is affected. The folder keeps its name (the product's design).
+
+:func:`main` sets the flag to False before any session exists (exactly the
+state ``st.navigation`` leaves it in), starts a thread that fills the caches
+as soon as the server is up, and then runs Streamlit's own ``streamlit run``
+command in this process, so every ``--server.*`` flag and every
+``config.toml`` works as with ``streamlit run``.
+
+The warm-up calls the very cached functions the pages call
+(``st.cache_resource`` caches are process-wide, so a visitor's run finds the
+values; one arriving mid-way waits on the same per-key lock instead of
+building them twice), then imports the project modules that ``app.py`` and
+the screens import. It touches nothing that needs a script run:
+``ui.gridmap._component`` in particular must not be warmed, because
+``declare_component`` registers a component with the server only inside a
+script run. When the database still has to be built (the first start on the
+default file), nothing is warmed: the first page builds it with its progress
+bar, as under ``streamlit run``.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+#: The app's entry script, from this file's place (never the working directory).
+APP = Path(__file__).resolve().parents[1] / "app.py"
+
+#: Seconds to wait for Streamlit's runtime to start before warming anyway.
+SERVER_START_TIMEOUT = 120.0
+
+#: The packages whose modules the warm-up imports ahead of the first script run.
+PROJECT_PACKAGES = ("geo", "ui")
+
+#: The line logged when the caches are warm (tests and benchmarks wait for it).
+WARM_MESSAGE = "caches warm"
+
+
+def log(message: str) -> None:
+    """Write one progress line to stderr (next to Streamlit's own output)."""
+    print(f"sibai serve: {message}", file=sys.stderr, flush=True)
+
+
+def warm(*, say: Callable[[str], None] = log) -> dict[str, float] | None:
+    """Fill the process-wide caches that the first pages need; return the seconds per step.
+
+    Call it in the server process, in any thread: it calls the same cached
+    functions as the pages (``ui.data``, ``ui.gridmap``), none of which needs
+    a script run, then imports the project modules that ``app.py`` and the
+    screens import. The district map's geometry is built for the default
+    basemap.
+
+    Parameters
+    ----------
+    say
+        Where progress lines go (default: stderr).
+
+    Returns
+    -------
+    dict of str to float, or None
+        Seconds per step, in order; None when the database has no district
+        yet (the first page builds it, with a progress bar, as without warm-up).
+    """
+    from ui import data, gridmap
+
+    db = data.settings().db
+    # The same test the first page runs before building the demo district; warming
+    # here would race that build (and the page shows the build's progress itself).
+    if data._needs_demo(db):
+        say("no district in the database yet: the first page builds it, with a progress bar; no warm-up")
+        return None
+    steps: tuple[tuple[str, Callable[[], object]], ...] = (
+        ("store", data.store),
+        ("coverage index", data.coverage_index),
+        ("area layers", data.layers),
+        ("map geometry", lambda: gridmap.geometry(basemap="none")),
+        ("page modules", import_page_modules),
+    )
+    seconds: dict[str, float] = {}
+    for name, step in steps:
+        started = time.perf_counter()
+        step()
+        seconds[name] = time.perf_counter() - started
+        say(f"warmed {name} in {seconds[name]:.1f} s")
+    return seconds
+
+
+def page_imports(app: Path = APP) -> list[tuple[str, tuple[str, ...]]]:
+    """Return what ``app`` and the screens in ``pages/`` beside it import: ``(module, names)`` pairs.
+
+    ``import a.b`` gives ``("a.b", ())``; ``from a import b, c`` gives
+    ``("a", ("b", "c"))``, where a name may be a submodule or an attribute.
+    ``from __future__`` and relative imports are left out.
+    """
+    found: set[tuple[str, tuple[str, ...]]] = set()
+    for path in (app, *sorted((app.parent / "pages").glob("*.py"))):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Import):
+                found.update((alias.name, ()) for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add((node.module, tuple(alias.name for alias in node.names)))
+    return sorted(item for item in found if item[0] != "__future__")
+
+
+def import_page_modules() -> None:
+    """Import the project's modules that ``app.py`` and the screens import, so their first run does not.
+
+    Only ``geo`` and ``ui`` modules: a third-party module may declare a
+    Streamlit component when imported (``streamlit_folium`` does), and a
+    component declared outside a script run is never registered with the
+    server, so its files would not be served for as long as the process runs.
+    Our own modules declare theirs inside cached functions called by pages.
+    """
+    for module, names in page_imports():
+        if module.split(".")[0] not in PROJECT_PACKAGES:
+            continue
+        parent = importlib.import_module(module)
+        for name in names:
+            if not hasattr(parent, name):  # a submodule not imported yet (``from ui import auth``)
+                importlib.import_module(f"{module}.{name}")
+
+
+def _server_running() -> bool:
+    from streamlit import runtime
+    from streamlit.runtime.runtime import RuntimeState
+
+    return runtime.exists() and runtime.get_instance().state in (
+        RuntimeState.NO_SESSIONS_CONNECTED,
+        RuntimeState.ONE_OR_MORE_SESSIONS_CONNECTED,
+    )
+
+
+def warm_when_up(*, timeout: float = SERVER_START_TIMEOUT) -> None:
+    """Wait until Streamlit's server runs, then :func:`warm` and log how long it took.
+
+    Waiting first lets the server bind its port and answer health checks
+    without competing with the warm-up for the interpreter. A failure is
+    logged on one line and leaves the caches to the pages (which then show
+    the error to the visitor, as without warm-up).
+    """
+    deadline = time.monotonic() + timeout
+    while not _server_running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.perf_counter()
+    log("warming up: store, coverage index, area layers, map geometry, page modules")
+    try:
+        seconds = warm()
+    except Exception as exc:  # the thread must never take the server down
+        log(f"warm-up failed, pages will build their data on first use: {type(exc).__name__}: {exc}")
+        return
+    if seconds is not None:
+        log(f"{WARM_MESSAGE} in {time.perf_counter() - started:.1f} s")
+
+
+def main(flags: Sequence[str] = (), *, warm_up: bool = True) -> int:
+    """Run the app like ``streamlit run app.py [FLAGS]``, with the fixes above; return the exit code.
+
+    Parameters
+    ----------
+    flags
+        Options of ``streamlit run``, e.g. ``["--server.port", "8502"]``.
+    warm_up
+        Fill the caches in a background thread once the server is up.
+
+    Returns
+    -------
+    int
+        0 after the server stopped; Streamlit's code for a bad flag.
+    """
+    import click
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.web import cli
+
+    # Before the first session exists: its PagesManager then keeps False and the
+    # first run goes through app.py's st.navigation, like every later run.
+    PagesManager.uses_pages_directory = False
+    if warm_up:
+        threading.Thread(target=warm_when_up, name="sibai-warm-up", daemon=True).start()
+    try:
+        # Streamlit's own command, so flags and config files mean what they mean there.
+        cli.main.main(["run", str(APP), *flags], prog_name="streamlit", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main(sys.argv[1:]))
