@@ -8,22 +8,12 @@ too (``audit_export``). See ``docs/security.md``.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
-from collections.abc import Callable
 from typing import Any
 
+from geo.commands import Add, date_arg, subcommands
 from geo.commands.user import cli_actor
-
-Add = Callable[[str, str, Callable[[argparse.Namespace], int]], argparse.ArgumentParser]
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date; expected YYYY-MM-DD") from None
 
 
 def _plain(value: Any) -> Any:
@@ -98,21 +88,12 @@ def add_commands(add: Add) -> None:
     from geo.store.audit import ACTIONS
 
     audit_p = add("audit", "list, export or prune the audit trail (who did what, when)", cmd_audit)
-    sub = audit_p.add_subparsers(dest="audit_command", required=True, metavar="list|export|prune")
-    db_help = "database file or postgresql:// URL (default: as for the command)"
-
-    def sub_parser(
-        name: str, help_: str, func: Callable[[argparse.Namespace], int]
-    ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_, description=help_)
-        p.add_argument("--db", default=argparse.SUPPRESS, help=db_help)
-        p.set_defaults(audit_func=func)
-        return p
+    sub_parser = subcommands(audit_p, metavar="list|export|prune", func_key="audit_func")
 
     def filters(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--since", type=_date, default=None, metavar="YYYY-MM-DD", help="from this day on")
+        p.add_argument("--since", type=date_arg, default=None, metavar="YYYY-MM-DD", help="from this day on")
         p.add_argument(
-            "--until", type=_date, default=None, metavar="YYYY-MM-DD", help="up to this day, inclusive"
+            "--until", type=date_arg, default=None, metavar="YYYY-MM-DD", help="up to this day, inclusive"
         )
         p.add_argument("--who", default=None, metavar="USER", help="only this actor")
         p.add_argument("--action", default=None, choices=ACTIONS, metavar="ACTION",

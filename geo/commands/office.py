@@ -21,11 +21,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+
+from geo.commands import Add, date_arg
 
 if TYPE_CHECKING:
     from geo.coverage import CoverageIndex
@@ -41,16 +43,6 @@ def _everything() -> Scope:
     from geo.store import Scope
 
     return Scope.everything()
-
-
-Add = Callable[[str, str, Callable[[argparse.Namespace], int]], argparse.ArgumentParser]
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date; expected YYYY-MM-DD") from None
 
 
 def _share(text: str) -> float:
@@ -407,12 +399,14 @@ def add_commands(add: Add) -> None:
     p.add_argument(
         "--from",
         dest="from_",
-        type=_date,
+        type=date_arg,
         default=None,
         metavar="YYYY-MM-DD",
         help="first day (default: 1 January of --to's year)",
     )
-    p.add_argument("--to", type=_date, default=None, metavar="YYYY-MM-DD", help="last day (default: as of)")
+    p.add_argument(
+        "--to", type=date_arg, default=None, metavar="YYYY-MM-DD", help="last day (default: as of)"
+    )
     p.add_argument(
         "--below", type=_share, default=0.5, help="coverage threshold, e.g. 0.5 or 50%% (default 0.5)"
     )
@@ -421,7 +415,7 @@ def add_commands(add: Add) -> None:
     _output(p, formats=("csv", "xlsx", "geojson"))
 
     p = add("pace", "coverage so far against the pace needed to meet every household by year end", cmd_pace)
-    p.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD")
+    p.add_argument("--as-of", type=date_arg, default=None, metavar="YYYY-MM-DD")
     p.add_argument("--level", choices=["street", "committee", "grid", "district"], default="grid")
     p.add_argument("--behind-only", action="store_true", help="only areas behind pace")
     _output(p)
@@ -433,7 +427,7 @@ def add_commands(add: Add) -> None:
     )
     p.add_argument(
         "--week-ending",
-        type=_date,
+        type=date_arg,
         default=None,
         metavar="YYYY-MM-DD",
         help="last day of the week (default: as of)",
@@ -450,13 +444,13 @@ def add_commands(add: Add) -> None:
     _output(p)
 
     p = add("not-met", "occupied households not met for --months months (masked)", cmd_not_met)
-    p.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD")
+    p.add_argument("--as-of", type=date_arg, default=None, metavar="YYYY-MM-DD")
     p.add_argument("--months", type=int, default=12)
     _area(p)
     _output(p)
 
     p = add("ledger", "worker points ledger (驾照式扣分): standings, or one worker's deductions", cmd_ledger)
-    p.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD")
+    p.add_argument("--as-of", type=date_arg, default=None, metavar="YYYY-MM-DD")
     p.add_argument("--worker", default=None, metavar="ID", help="one worker's ledger lines")
     p.add_argument(
         "--deductions",
@@ -480,7 +474,7 @@ def add_commands(add: Add) -> None:
     p.add_argument("--kind", choices=list(ANOMALY_KINDS), required=True)
     p.add_argument("--visit", type=int, default=None, metavar="ID")
     p.add_argument("--grid", default=None, metavar="ID", help="for a grid's flag (over_households)")
-    p.add_argument("--week-ending", type=_date, default=None, metavar="YYYY-MM-DD")
+    p.add_argument("--week-ending", type=date_arg, default=None, metavar="YYYY-MM-DD")
     p.add_argument("--decision", choices=list(DECISIONS), required=True)
     p.add_argument("--by", default="", metavar="NAME")
     p.add_argument("--note", default="")

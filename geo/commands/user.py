@@ -18,12 +18,10 @@ import argparse
 import getpass
 import json
 import sys
-from collections.abc import Callable
 from typing import IO, Any
 
+from geo.commands import Add, subcommands
 from geo.store import Store, StoreError
-
-Add = Callable[[str, str, Callable[[argparse.Namespace], int]], argparse.ArgumentParser]
 
 ROLES = ("district", "street", "committee", "grid")
 
@@ -163,16 +161,7 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 def add_commands(add: Add) -> None:
     """Add ``user add|list|disable|passwd`` to the ``sibai`` command."""
     user = add("user", "manage local accounts: add, list, disable, set a password", cmd_user)
-    sub = user.add_subparsers(dest="user_command", required=True, metavar="add|list|disable|passwd")
-    db_help = "database file or postgresql:// URL (default: as for the command)"
-
-    def sub_parser(
-        name: str, help_: str, func: Callable[[argparse.Namespace], int]
-    ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_, description=help_)
-        p.add_argument("--db", default=argparse.SUPPRESS, help=db_help)
-        p.set_defaults(user_func=func)
-        return p
+    sub_parser = subcommands(user, metavar="add|list|disable|passwd", func_key="user_func")
 
     a = sub_parser("add", "add a user with a role over one or more areas", cmd_add)
     a.add_argument("name", metavar="NAME")
