@@ -669,8 +669,18 @@ def _write_in_turns(db: str, worker: int, each: int) -> int:
     return created
 
 
-def test_writer_processes_take_turns(tmp_path: Path, tiny: dict[str, pd.DataFrame]) -> None:
+def test_writer_processes_take_turns(
+    tmp_path: Path, tiny: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import multiprocessing
+    import sys
+    import types
+
+    # A spawned child first re-runs the parent's __main__ module. Streamlit's AppTest,
+    # run earlier in the same worker, leaves app.py there, which cannot run outside
+    # Streamlit: the pool would replace dying children for ever. A blank __main__
+    # makes the children start clean.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
 
     path = tmp_path / "w.gpkg"
     with open_store(str(path), create=True) as s:
@@ -681,7 +691,10 @@ def test_writer_processes_take_turns(tmp_path: Path, tiny: dict[str, pd.DataFram
             conn.exec_driver_sql("SELECT 1")
     writers, each = 3, 30
     with multiprocessing.get_context("spawn").Pool(writers) as pool:
-        created = pool.starmap(_write_in_turns, [(str(path), w, each) for w in range(writers)])
+        # A deadline, so that a child that cannot start fails the test instead of hanging it.
+        created = pool.starmap_async(_write_in_turns, [(str(path), w, each) for w in range(writers)]).get(
+            timeout=300
+        )
     with open_store(str(path)) as s:
         assert s.counts()["visits"] == before + sum(created)
         keys = s.scalar("SELECT COUNT(DISTINCT idem_key) FROM visits WHERE idem_key LIKE 'p%'")
