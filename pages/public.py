@@ -1,7 +1,7 @@
 """公示 · Public summary: the year's visits and problems solved, by street and committee; nothing personal.
 
 Open to anyone (no login). Shows exactly what ``sibai export-public`` publishes:
-one builder (geo.public.summary_from_store) makes the figures of both.
+one builder (geo.public.summary_from_store, cached in ui.data) makes the figures of both.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ui.i18n import lang
 
 auth.require("public")  # sign-in, page rights and the link's areas (ui/auth.py)
 
-summary = public.summary_from_store(data.store(), index=data.coverage_index(), today=data.today())
+summary = data.public_summary()
 labels = public.labels(summary, lang=lang())
 right = {name: st.column_config.TextColumn(alignment="right") for name in public.number_labels(lang())}
 

@@ -241,6 +241,10 @@ def test_public_page_reads_no_household_rows(seeded_db: str, monkeypatch: pytest
     monkeypatch.setattr(CoverageIndex, "coverage", coverage)
     at.run()
     assert not at.exception
+    assert read == [] and levels == []  # the summary is cached until the data or the day changes
+    streamlit.cache_data.clear()  # build it again, under watch
+    at.run()
+    assert not at.exception
     assert "issues" in read  # the page did run its query
     assert not {"households", "visits", "buildings", "workers"} & set(read)
     assert levels and set(levels) <= {"grid", "committee", "street", "district"}
