@@ -249,7 +249,10 @@ with st.expander(t("issues.new")):
                 title=new_title,
                 actor=new_actor,
                 now=now,
+                scope=auth.scope(),
             )
+        except OutOfScope as exc:
+            auth.deny(exc.kind, str(exc.record_id), page="issues")
         except ValueError as exc:
             st.error(t("issues.new.invalid", msg=str(exc)))
         else:
@@ -336,7 +339,11 @@ with right:
             submitted = st.form_submit_button(t("issues.form.submit"), type="primary", key="iss_form_submit")
         if submitted:
             try:
-                moved = log.transition(store, issue_id, action, actor=actor, note=note, expect_status=seen)
+                moved = log.transition(
+                    store, issue_id, action, actor=actor, note=note, expect_status=seen, scope=auth.scope()
+                )
+            except OutOfScope:
+                auth.deny("issue", str(issue_id), page="issues")
             except rules.TransitionRefused as exc:
                 sep = "、" if lang() == "zh" else ", "
                 st.error(t(f"issues.err.{exc.code}", **exc.words(labels, sep=sep)))

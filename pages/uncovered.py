@@ -14,6 +14,8 @@ from ui.downloads import csv, download_pair, log_export, xlsx
 from ui.i18n import fmt_date, fmt_int, fmt_pct, lang, t
 
 auth.require("uncovered")  # sign-in, page rights and the link's areas (ui/auth.py)
+if (denied := od.take_denied()) is not None:  # a form's write the store refused (outside the scope)
+    auth.deny(*denied, page="uncovered")
 
 f = sidebar.current()
 today = data.today()

@@ -297,6 +297,7 @@ def _roundtrip(store: Store) -> None:
         checked_by="监督员甲",
         note="居民说没见过",
         checked_at=dt.datetime(2026, 11, 27, 9, 30),
+        scope=Scope.everything(),
     )
     assert store.versions()[0] > before  # other replicas notice
     got = records.read_spot_checks(store, scope=Scope.everything())
@@ -324,6 +325,7 @@ def _roundtrip(store: Store) -> None:
         occurred_on=dt.date(2026, 11, 23),
         visit_id=int(first["visit_id"]),
         reviewed_at=dt.datetime(2026, 11, 27, 10, 0),
+        scope=Scope.everything(),
     )
     rid2 = records.record_anomaly_review(
         store,
@@ -331,6 +333,7 @@ def _roundtrip(store: Store) -> None:
         decision="dismissed",
         occurred_on=dt.date(2026, 11, 26),
         grid_id="G0001",
+        scope=Scope.everything(),
     )
     r = records.read_anomaly_reviews(store, year=2026, scope=Scope.everything())
     assert r["review_id"].tolist() == [rid, rid2]
@@ -339,17 +342,30 @@ def _roundtrip(store: Store) -> None:
 
     # Bad input: a clear message, and nothing written.
     for call, message in (
-        (lambda: records.record_spot_check(store, visit_id=10**9, result="failed"), "no visit with id"),
-        (lambda: records.record_spot_check(store, visit_id=1, result="maybe"), "must be one of"),
+        (
+            lambda: records.record_spot_check(
+                store, visit_id=10**9, result="failed", scope=Scope.everything()
+            ),
+            "no visit with id",
+        ),
+        (
+            lambda: records.record_spot_check(store, visit_id=1, result="maybe", scope=Scope.everything()),
+            "must be one of",
+        ),
         (
             lambda: records.record_anomaly_review(
-                store, kind="late", decision="confirmed", occurred_on=AS_OF, visit_id=1
+                store,
+                kind="late",
+                decision="confirmed",
+                occurred_on=AS_OF,
+                visit_id=1,
+                scope=Scope.everything(),
             ),
             "anomaly kind",
         ),
         (
             lambda: records.record_anomaly_review(
-                store, kind="burst", decision="confirmed", occurred_on=AS_OF
+                store, kind="burst", decision="confirmed", occurred_on=AS_OF, scope=Scope.everything()
             ),
             "needs the visit",
         ),
@@ -404,7 +420,9 @@ def test_ledger_picks_up_recorded_checks(demo_db: Path, tmp_path: Path) -> None:
         v = store.read_table(
             "visits", columns=["visit_id", "worker_id", "visited_at"], scope=Scope.everything()
         ).iloc[-1]
-        records.record_spot_check(store, visit_id=int(v["visit_id"]), result="failed")
+        records.record_spot_check(
+            store, visit_id=int(v["visit_id"]), result="failed", scope=Scope.everything()
+        )
         book = ledger(
             grid_workers=store.read_table("grid_workers", scope=Scope.everything()),
             as_of=AS_OF,

@@ -28,6 +28,8 @@ from geo.store import Scope, Store, open_store
 from geo.store import issue_log as log
 from geo.synth import build_district
 
+ALL = Scope.everything()
+
 LIMITS = {"building": 3, "grid": 7, "committee": 15, "street": 30, "district": 60}
 T0 = dt.datetime(2024, 6, 3, 9, 0, 0)
 SEC = dt.timedelta(seconds=1)
@@ -528,7 +530,7 @@ def district(request: pytest.FixtureRequest, tmp_path: Path, tiny: dict[str, pd.
 def _open(store: Store, **kw: object) -> int:
     args: dict = {"category": "停车难", "source": "visit", "grid_id": "G0001", "actor": "W0001",
                   "opened_at": T0, "now": T0, **kw}  # fmt: skip
-    return log.open_issue(store, **args).issue_id
+    return log.open_issue(store, **args, scope=Scope.everything()).issue_id
 
 
 def _rows(store: Store) -> pd.DataFrame:
@@ -538,9 +540,9 @@ def _rows(store: Store) -> pd.DataFrame:
 def test_open_issue_records_who_found_it(district: Store) -> None:
     v0 = district.versions()
     a = log.open_issue(district, category=" 停车难 ", source="hotline", grid_id="G0001", actor="W0001",
-                       opened_at=T0, now=T0, note="电话反映", ref="hotline:1")  # fmt: skip
+                       opened_at=T0, now=T0, note="电话反映", ref="hotline:1", scope=ALL)  # fmt: skip
     b = log.open_issue(district, category="加装电梯", source="visit", household_id="H0000005", actor="W0002",
-                       title="三楼住户", opened_at=T0 + SEC, now=T0 + SEC)  # fmt: skip
+                       title="三楼住户", opened_at=T0 + SEC, now=T0 + SEC, scope=ALL)  # fmt: skip
     assert (a.created, b.created) == (True, True)
     rows = _rows(district)
     got = rows[["issue_id", "grid_id", "building_id", "household_id", "category", "source", "level", "status",
@@ -559,7 +561,7 @@ def test_open_issue_records_who_found_it(district: Store) -> None:
     assert district.versions()[0] == v0[0] + 2
     # The same reference again: nothing new, the same id back.
     again = log.open_issue(district, category="停车难", source="hotline", grid_id="G0001", actor="import",
-                           ref="hotline:1", now=T0 + day(1))  # fmt: skip
+                           ref="hotline:1", now=T0 + day(1), scope=Scope.everything())  # fmt: skip
     assert again == log.Opened(a.issue_id, False)
     assert len(_rows(district)) == 2
 
@@ -600,11 +602,23 @@ def test_a_batch_opens_all_or_nothing_and_names_the_bad_row(district: Store) -> 
     good = log.NewIssue(category="停车难", source="online", grid_id="G0002", opened_at=T0)
     bad = log.NewIssue(category="停车难", source="online", building_id="B000001", grid_id="G0002")
     with pytest.raises(log.IssueInvalid, match=r"^issue 2, building_id: building B000001 is in grid G0001"):
-        log.open_issues(district, [good, bad], actor="import:online", now=T0)
+        log.open_issues(district, [good, bad], actor="import:online", now=T0, scope=Scope.everything())
     with pytest.raises(log.IssueInvalid, match="reference\\(s\\) given twice: x"):
-        log.open_issues(district, [dataclasses.replace(good, ref="x")] * 2, actor="import", now=T0)
+        log.open_issues(
+            district,
+            [dataclasses.replace(good, ref="x")] * 2,
+            actor="import",
+            now=T0,
+            scope=Scope.everything(),
+        )
     assert len(_rows(district)) == 0
-    opened = log.open_issues(district, [good, dataclasses.replace(good, ref="r1")], actor="import", now=T0)
+    opened = log.open_issues(
+        district,
+        [good, dataclasses.replace(good, ref="r1")],
+        actor="import",
+        now=T0,
+        scope=Scope.everything(),
+    )
     assert [o.created for o in opened] == [True, True]
     assert len(_rows(district)) == 2
 
@@ -621,7 +635,15 @@ def test_a_life_through_every_transition_is_recorded(district: Store) -> None:
         ("refer", "W0004", "需要居委会协调"),
     ]
     for n, (action, actor, note) in enumerate(steps):
-        moved = log.transition(district, i, action, actor=actor, note=note, at=t + dt.timedelta(minutes=n))
+        moved = log.transition(
+            district,
+            i,
+            action,
+            actor=actor,
+            note=note,
+            at=t + dt.timedelta(minutes=n),
+            scope=Scope.everything(),
+        )
         assert moved.events[-1].action == action
     h = log.read_history(district, i, scope=Scope.everything())
     cols = ["actor", "action", "from_status", "to_status", "from_level", "to_level", "note"]
@@ -648,20 +670,28 @@ def test_a_life_through_every_transition_is_recorded(district: Store) -> None:
 
 def test_a_refused_transition_writes_nothing(district: Store) -> None:
     i = _open(district)
-    log.transition(district, i, "dispatch", actor="W0001", at=T0 + SEC)
-    log.transition(district, i, "handle", actor="W0002", at=T0 + 2 * SEC)
+    log.transition(district, i, "dispatch", actor="W0001", at=T0 + SEC, scope=Scope.everything())
+    log.transition(district, i, "handle", actor="W0002", at=T0 + 2 * SEC, scope=Scope.everything())
     before = (_rows(district), log.read_history(district, i, scope=Scope.everything()), district.versions())
     # The handler may not verify; the status shown is stale; unknown issue; system action.
     with pytest.raises(TransitionRefused, match=f"^issue #{i}: W0002 handled this issue"):
-        log.transition(district, i, "verify", actor="W0002", at=T0 + day(30))
+        log.transition(district, i, "verify", actor="W0002", at=T0 + day(30), scope=Scope.everything())
     with pytest.raises(TransitionRefused, match="it changed meanwhile: it is now handled, not dispatched"):
-        log.transition(district, i, "handle", actor="W0003", expect_status="dispatched", at=T0 + day(30))
+        log.transition(
+            district,
+            i,
+            "handle",
+            actor="W0003",
+            expect_status="dispatched",
+            at=T0 + day(30),
+            scope=Scope.everything(),
+        )
     with pytest.raises(TransitionRefused, match="'escalate' is recorded by the system"):
-        log.transition(district, i, "escalate", actor="W0003")
+        log.transition(district, i, "escalate", actor="W0003", scope=Scope.everything())
     with pytest.raises(TransitionRefused, match="is before the issue's last event"):
-        log.transition(district, i, "verify", actor="W0003", at=T0 + SEC)
+        log.transition(district, i, "verify", actor="W0003", at=T0 + SEC, scope=Scope.everything())
     with pytest.raises(LookupError, match="no issue #999"):
-        log.transition(district, 999, "dispatch", actor="W0003")
+        log.transition(district, 999, "dispatch", actor="W0003", scope=Scope.everything())
     after = (_rows(district), log.read_history(district, i, scope=Scope.everything()), district.versions())
     assert_frame_equal(before[0], after[0])
     assert_frame_equal(before[1], after[1])
@@ -671,7 +701,7 @@ def test_a_refused_transition_writes_nothing(district: Store) -> None:
 def test_a_transition_after_the_limit_records_the_clock_first(district: Store) -> None:
     i = _open(district, level="grid")  # due T0 + 7 d
     at = T0 + day(7) + SEC
-    moved = log.transition(district, i, "dispatch", actor="W0001", at=at)
+    moved = log.transition(district, i, "dispatch", actor="W0001", at=at, scope=Scope.everything())
     assert [(e.action, e.at, e.from_level, e.to_level) for e in moved.events] == [
         ("escalate", T0 + day(7), "grid", "committee"),
         ("dispatch", at, "committee", "committee"),
@@ -696,10 +726,10 @@ def test_escalate_all_is_idempotent_and_counts_per_level(district: Store) -> Non
         _open(district, level="committee"),  # due T0+15
         _open(district, level="district"),  # never moves
     ]
-    log.transition(district, ids[1], "dispatch", actor="W0001", at=T0 + SEC)
+    log.transition(district, ids[1], "dispatch", actor="W0001", at=T0 + SEC, scope=Scope.everything())
     closed = _open(district, level="building", building_id="B000001")
     for n, (a, w) in enumerate([("dispatch", "W1"), ("handle", "W1"), ("verify", "W2"), ("close", "W2")]):
-        log.transition(district, closed, a, actor=w, at=T0 + (n + 1) * SEC)
+        log.transition(district, closed, a, actor=w, at=T0 + (n + 1) * SEC, scope=Scope.everything())
     now = T0 + day(16)
     rows_before = _rows(district)
     expected = R.escalate_frame(rows_before, now=now, limits=LIMITS)
@@ -801,7 +831,7 @@ def test_history_goes_with_its_issues_when_the_district_is_replaced(
     district: Store, tiny: dict[str, pd.DataFrame]
 ) -> None:
     i = _open(district)
-    log.transition(district, i, "dispatch", actor="W0001", at=T0 + SEC)
+    log.transition(district, i, "dispatch", actor="W0001", at=T0 + SEC, scope=Scope.everything())
     district.replace_all(tiny)
     with district.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM issue_events")).scalar() == 0
@@ -826,7 +856,9 @@ def test_a_database_from_before_the_history_keeps_working(
     open_id = int(issues.loc[issues["status"] != "closed", "issue_id"].iloc[0])
     d = log.issue_detail(store, open_id, now=dt.datetime(2024, 6, 30, 17), scope=Scope.everything())
     assert d.history["recorded"].tolist()[0] is False
-    log.transition(store, open_id, "handle", actor="W0001", at=dt.datetime(2024, 6, 30, 17))
+    log.transition(
+        store, open_id, "handle", actor="W0001", at=dt.datetime(2024, 6, 30, 17), scope=Scope.everything()
+    )
     assert log.read_history(store, open_id, scope=Scope.everything())["action"].tolist()[-1] == "handle"
     with store.engine.connect() as conn:
         kind = conn.exec_driver_sql(
@@ -851,7 +883,7 @@ def test_read_issue_data_keeps_to_the_scope(district: Store) -> None:
     for n, (action, actor) in enumerate(
         [("dispatch", "W1"), ("handle", "W1"), ("verify", "W2"), ("close", "W2")]
     ):
-        log.transition(district, a, action, actor=actor, at=T0 + day(1) + n * SEC)
+        log.transition(district, a, action, actor=actor, at=T0 + day(1) + n * SEC, scope=Scope.everything())
     assert log.read_issue_data(district, closed_since=dt.date(2024, 6, 4), scope=Scope.everything())[0][
         "issue_id"
     ].tolist() == [a, b]

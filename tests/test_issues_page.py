@@ -30,7 +30,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, i
         install_demo(store, scale="tiny", seed=3, as_of=now.date())
 
         def add(**kw: object) -> int:
-            return log.open_issue(store, now=now, **kw).issue_id  # type: ignore[arg-type]
+            return log.open_issue(store, now=now, **kw, scope=Scope.everything()).issue_id  # type: ignore[arg-type]
 
         ids = {
             # Found at building level four days ago: the clock has moved it to the grid (due in 6 days).
@@ -41,8 +41,22 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, i
             "handled": add(category="物业管理", source="online", grid_id="G0001", level="grid", actor="W0001",
                            opened_at=now - dt.timedelta(hours=3)),
         }  # fmt: skip
-        log.transition(store, ids["handled"], "dispatch", actor="W0001", at=now - dt.timedelta(hours=2))
-        log.transition(store, ids["handled"], "handle", actor="W0001", at=now - dt.timedelta(hours=1))
+        log.transition(
+            store,
+            ids["handled"],
+            "dispatch",
+            actor="W0001",
+            at=now - dt.timedelta(hours=2),
+            scope=Scope.everything(),
+        )
+        log.transition(
+            store,
+            ids["handled"],
+            "handle",
+            actor="W0001",
+            at=now - dt.timedelta(hours=1),
+            scope=Scope.everything(),
+        )
     return path, ids
 
 
@@ -209,7 +223,7 @@ def test_an_action_on_a_state_nobody_saw_is_refused(db: Path, ids: dict[str, int
     at = open_page({"issue": str(i)})
     # Someone else dispatches it while the form is open.
     with open_store(str(db)) as store:
-        log.transition(store, i, "dispatch", actor="W0004")
+        log.transition(store, i, "dispatch", actor="W0004", scope=Scope.everything())
     at.radio(key="iss_form_action").set_value("dispatch")
     at.selectbox(key="iss_form_actor").set_value("W0003")
     at.button(key="iss_form_submit").click().run()

@@ -205,3 +205,41 @@ def test_workers_page_standings_and_staffing(tiny_db: str, monkeypatch: pytest.M
     district = assess.staffing(workers, hh, grids, committees, level="district")
     assert m["全区每万人社工"] == f"{district['per_10k'].iloc[0]:.1f}"
     assert m["缺口"] == str(district["shortfall"].iloc[0])
+
+
+def test_a_spot_check_on_a_visit_gone_out_of_scope_is_refused(
+    tiny_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store checks the write itself: a visit moved out of the grid leader's area meanwhile is refused."""
+    from geo.auth import demo_areas
+
+    db = tmp_path / "copy.gpkg"
+    db.write_bytes(Path(tiny_db).read_bytes())
+    monkeypatch.setenv("SIBAI_DB", str(db))
+    monkeypatch.setenv("SIBAI_TODAY", AS_OF.isoformat())
+    at = AppTest.from_file(APP, default_timeout=90)
+    sign_in(at, "grid", db=str(db))
+    at.run()
+    at.switch_page("pages/uncovered.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    picker = at.selectbox(key="office_spot_visit")
+    visit = int(picker.options[-1].split(" ")[0].lstrip("#"))
+    picker.set_value(visit)
+    at.run()
+    # Meanwhile the household is moved into a building of another grid (a data correction).
+    with open_store(str(db)) as store:
+        (mine,) = demo_areas(store)["grid"]
+        elsewhere = store.scalar("SELECT min(building_id) FROM buildings WHERE grid_id <> :g", {"g": mine})
+        with store.transaction() as conn:
+            conn.exec_driver_sql(
+                "UPDATE households SET building_id = ? WHERE household_id = "
+                "(SELECT household_id FROM visits WHERE visit_id = ?)",
+                (elsewhere, visit),
+            )
+    at.radio(key="office_spot_result").set_value("failed")
+    at.button(key="office_spot_save").click()
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [e.value for e in at.error] == ["无权访问：该走访记录不在您的管辖范围内，不显示任何数据。"]
+    with open_store(str(db)) as store:
+        assert records.read_spot_checks(store, scope=Scope.everything()).empty

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -87,9 +88,16 @@ def _add_history(store: Store) -> None:
     for k, g in enumerate(grids[::3]):
         new = log.open_issue(
             store, grid_id=g, category="停车难", source="hotline", level="grid", actor="W0001",
-            opened_at=NOW - dt.timedelta(hours=k + 1), now=NOW,
+            opened_at=NOW - dt.timedelta(hours=k + 1), now=NOW, scope=Scope.everything(),
         )  # fmt: skip
-        log.transition(store, new.issue_id, "dispatch", actor="W0001", at=NOW - dt.timedelta(minutes=k))
+        log.transition(
+            store,
+            new.issue_id,
+            "dispatch",
+            actor="W0001",
+            at=NOW - dt.timedelta(minutes=k),
+            scope=Scope.everything(),
+        )
     visits = _sql(
         store,
         "SELECT MIN(v.visit_id), b.grid_id FROM visits v "
@@ -97,12 +105,24 @@ def _add_history(store: Store) -> None:
         "JOIN buildings b ON b.building_id = h.building_id GROUP BY b.grid_id ORDER BY b.grid_id",
     )
     for visit_id, grid_id in visits[::2]:
-        checks.record_spot_check(store, visit_id=int(visit_id), result="confirmed", checked_at=NOW)
-        checks.record_anomaly_review(
-            store, kind="after_hours", decision="dismissed", occurred_on=AS_OF, visit_id=int(visit_id)
+        checks.record_spot_check(
+            store, visit_id=int(visit_id), result="confirmed", checked_at=NOW, scope=Scope.everything()
         )
         checks.record_anomaly_review(
-            store, kind="over_households", decision="confirmed", occurred_on=AS_OF, grid_id=str(grid_id)
+            store,
+            kind="after_hours",
+            decision="dismissed",
+            occurred_on=AS_OF,
+            visit_id=int(visit_id),
+            scope=Scope.everything(),
+        )
+        checks.record_anomaly_review(
+            store,
+            kind="over_households",
+            decision="confirmed",
+            occurred_on=AS_OF,
+            grid_id=str(grid_id),
+            scope=Scope.everything(),
         )
     issues = [int(r[0]) for r in _sql(store, "SELECT issue_id FROM issues ORDER BY issue_id")]
     with store.transaction() as conn:
@@ -426,3 +446,112 @@ def test_ui_caches_keep_one_entry_per_scope() -> None:
     one, other = Scope.of(grids=["G0001"]), Scope.of(grids=["G0002"])
     assert [read(one), read(other), read(Scope.of(grids=["G0001"])), read(Scope())] == [1, 2, 1, 3]
     read.clear()
+
+
+# ------------------------------------------------------------- every write
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, Truth]]:
+    """A tiny demo district of its own (the writes change it), on each backend."""
+    if request.param == "sqlite":
+        s = open_store(str(tmp_path / "w.gpkg"), create=True)
+    else:
+        s = open_store(request.getfixturevalue("pg_url"))
+    install_demo(s, scale="tiny", seed=3, as_of=AS_OF)
+    yield s, _truth(s)
+    s.close()
+
+
+WRITTEN = ("issues", "issue_events", "spot_checks", "anomaly_reviews")
+
+
+def _snapshot(store: Store) -> dict[str, list[tuple]]:
+    """Every row of the tables the writes touch (those that exist yet), and the change counters."""
+    import sqlalchemy as sa
+
+    have = set(sa.inspect(store.engine).get_table_names())
+    out = {n: sorted(map(tuple, _sql(store, f"SELECT * FROM {n}")), key=repr) for n in WRITTEN if n in have}
+    out["versions"] = [store.versions()]
+    return out
+
+
+def test_writes_refuse_a_foreign_record_and_write_nothing(fresh: tuple[Store, Truth]) -> None:
+    store, truth = fresh
+    g = truth.grids
+    mine, other = str(g["grid_id"].iloc[0]), str(g["grid_id"].iloc[-1])
+    leader = Scope.of(grids=[mine])
+    everything = Scope.everything()
+    their_issue = log.open_issue(
+        store, grid_id=other, category="停车难", source="hotline", actor="W0001", now=NOW, scope=everything
+    ).issue_id
+    their_hh = next(h for h, gr in truth.household_grid.items() if gr == other)
+    their_visit = next(v for v, gr in truth.visit_grid.items() if gr == other)
+    my_visit = next(v for v, gr in truth.visit_grid.items() if gr == mine)
+    their_worker = next(w for w in truth.worker_committee if not truth.worker_in(w, leader, {mine}))
+    ok = log.NewIssue(category="停车难", source="visit", grid_id=mine)
+    foreign: dict[str, Callable[[], object]] = {
+        "open_issue grid": lambda: log.open_issue(
+            store, grid_id=other, category="停车难", source="visit", actor="W0001", now=NOW, scope=leader
+        ),
+        "open_issue household": lambda: log.open_issue(
+            store, household_id=their_hh, category="停车难", source="visit", actor="W0001", now=NOW,
+            scope=leader,
+        ),
+        "open_issues, one of two foreign": lambda: log.open_issues(
+            store, [ok, log.NewIssue(category="停车难", source="visit", grid_id=other)], actor="W0001",
+            now=NOW, scope=leader,
+        ),
+        "transition": lambda: log.transition(
+            store, their_issue, "dispatch", actor="W0001", at=NOW, scope=leader
+        ),
+        "spot check": lambda: checks.record_spot_check(
+            store, visit_id=their_visit, result="failed", checked_at=NOW, scope=leader
+        ),
+        "review of a visit": lambda: checks.record_anomaly_review(
+            store, kind="after_hours", decision="confirmed", occurred_on=AS_OF, visit_id=their_visit,
+            scope=leader,
+        ),
+        "review of a grid": lambda: checks.record_anomaly_review(
+            store, kind="over_households", decision="confirmed", occurred_on=AS_OF, grid_id=other,
+            scope=leader,
+        ),
+        "review naming a foreign worker": lambda: checks.record_anomaly_review(
+            store, kind="burst", decision="confirmed", occurred_on=AS_OF, grid_id=mine,
+            worker_id=their_worker, scope=leader,
+        ),
+    }  # fmt: skip
+    for what, write in foreign.items():
+        before = _snapshot(store)
+        with pytest.raises(OutOfScope, match=r"^no access: "):
+            write()
+        assert _snapshot(store) == before, what
+
+    # The same writes inside the scope work.
+    opened = log.open_issues(store, [ok], actor="W0001", now=NOW, scope=leader)[0]
+    assert opened.created and truth.issue_grid.get(opened.issue_id) is None
+    moved = log.transition(store, opened.issue_id, "dispatch", actor="W0001", at=NOW, scope=leader)
+    assert moved.state.status == "dispatched"
+    assert log.read_issue(store, opened.issue_id, scope=leader)["grid_id"] == mine
+    cid = checks.record_spot_check(store, visit_id=my_visit, result="confirmed", checked_at=NOW, scope=leader)
+    rid = checks.record_anomaly_review(
+        store, kind="after_hours", decision="dismissed", occurred_on=AS_OF, visit_id=my_visit, scope=leader
+    )
+    assert checks.read_spot_checks(store, scope=leader)["check_id"].tolist() == [cid]
+    assert checks.read_anomaly_reviews(store, scope=leader)["review_id"].tolist() == [rid]
+    # An unknown id is still "not found", not "no access".
+    with pytest.raises(LookupError):
+        log.transition(store, 10**9, "dispatch", actor="W0001", at=NOW, scope=leader)
+    with pytest.raises(ValueError, match="no visit"):
+        checks.record_spot_check(store, visit_id=10**9, result="failed", scope=leader)
+
+
+def test_every_scoped_write_requires_a_scope() -> None:
+    """The writes have no default scope either."""
+    import inspect
+
+    writes = [log.open_issue, log.open_issues, log.transition, checks.record_spot_check,
+              checks.record_anomaly_review]  # fmt: skip
+    for write in writes:
+        p = inspect.signature(write).parameters["scope"]
+        assert p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty, write

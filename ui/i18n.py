@@ -808,3 +808,10 @@ TEXT.update(
         ),
     }
 )
+
+TEXT.update(
+    {
+        "what.visit": ("走访记录", "visit"),
+        "what.worker": ("社工", "worker"),
+    }
+)

@@ -21,7 +21,7 @@ from geo import assess, export, maps
 from geo import uncovered as unc
 from geo.areas import grids_in_area
 from geo.privacy import mask_frame
-from geo.store import Scope, StoreError
+from geo.store import OutOfScope, Scope, StoreError
 from geo.store import assessment as records
 from ui import auth, data
 from ui.i18n import lang, t
@@ -300,6 +300,20 @@ def _say(kind: str, text: str) -> None:
     st.session_state.setdefault(_MESSAGES, []).append((kind, text))
 
 
+_DENIED = "office_denied"
+
+
+def _deny(exc: OutOfScope) -> None:
+    # A form callback cannot stop the page: keep the refused record for the page to answer "no access".
+    st.session_state[_DENIED] = (exc.kind, str(exc.record_id))
+
+
+def take_denied() -> tuple[str, str] | None:
+    """Return (and forget) ``(kind, id)`` of a write the store refused as outside the scope, if any."""
+    denied = st.session_state.pop(_DENIED, None)
+    return None if denied is None else (str(denied[0]), str(denied[1]))
+
+
 def spot_label(spots: pd.DataFrame, visit_id: int) -> str:
     """Return a picker label for a spot-check visit: id, time, worker, address."""
     row = spots.loc[spots["visit_id"] == visit_id].iloc[0]
@@ -355,6 +369,8 @@ def save_spot_check() -> None:
             int(s["office_spot_visit"]), str(s["office_spot_result"]), s.get("office_spot_note") or ""
         )
         _say("success", t("office.saved", id=cid))
+    except OutOfScope as exc:
+        _deny(exc)
     except (ValueError, StoreError) as exc:
         _say("error", str(exc))
 
@@ -368,6 +384,8 @@ def save_review(anomalies: pd.DataFrame, week_ending: dt.date) -> None:
             row, str(s["office_review_decision"]), week_ending, s.get("office_review_note") or ""
         )
         _say("success", t("office.saved", id=rid))
+    except OutOfScope as exc:
+        _deny(exc)
     except (ValueError, StoreError, IndexError) as exc:
         _say("error", str(exc))
 
@@ -380,6 +398,7 @@ def record_spot_check(visit_id: int, result: str, note: str) -> int:
         result=result,
         note=note,
         checked_by=auth.user(),
+        scope=auth.scope(),
     )
 
 
@@ -396,6 +415,7 @@ def record_review(row: pd.Series, decision: str, week_ending: dt.date, note: str
         grid_id=None if visit is not None else str(row["grid_id"]),
         reviewed_by=auth.user(),
         note=note,
+        scope=auth.scope(),
     )
 
 

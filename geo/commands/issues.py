@@ -114,11 +114,20 @@ def cmd_issue_show(args: argparse.Namespace) -> int:
 
 
 def cmd_issue_move(args: argparse.Namespace) -> int:
+    from geo.store import Scope
     from geo.store.issue_log import transition
 
     with _open(args.db) as store:
         # A refusal (geo.issues.TransitionRefused, a ValueError) prints as one line and exits 1.
-        moved = transition(store, args.id, args.action, actor=args.actor, note=args.note or "", at=args.at)
+        moved = transition(
+            store,
+            args.id,
+            args.action,
+            actor=args.actor,
+            note=args.note or "",
+            at=args.at,
+            scope=Scope.everything(),  # operator tool: all
+        )
     for e in moved.events[:-1]:
         print(
             f"issue #{moved.issue_id}: escalated {e.from_level} → {e.to_level} at {_stamp(e.at)} (time limit)"

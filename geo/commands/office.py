@@ -338,7 +338,12 @@ def cmd_spot_check(args: argparse.Namespace) -> int:
 
     with _open(args.db) as store:
         cid = records.record_spot_check(
-            store, visit_id=args.visit, result=args.result, checked_by=args.by, note=args.note
+            store,
+            visit_id=args.visit,
+            result=args.result,
+            checked_by=args.by,
+            note=args.note,
+            scope=_everything(),
         )
     print(f"recorded spot check #{cid}: visit {args.visit} {args.result}")
     return 0
@@ -367,6 +372,7 @@ def cmd_review_anomaly(args: argparse.Namespace) -> int:
             grid_id=args.grid,
             reviewed_by=args.by,
             note=args.note,
+            scope=_everything(),
         )
     print(f"recorded review #{rid}: {args.kind} {args.decision}")
     return 0

@@ -32,12 +32,16 @@ Examples
 >>> read_spot_checks(store, scope=Scope.everything()).empty  # the table does not exist yet: empty
 True
 >>> check_id = record_spot_check(store, visit_id=1, result="failed", checked_by="监督员",
-...                              checked_at=dt.datetime(2026, 4, 1, 9, 0))
+...                              checked_at=dt.datetime(2026, 4, 1, 9, 0), scope=Scope.everything())
 >>> done = read_spot_checks(store, scope=Scope.everything())
 >>> done[["check_id", "visit_id", "result", "checked_by"]].values.tolist()
 [[1, 1, 'failed', '监督员']]
 >>> read_spot_checks(store, scope=Scope()).empty  # a scope that sees nothing
 True
+>>> record_spot_check(store, visit_id=1, result="confirmed", scope=Scope())  # nor may it write
+Traceback (most recent call last):
+...
+geo.store.core.OutOfScope: no access: visit 1 is outside your area
 >>> store.close()
 """
 
@@ -52,6 +56,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import CheckConstraint, Column, Index, Integer, Table, Text
+from sqlalchemy.engine import Connection
 
 from geo.store import gpkg, schema
 from geo.store.core import Scope, Store, StoreError, parse_local
@@ -154,6 +159,13 @@ def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
 
 
+def _check_scope(store: Store, scope: Scope, conn: Connection | None, **ids: object) -> None:
+    """Raise :class:`~geo.store.OutOfScope` for the first named record outside ``scope``."""
+    for kind, ident in ids.items():
+        if ident is not None:
+            store.check_scope(kind, ident, scope=scope, conn=conn)
+
+
 def record_spot_check(
     store: Store,
     *,
@@ -162,19 +174,24 @@ def record_spot_check(
     checked_by: str = "",
     note: str = "",
     checked_at: dt.datetime | None = None,
+    scope: Scope,
 ) -> int:
     """Record the result of a phone check of one visit; return the new ``check_id``.
 
     The visit's worker, household and time are copied from ``visits`` in the
-    same transaction. Raises ``ValueError`` for an unknown result or visit.
+    same transaction. Raises ``ValueError`` for an unknown result or visit,
+    :class:`~geo.store.OutOfScope` (writing nothing) for a visit whose
+    household lies outside ``scope``.
     """
     if result not in SPOT_RESULTS:
         raise ValueError(f"spot-check result must be one of {', '.join(SPOT_RESULTS)}, got {result!r}")
     if len(note) > 500:
         raise ValueError(f"the note is {len(note)} characters long; at most 500 are kept")
+    _check_scope(store, scope, None, visit=visit_id)  # before the tables are created: nothing changes
     ensure_assessment_tables(store)
     v = schema.visits
     with store.transaction() as conn:
+        _check_scope(store, scope, conn, visit=visit_id)
         row = conn.execute(
             sa.select(v.c.worker_id, v.c.household_id, v.c.visited_at).where(v.c.visit_id == int(visit_id))
         ).first()
@@ -212,10 +229,13 @@ def record_anomaly_review(
     reviewed_by: str = "",
     note: str = "",
     reviewed_at: dt.datetime | None = None,
+    scope: Scope,
 ) -> int:
     """Record a supervisor's decision on an anomaly flag; return the new ``review_id``.
 
     For a visit's flag the worker and grid are taken from the visit when not given.
+    A visit, grid or worker given that lies outside ``scope`` raises
+    :class:`~geo.store.OutOfScope` and nothing is written.
     """
     if kind not in ANOMALY_KINDS:
         raise ValueError(f"anomaly kind must be one of {', '.join(ANOMALY_KINDS)}, got {kind!r}")
@@ -223,9 +243,14 @@ def record_anomaly_review(
         raise ValueError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
     if visit_id is None and grid_id is None:
         raise ValueError("an anomaly review needs the visit (visit_id) or the grid (grid_id) it is about")
+    # What the caller names is checked; what is copied from an in-scope visit is not
+    # (its worker may since have moved to another grid).
+    named = {"visit": visit_id, "grid": grid_id, "worker": worker_id}
+    _check_scope(store, scope, None, **named)  # before the tables are created: nothing changes
     ensure_assessment_tables(store)
     v, h, b = schema.visits, schema.households, schema.buildings
     with store.transaction() as conn:
+        _check_scope(store, scope, conn, **named)
         if visit_id is not None:
             row = conn.execute(
                 sa.select(v.c.worker_id, b.c.grid_id)

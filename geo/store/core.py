@@ -758,13 +758,17 @@ class Store:
         "issue": ("issues", "issue_id"),
     }
 
-    def check_scope(self, kind: str, record_id: object, *, scope: Scope) -> None:
+    def check_scope(
+        self, kind: str, record_id: object, *, scope: Scope, conn: Connection | None = None
+    ) -> None:
         """Raise :class:`OutOfScope` if record ``record_id`` exists but lies outside ``scope``.
 
         ``kind`` is ``grid``, ``building``, ``household``, ``worker``, ``visit``
         or ``issue``. An id that does not exist passes (the read that follows
         answers "not found" as it always did), so a typo and a foreign record
         get different messages, and a foreign record's contents never show.
+        A write passes its transaction's ``conn`` so the check sees what the
+        write will see.
         """
         if scope.is_everything:
             return
@@ -772,10 +776,10 @@ class Store:
         t = schema.table(name)
         value: Any = int(str(record_id)) if key in {"visit_id", "issue_id"} else str(record_id)
         base = sa.select(t.c[key]).where(t.c[key] == value).limit(1)
-        with self.engine.connect() as conn:
-            if conn.execute(self._scoped(name, base, scope)).first() is not None:
+        with contextlib.nullcontext(conn) if conn is not None else self.engine.connect() as c:
+            if c.execute(self._scoped(name, base, scope)).first() is not None:
                 return
-            if conn.execute(base).first() is None:
+            if c.execute(base).first() is None:
                 return
         raise OutOfScope(kind, record_id)
 

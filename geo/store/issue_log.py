@@ -32,9 +32,11 @@ Examples
 >>> store = open_store(str(pathlib.Path(tempfile.mkdtemp()) / "i.gpkg"), create=True)
 >>> _ = install_demo(store, scale="tiny", seed=1, as_of=dt.date(2024, 6, 28))
 >>> t = dt.datetime(2024, 6, 28, 9, 0)
+>>> everything = Scope.everything()
 >>> new = open_issue(store, grid_id="G0001", category="停车难", source="hotline", level="grid",
-...                  actor="W0001", opened_at=t, now=t)
->>> moved = transition(store, new.issue_id, "dispatch", actor="W0001", at=t + dt.timedelta(hours=1))
+...                  actor="W0001", opened_at=t, now=t, scope=everything)
+>>> moved = transition(store, new.issue_id, "dispatch", actor="W0001", at=t + dt.timedelta(hours=1),
+...                    scope=everything)
 >>> moved.state.status
 'dispatched'
 >>> history = read_history(store, new.issue_id, scope=Scope.everything())
@@ -45,6 +47,11 @@ Examples
 ... except OutOfScope as exc:
 ...     print(exc.kind)
 issue
+>>> try:  # ... or tries to move it: refused, nothing written
+...     transition(store, new.issue_id, "handle", actor="W0001", scope=Scope.of(grids=["G0002"]))
+... except OutOfScope as exc:
+...     print(exc.kind, read_issue(store, new.issue_id, scope=everything)["status"])
+issue dispatched
 >>> store.close()
 """
 
@@ -507,6 +514,7 @@ def open_issues(
     drafts: Sequence[NewIssue],
     *,
     actor: str,
+    scope: Scope,
     now: dt.datetime | None = None,
 ) -> list[Opened]:
     """Open several issues in one transaction (all or none) and record who found each.
@@ -521,6 +529,10 @@ def open_issues(
     actor
         Who records them: a worker id or name (an importer may give e.g.
         ``import:hotline``).
+    scope
+        The caller's area: a draft placed (by its grid, building or
+        household) in a grid outside it raises :class:`~geo.store.OutOfScope`
+        and nothing is opened. ``Scope.everything()`` for an operator.
     now
         The current local time (default: now), for the default ``opened_at``
         and the check that no issue is opened in the future.
@@ -544,6 +556,9 @@ def open_issues(
         places, problems = _place(conn, drafts, single)
         if problems:
             raise problems[0]
+        # Checked on the resolved grid: _place made building and household agree with it.
+        for g in dict.fromkeys(g for g, _, _ in places):
+            store.check_scope("grid", g, scope=scope, conn=conn)
         todo = [i for i, d in enumerate(drafts) if d.ref is None or _text(d.ref) not in known]
         rows, found = [], []
         for i in todo:
@@ -602,6 +617,7 @@ def open_issue(
     note: str = "",
     ref: str | None = None,
     now: dt.datetime | None = None,
+    scope: Scope,
 ) -> Opened:
     """Open one issue and record who found it (see :class:`NewIssue` and :func:`open_issues`).
 
@@ -622,7 +638,7 @@ def open_issue(
         note=note,
         ref=ref,
     )
-    return open_issues(store, [draft], actor=actor, now=now)[0]
+    return open_issues(store, [draft], actor=actor, scope=scope, now=now)[0]
 
 
 # ----------------------------------------------------------------- moving
@@ -660,6 +676,7 @@ def transition(
     note: str = "",
     at: dt.datetime | None = None,
     expect_status: str | None = None,
+    scope: Scope,
 ) -> Moved:
     """Apply ``action`` by ``actor`` to an issue, in one transaction, and record it.
 
@@ -675,11 +692,15 @@ def transition(
         The status the person saw: if the issue has moved since (someone
         else acted first), the action is refused rather than applied to a
         state nobody looked at.
+    scope
+        The caller's area; ``Scope.everything()`` for an operator.
 
     Raises
     ------
     LookupError
         No such issue.
+    geo.store.OutOfScope
+        The issue lies outside ``scope``; nothing is written.
     geo.issues.TransitionRefused
         The action is impossible or forbidden; the message starts with
         ``issue #ID:``.
@@ -694,6 +715,7 @@ def transition(
     ensure_issue_log(store)
     i = schema.issues
     with store.transaction() as conn:
+        store.check_scope("issue", int(issue_id), scope=scope, conn=conn)
         row = conn.execute(
             sa.select(i.c.status, i.c.level, i.c.opened_at, i.c.due_at, i.c.closed_at)
             .where(i.c.issue_id == int(issue_id))
