@@ -7,7 +7,6 @@ are in ``geo.issues``, the reads and writes in ``geo.store.issue_log``.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 
 import pandas as pd
@@ -16,30 +15,14 @@ import streamlit as st
 from geo import issues as rules
 from geo import maps
 from geo.areas import area_bounds, breadcrumbs, grids_in_area
-from geo.store import LEVELS, SOURCES, STATUSES, OutOfScope, Scope
+from geo.store import LEVELS, SOURCES, STATUSES, OutOfScope
 from geo.store import issue_log as log
-from ui import auth, data, gridmap, sidebar
+from ui import auth, data, gridmap, issue_data, sidebar
 from ui.i18n import fmt_int, lang, t
 
 auth.require("issues")  # sign-in, page rights and the link's areas (ui/auth.py)
 
 LIST_LIMIT = 2000  # most rows the list shows, the most urgent first
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _issue_data(
-    versions: tuple[int, int], scope: Scope, street: str | None, committee: str | None, since: dt.date
-) -> tuple[pd.DataFrame, ...]:
-    # Cached per data version and caller's scope: a write anywhere shows on the next rerun, and
-    # one session's rows never reach another's.
-    if committee:
-        area = Scope.of(committees=[committee])
-    elif street:
-        area = Scope.of(streets=[street])
-    else:
-        area = Scope.everything()
-    store = data.store()
-    return log.read_issue_data(store, scope=store.narrow(scope, area), closed_since=since)
 
 
 def _clear_grid() -> None:
@@ -69,7 +52,7 @@ labels = (
     }
 )
 grid_names = dict(zip(layers.grids["grid_id"], layers.grids["name"], strict=True))
-issues, events = _issue_data(store.versions(), auth.scope(), f.street_id, f.committee_id, f.start)
+issues, events = issue_data.issue_data(f)
 
 st.title(t("issues.title"), anchor=False)
 st.caption(t("issues.caption", now=f"{now:%Y-%m-%d %H:%M}"))

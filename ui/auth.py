@@ -30,11 +30,10 @@ import threading
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-import sqlalchemy as sa
 import streamlit as st
 
 from geo import auth as core
-from geo.store import Scope, schema
+from geo.store import OutOfScope, Scope
 from geo.store import audit as trail
 from ui import data
 from ui.i18n import lang, t
@@ -297,25 +296,19 @@ def audit(
 
 # ------------------------------------------------------------ deep links
 
-_ID_COLUMNS = {"building": "buildings", "household": "households", "issue": "issues"}
-
 
 def _exists_outside(kind: str, value: str) -> bool:
-    """Tell whether record ``value`` exists but lies outside the session's scope."""
-    table = schema.table(_ID_COLUMNS[kind])
-    col = table.c[f"{kind}_id"]
-    key: object = value
-    if kind == "issue":
-        if not value.isdigit():
-            return False
-        key = int(value)
-    store = data.store()
-    if len(store.read_table(table.name, scope=scope(), columns=[col.name], where=col == key)):
-        return False
-    # Only whether the id exists: an unknown id is the page's to report ("no such ..."), a
-    # foreign one is refused here.
-    with store.engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).where(col == key)).scalar_one() > 0
+    """Tell whether record ``value`` (a building, household or issue) exists but lies outside the scope.
+
+    An unknown id is the page's to report ("no such ..."); a foreign one is refused here.
+    """
+    if kind == "issue" and not value.isdigit():
+        return False  # no such issue: issue ids are numbers
+    try:
+        data.store().check_scope(kind, value, scope=scope())
+    except OutOfScope:
+        return True
+    return False
 
 
 def foreign_param() -> tuple[str, str] | None:

@@ -372,15 +372,7 @@ def unmask(household_id: str, grid_id: str) -> None:
     """Callback of the unmask button: log who unmasked what, then show it."""
     if not is_staff():
         return
-    rec.log_access(
-        data.store(),
-        who=user(),
-        role=role(),
-        action="unmask",
-        target=f"household:{household_id}",
-        detail=f"grid:{grid_id}; head_name, phone",
-        at=local_now(data.settings()),
-    )
+    auth.audit("unmask", f"household:{household_id}", f"grid:{grid_id}; head_name, phone")
     st.session_state["unmasked"] = household_id
 
 

@@ -334,16 +334,7 @@ def reveal_contact(visit_id: int) -> None:
         _say("error", t("office.no_visit", id=visit_id))
         return
     household = str(hh["household_id"].iloc[0])
-    from geo.store.records import log_access
-
-    log_access(
-        store,
-        who=auth.user(),
-        role=auth.role(),
-        action="unmask",
-        target=f"household:{household}",
-        detail=f"spot check of visit {visit_id}",
-    )
+    auth.audit("unmask", f"household:{household}", f"spot check of visit {visit_id}")
     st.session_state[_REVEALED] = visit_id
 
 
