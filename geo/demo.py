@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
+from pathlib import Path
 
+from geo.settings import DEFAULT_DB
 from geo.store import Store
 from geo.synth import build_district
 
@@ -42,3 +45,64 @@ def install_demo(
         progress=writing,
     )
     return {name: len(frame) for name, frame in frames.items()}
+
+
+def first_start_due(db: str, *, default: str | os.PathLike[str] | None = None) -> bool:
+    """Return True when the app may build the demo district into ``db`` on its own.
+
+    Only the embedded default file qualifies, and only while it does not exist:
+    a database that someone created or imported into (even one with no grids
+    yet, half-way through a real district's import) is never replaced by a page
+    request. Any other database gets its district from ``sibai demo`` or
+    ``sibai import``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> first_start_due(str(d / "putuo.gpkg"), default=d / "putuo.gpkg")
+    True
+    >>> first_start_due(str(d / "other.gpkg"), default=d / "putuo.gpkg")
+    False
+    >>> _ = (d / "putuo.gpkg").write_bytes(b"")
+    >>> first_start_due(str(d / "putuo.gpkg"), default=d / "putuo.gpkg")
+    False
+    >>> first_start_due("postgresql://localhost/sibai", default=d / "putuo.gpkg")
+    False
+    """
+    if "://" in db and not db.startswith("sqlite:///"):
+        return False
+    path = Path(db.removeprefix("sqlite:///")).resolve()
+    return path == Path(default or DEFAULT_DB).resolve() and not path.exists()
+
+
+def install_first_start(db: str, *, scale: str, progress: Progress | None = None) -> None:
+    """Build the demo district and its demo accounts into the new file ``db``, all or nothing.
+
+    The district is written to a temporary file beside ``db`` that takes its
+    name only when complete, so a start that is stopped half-way leaves no file
+    behind and the next start builds again; a file that appeared meanwhile (a
+    concurrent start, an import) is never replaced.
+    """
+    from geo.auth import create_demo_accounts
+    from geo.store import open_store
+
+    path = Path(db.removeprefix("sqlite:///"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f".{path.name}.{os.getpid()}.building")
+    companions = [part, *(Path(f"{part}{suffix}") for suffix in ("-wal", "-shm", "-journal", "-writelock"))]
+    for leftover in companions:
+        leftover.unlink(missing_ok=True)
+    try:
+        with open_store(str(part), create=True) as s:
+            install_demo(s, scale=scale, progress=progress)
+            # Demo only: one account per role, so the first start can be signed in to
+            # (names and password in README.md and docs/security.md).
+            create_demo_accounts(s)
+            s.checkpoint()
+        if path.exists():
+            return
+        os.replace(part, path)
+    finally:
+        for leftover in companions:
+            leftover.unlink(missing_ok=True)

@@ -110,6 +110,7 @@ def test_no_warm_up_while_the_district_is_still_to_be_built(
     from ui import server
 
     db = tmp_path / "data" / "putuo.gpkg"  # the first start: no file yet
+    monkeypatch.setattr("geo.demo.DEFAULT_DB", db)  # stands in for the embedded default file
     monkeypatch.setenv("SIBAI_DB", str(db))
     said: list[str] = []
     assert server.warm(say=said.append) is None

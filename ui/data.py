@@ -11,20 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from geo.auth import create_demo_accounts
 from geo.coverage import CoverageIndex
-from geo.demo import install_demo
+from geo.demo import first_start_due, install_first_start
 from geo.live import LiveCoverage
 from geo.public import PublicSummary, summary_from_store
 from geo.settings import Settings
-from geo.store import Scope, Store, StoreError, open_store
+from geo.store import Scope, Store, open_store
 from ui.i18n import t
 
 _BUILD_LOCK = threading.Lock()
@@ -37,20 +35,16 @@ def settings() -> Settings:
 
 
 def _needs_demo(db: str) -> bool:
-    if "://" in db and not db.startswith("sqlite://"):
-        return False
-    path = Path(db.removeprefix("sqlite:///"))
-    if not path.exists():
-        return True
-    try:
-        with open_store(str(path)) as s:
-            return not s.has_schema() or s.scalar("SELECT COUNT(*) FROM grids") == 0
-    except StoreError:
-        return False
+    return first_start_due(db)
 
 
 def ensure_database() -> None:
-    """On the first start, build the demo district into the default file, with a progress bar."""
+    """On the very first start, build the demo district into the default file, with a progress bar.
+
+    Only the embedded default file, and only while it does not exist
+    (:func:`geo.demo.first_start_due`): a database with anything in it is
+    never replaced by a page request.
+    """
     cfg = settings()
     if not _needs_demo(cfg.db):
         return
@@ -58,15 +52,11 @@ def ensure_database() -> None:
         if not _needs_demo(cfg.db):
             return
         bar = st.progress(0.0, text=t("building.first_run"))
-        with open_store(cfg.db, create=True) as s:
-            install_demo(
-                s,
-                scale=cfg.demo_scale,
-                progress=lambda f, m: bar.progress(min(f, 1.0), text=f"{t('building.first_run')} {m}"),
-            )
-            # Demo only: one account per role, so the first start can be signed in to
-            # (names and password in README.md and docs/security.md).
-            create_demo_accounts(s)
+        install_first_start(
+            cfg.db,
+            scale=cfg.demo_scale,
+            progress=lambda f, m: bar.progress(min(f, 1.0), text=f"{t('building.first_run')} {m}"),
+        )
         bar.empty()
         store.clear()
 
