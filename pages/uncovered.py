@@ -7,6 +7,7 @@ import datetime as dt
 import streamlit as st
 
 from geo.store.assessment import SPOT_RESULTS
+from geo.text import plain
 from geo.uncovered import DEFAULT_BELOW, burn_up_chart
 from ui import auth, data, sidebar
 from ui import office_data as od
@@ -143,13 +144,14 @@ with tab_week:
         st.metric(t("office.anomalies"), fmt_int(tot["anomalies"]), width=140)
     anomalies = od.anomaly_rows(check)
     spots = od.spot_check_rows(check)
+    supervisor = od.may_record_checks()
     sheets = {
         t("office.by_grid"): check.grids,
         t("office.by_worker"): check.workers,
         t("office.anomalies"): anomalies,
         t("office.spot_checks"): spots,
     }
-    g_tab, w_tab, a_tab, s_tab = st.tabs(list(sheets))
+    g_tab, w_tab, a_tab, s_tab = st.tabs([plain(name) for name in sheets])
     with g_tab:
         od.table(check.grids, key="office_week_grids")
     with w_tab:
@@ -159,6 +161,9 @@ with tab_week:
             st.info(t("office.no_anomalies"))
         else:
             od.table(anomalies, key="office_week_anomalies", drop_empty=True)
+        if not anomalies.empty and not supervisor:
+            st.caption(t("office.supervisors_only"))
+        elif not anomalies.empty:
             with st.form("office_review", clear_on_submit=True):
                 st.markdown(f"**{t('office.review')}**")
                 st.selectbox(
@@ -184,7 +189,9 @@ with tab_week:
     with s_tab:
         st.caption(t("office.spot_hint"))
         od.table(spots, key="office_week_spots")
-        if len(spots):
+        if len(spots) and not supervisor:
+            st.caption(t("office.supervisors_only"))
+        elif len(spots):
             st.markdown(f"**{t('office.record_check')}**")
             visit = st.selectbox(
                 t("office.visit"),

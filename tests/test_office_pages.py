@@ -210,15 +210,26 @@ def test_workers_page_standings_and_staffing(tiny_db: str, monkeypatch: pytest.M
 def test_a_spot_check_on_a_visit_gone_out_of_scope_is_refused(
     tiny_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The store checks the write itself: a visit moved out of the grid leader's area meanwhile is refused."""
+    """The store checks the write itself: a visit moved out of the street office's area meanwhile is refused.
+
+    The grid leader sees the spot checks of their grid but is offered no form to record one.
+    """
     from geo.auth import demo_areas
 
     db = tmp_path / "copy.gpkg"
     db.write_bytes(Path(tiny_db).read_bytes())
     monkeypatch.setenv("SIBAI_DB", str(db))
     monkeypatch.setenv("SIBAI_TODAY", AS_OF.isoformat())
+    leader = AppTest.from_file(APP, default_timeout=90)
+    sign_in(leader, "grid", db=str(db))
+    leader.run()
+    leader.switch_page("pages/uncovered.py").run()
+    assert not leader.exception, [e.message for e in leader.exception]
+    assert not [b for b in leader.button if b.key in ("office_spot_save", "office_review_save")]
+    assert "抽查结果与异常复核由街道办（及区）记录；此处仅供查看。" in [c.value for c in leader.caption]
+
     at = AppTest.from_file(APP, default_timeout=90)
-    sign_in(at, "grid", db=str(db))
+    sign_in(at, "street", db=str(db))
     at.run()
     at.switch_page("pages/uncovered.py").run()
     assert not at.exception, [e.message for e in at.exception]
@@ -228,8 +239,12 @@ def test_a_spot_check_on_a_visit_gone_out_of_scope_is_refused(
     at.run()
     # Meanwhile the household is moved into a building of another grid (a data correction).
     with open_store(str(db)) as store:
-        (mine,) = demo_areas(store)["grid"]
-        elsewhere = store.scalar("SELECT min(building_id) FROM buildings WHERE grid_id <> :g", {"g": mine})
+        (mine,) = demo_areas(store)["street"]
+        elsewhere = store.scalar(
+            "SELECT min(b.building_id) FROM buildings b JOIN grids g ON g.grid_id = b.grid_id "
+            "JOIN committees c ON c.committee_id = g.committee_id WHERE c.street_id <> :s",
+            {"s": mine},
+        )
         with store.transaction() as conn:
             conn.exec_driver_sql(
                 "UPDATE households SET building_id = ? WHERE household_id = "

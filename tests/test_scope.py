@@ -490,6 +490,13 @@ def test_writes_refuse_a_foreign_record_and_write_nothing(fresh: tuple[Store, Tr
     my_visit = next(v for v, gr in truth.visit_grid.items() if gr == mine)
     their_worker = next(w for w in truth.worker_committee if not truth.worker_in(w, leader, {mine}))
     ok = log.NewIssue(category="停车难", source="visit", grid_id=mine)
+    my_street = str(g.loc[g["grid_id"] == mine, "street_id"].iloc[0])
+    office = Scope.of(streets=[my_street])
+    elsewhere = Scope.of(streets=["S99"])
+    if truth.worker_in(their_worker, office, truth.grids_of(office)):
+        their_worker = next(
+            w for w in truth.worker_committee if not truth.worker_in(w, office, truth.grids_of(office))
+        )
     foreign: dict[str, Callable[[], object]] = {
         "open_issue grid": lambda: log.open_issue(
             store, grid_id=other, category="停车难", source="visit", actor="W0001", now=NOW, scope=leader
@@ -505,20 +512,21 @@ def test_writes_refuse_a_foreign_record_and_write_nothing(fresh: tuple[Store, Tr
         "transition": lambda: log.transition(
             store, their_issue, "dispatch", actor="W0001", at=NOW, scope=leader
         ),
+        # Spot checks and reviews are a street office's: one whose street holds none of these.
         "spot check": lambda: checks.record_spot_check(
-            store, visit_id=their_visit, result="failed", checked_at=NOW, scope=leader
+            store, visit_id=their_visit, result="failed", checked_at=NOW, scope=elsewhere
         ),
         "review of a visit": lambda: checks.record_anomaly_review(
             store, kind="after_hours", decision="confirmed", occurred_on=AS_OF, visit_id=their_visit,
-            scope=leader,
+            scope=elsewhere,
         ),
         "review of a grid": lambda: checks.record_anomaly_review(
             store, kind="over_households", decision="confirmed", occurred_on=AS_OF, grid_id=other,
-            scope=leader,
+            scope=elsewhere,
         ),
         "review naming a foreign worker": lambda: checks.record_anomaly_review(
             store, kind="burst", decision="confirmed", occurred_on=AS_OF, grid_id=mine,
-            worker_id=their_worker, scope=leader,
+            worker_id=their_worker, scope=office,
         ),
     }  # fmt: skip
     for what, write in foreign.items():
@@ -533,9 +541,9 @@ def test_writes_refuse_a_foreign_record_and_write_nothing(fresh: tuple[Store, Tr
     moved = log.transition(store, opened.issue_id, "dispatch", actor="W0001", at=NOW, scope=leader)
     assert moved.state.status == "dispatched"
     assert log.read_issue(store, opened.issue_id, scope=leader)["grid_id"] == mine
-    cid = checks.record_spot_check(store, visit_id=my_visit, result="confirmed", checked_at=NOW, scope=leader)
+    cid = checks.record_spot_check(store, visit_id=my_visit, result="confirmed", checked_at=NOW, scope=office)
     rid = checks.record_anomaly_review(
-        store, kind="after_hours", decision="dismissed", occurred_on=AS_OF, visit_id=my_visit, scope=leader
+        store, kind="after_hours", decision="dismissed", occurred_on=AS_OF, visit_id=my_visit, scope=office
     )
     assert checks.read_spot_checks(store, scope=leader)["check_id"].tolist() == [cid]
     assert checks.read_anomaly_reviews(store, scope=leader)["review_id"].tolist() == [rid]
@@ -543,7 +551,43 @@ def test_writes_refuse_a_foreign_record_and_write_nothing(fresh: tuple[Store, Tr
     with pytest.raises(LookupError):
         log.transition(store, 10**9, "dispatch", actor="W0001", at=NOW, scope=leader)
     with pytest.raises(ValueError, match="no visit"):
-        checks.record_spot_check(store, visit_id=10**9, result="failed", scope=leader)
+        checks.record_spot_check(store, visit_id=10**9, result="failed", scope=office)
+
+
+def test_spot_checks_and_reviews_are_the_street_offices(fresh: tuple[Store, Truth]) -> None:
+    """A grid leader or a committee sees the weekly check's results but cannot record them (issue 19).
+
+    Before, a grid leader could record "confirmed" over the office's "failed" on their
+    own grid and so erase their own deduction.
+    """
+    store, truth = fresh
+    g = truth.grids
+    mine = str(g["grid_id"].iloc[0])
+    my_visit = next(v for v, gr in truth.visit_grid.items() if gr == mine)
+    committee = str(g.loc[g["grid_id"] == mine, "committee_id"].iloc[0])
+    street = str(g.loc[g["grid_id"] == mine, "street_id"].iloc[0])
+    failed = checks.record_spot_check(
+        store, visit_id=my_visit, result="failed", checked_at=NOW, scope=Scope.of(streets=[street])
+    )
+    for scope in (Scope.of(grids=[mine]), Scope.of(committees=[committee])):
+        before = _snapshot(store)
+        with pytest.raises(checks.NotSupervisor, match="street office"):
+            checks.record_spot_check(
+                store, visit_id=my_visit, result="confirmed", checked_at=NOW, scope=scope
+            )
+        with pytest.raises(checks.NotSupervisor, match="street office"):
+            checks.record_anomaly_review(
+                store, kind="after_hours", decision="dismissed", occurred_on=AS_OF, visit_id=my_visit,
+                scope=scope,
+            )  # fmt: skip
+        assert _snapshot(store) == before
+        # They still see the result recorded on their grid.
+        assert checks.read_spot_checks(store, scope=scope)["check_id"].tolist() == [failed]
+    # A later record by the office keeps the earlier one: the history is append-only.
+    again = checks.record_spot_check(
+        store, visit_id=my_visit, result="confirmed", checked_at=NOW, scope=Scope.everything()
+    )
+    assert checks.read_spot_checks(store, scope=Scope.everything())["check_id"].tolist() == [failed, again]
 
 
 def test_every_scoped_write_requires_a_scope() -> None:

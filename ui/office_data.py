@@ -352,6 +352,11 @@ def revealed_contact(visit_id: int) -> str | None:
     return t("office.contact", name=row["head_name"] or "", phone=row["phone"] or "")
 
 
+def may_record_checks() -> bool:
+    """Return True when the signed-in role records weekly-check results (street office, district)."""
+    return records.supervises(auth.scope())
+
+
 def save_spot_check() -> None:
     """Form callback: record the spot-check result chosen in the form (before the page redraws)."""
     s = st.session_state
@@ -362,6 +367,8 @@ def save_spot_check() -> None:
         _say("success", t("office.saved", id=cid))
     except OutOfScope as exc:
         _deny(exc)
+    except records.NotSupervisor:
+        _say("error", t("office.supervisors_only"))
     except (ValueError, StoreError) as exc:
         _say("error", str(exc))
 
@@ -377,6 +384,8 @@ def save_review(anomalies: pd.DataFrame, week_ending: dt.date) -> None:
         _say("success", t("office.saved", id=rid))
     except OutOfScope as exc:
         _deny(exc)
+    except records.NotSupervisor:
+        _say("error", t("office.supervisors_only"))
     except (ValueError, StoreError, IndexError) as exc:
         _say("error", str(exc))
 

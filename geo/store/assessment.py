@@ -38,7 +38,7 @@ True
 [[1, 1, 'failed', '监督员']]
 >>> read_spot_checks(store, scope=Scope()).empty  # a scope that sees nothing
 True
->>> record_spot_check(store, visit_id=1, result="confirmed", scope=Scope())  # nor may it write
+>>> record_spot_check(store, visit_id=1, result="confirmed", scope=Scope.of(streets=["S99"]))  # another street
 Traceback (most recent call last):
 ...
 geo.store.core.OutOfScope: no access: visit 1 is outside your area
@@ -159,6 +159,36 @@ def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
 
 
+class NotSupervisor(PermissionError):
+    """Spot checks and anomaly reviews are recorded by the street office or the district only."""
+
+
+def supervises(scope: Scope) -> bool:
+    """Return True when ``scope`` (a street's or the district's) may record weekly-check results."""
+    return scope.is_everything or bool(scope.streets)
+
+
+def require_supervisor(scope: Scope) -> None:
+    """Raise :class:`NotSupervisor` unless ``scope`` is a street's or the whole district's.
+
+    The weekly check supervises the grids and committees: its results are the
+    street office's (and the district's). A grid leader or a committee sees
+    them but records none, or they could overwrite a check of their own work.
+
+    Examples
+    --------
+    >>> require_supervisor(Scope.of(streets=["S01"]))
+    >>> require_supervisor(Scope.of(grids=["G0001"]))
+    Traceback (most recent call last):
+    ...
+    geo.store.assessment.NotSupervisor: spot checks and anomaly reviews are recorded by the street office ...
+    """
+    if not supervises(scope):
+        raise NotSupervisor(
+            "spot checks and anomaly reviews are recorded by the street office or the district"
+        )
+
+
 def _check_scope(store: Store, scope: Scope, conn: Connection | None, **ids: object) -> None:
     """Raise :class:`~geo.store.OutOfScope` for the first named record outside ``scope``."""
     for kind, ident in ids.items():
@@ -179,10 +209,14 @@ def record_spot_check(
     """Record the result of a phone check of one visit; return the new ``check_id``.
 
     The visit's worker, household and time are copied from ``visits`` in the
-    same transaction. Raises ``ValueError`` for an unknown result or visit,
+    same transaction. Each record is a new row: a later result replaces an
+    earlier one on screen and keeps it in the history. Raises
+    :class:`NotSupervisor` for a grid's or committee's scope,
+    ``ValueError`` for an unknown result or visit,
     :class:`~geo.store.OutOfScope` (writing nothing) for a visit whose
     household lies outside ``scope``.
     """
+    require_supervisor(scope)
     if result not in SPOT_RESULTS:
         raise ValueError(f"spot-check result must be one of {', '.join(SPOT_RESULTS)}, got {result!r}")
     if len(note) > 500:
@@ -237,6 +271,7 @@ def record_anomaly_review(
     A visit, grid or worker given that lies outside ``scope`` raises
     :class:`~geo.store.OutOfScope` and nothing is written.
     """
+    require_supervisor(scope)
     if kind not in ANOMALY_KINDS:
         raise ValueError(f"anomaly kind must be one of {', '.join(ANOMALY_KINDS)}, got {kind!r}")
     if decision not in DECISIONS:
