@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import streamlit as st
-from conftest import sign_in
+from conftest import shown, sign_in
 from streamlit.testing.v1 import AppTest
 
 from geo import auth as core
@@ -413,7 +413,7 @@ def test_an_unknown_identity_gets_a_clear_message_and_nothing(db: str) -> None:
     at.run()  # app.py: the account box in the sidebar
     assert not at.exception
     (warning,) = at.sidebar.warning
-    assert warning.value == ("单点登录身份 stranger@example\\.com 没有对应的账号，请联系区级管理员开通。")
+    assert shown(warning.value) == "单点登录身份 stranger@example.com 没有对应的账号，请联系区级管理员开通。"
     assert at.sidebar.button(key="auth_sso_logout").label == "退出单点登录"
     assert at.title[0].value == "四百走访公示"  # the public page only
     assert audit_rows(db, "login_failed")[0] == [
@@ -422,3 +422,32 @@ def test_an_unknown_identity_gets_a_clear_message_and_nothing(db: str) -> None:
         "sso:stranger@example.com",
         "no account for this identity",
     ]
+
+
+@pytest.mark.parametrize("bad", ["²", "9" * 25, "-3", "1e5"])
+@pytest.mark.parametrize("page", ["district_map", "grid", "walk", "issues"])
+@pytest.mark.parametrize(("lang", "no_such"), [("zh", "找不到编号为"), ("en", "No issue #")])
+def test_a_malformed_issue_id_is_no_such_issue_not_a_crash(
+    page: str, bad: str, lang: str, no_such: str, db: str
+) -> None:
+    """``?issue=²`` or a 25-digit id showed Streamlit's own error page (issue 19): now "no such issue"."""
+    at = AppTest.from_file(APP, default_timeout=90)
+    sign_in(at, "grid", db=db)
+    at.switch_page(f"pages/{page}.py")
+    at.query_params.update({"issue": bad, "lang": lang})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    if page == "issues":
+        assert any(no_such in m for m in messages(at)), messages(at)
+
+
+def test_the_printable_walk_is_audited_like_every_download(db: str) -> None:
+    """The walk's printable page lists household ids and addresses: its download writes an export row."""
+    at = open_page("walk", "grid", {"grid": "G0001"}, db)
+    printable = next(b for b in at.get("download_button") if b.proto.id.endswith("dl_walk_print"))
+    printable.click().run()
+    assert not at.exception
+    ((who, role, target, detail),) = audit_rows(db, "export")
+    assert (who, role) == ("demo-grid", "grid")
+    assert target.startswith("file:walk_G0001_") and target.endswith(".html")
+    assert detail.endswith(" rows")

@@ -4,7 +4,7 @@ A file path selects SQLite in GeoPackage form (the default, ``data/putuo.gpkg``)
 a ``postgresql://`` URL selects PostgreSQL with PostGIS. Both offer the same API.
 """
 
-from geo.store.core import OutOfScope, Scope, Store, StoreError, iso_local, parse_local
+from geo.store.core import OutOfScope, Scope, Store, StoreError, iso_local, number_id, parse_local
 from geo.store.schema import CHANNELS, LAYERS, LEVELS, OUTCOMES, SOURCES, STATUSES, TABLES, TAGS
 
 
@@ -39,6 +39,7 @@ __all__ = [
     "Store",
     "StoreError",
     "iso_local",
+    "number_id",
     "open_store",
     "parse_local",
 ]

@@ -92,6 +92,28 @@ class Scope:
         return cls(frozenset(streets), frozenset(committees), frozenset(grids))
 
 
+_NUMBER_ID = re.compile(r"[0-9]{1,18}")
+
+
+def number_id(value: object) -> int | None:
+    """Return ``value`` as a numeric record id (visits, issues), or None when it cannot be one.
+
+    Links and forms carry ids as text. Only ASCII digits that fit a 64-bit
+    integer make an id: ``"²"`` (a digit to :meth:`str.isdigit`) or a
+    30-digit number name no record, so the caller says "no such …" instead
+    of failing in ``int()`` or in the database driver.
+
+    Examples
+    --------
+    >>> number_id("42"), number_id(42), number_id("²"), number_id("9" * 30), number_id(" 7")
+    (42, 42, None, None, None)
+    """
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return int(value) if 0 <= int(value) < 2**63 else None
+    text = str(value)
+    return int(text) if _NUMBER_ID.fullmatch(text) else None
+
+
 def _kind(db: str) -> Literal["sqlite", "postgresql"]:
     scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://", db)
     if scheme is None:
@@ -774,7 +796,9 @@ class Store:
             return
         name, key = self._RECORDS[kind]
         t = schema.table(name)
-        value: Any = int(str(record_id)) if key in {"visit_id", "issue_id"} else str(record_id)
+        value: Any = number_id(record_id) if key in {"visit_id", "issue_id"} else str(record_id)
+        if value is None:
+            return  # no record can have that id: the read that follows says "not found"
         base = sa.select(t.c[key]).where(t.c[key] == value).limit(1)
         with contextlib.nullcontext(conn) if conn is not None else self.engine.connect() as c:
             if c.execute(self._scoped(name, base, scope)).first() is not None:
