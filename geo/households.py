@@ -25,7 +25,6 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -36,6 +35,7 @@ import pandas as pd
 
 from geo.areas import Crumb, UnknownArea
 from geo.store.schema import TAGS
+from geo.text import plain
 
 __all__ = [
     "FILTERS",
@@ -551,11 +551,11 @@ def building_map(
     m = maps.base_map(bounds=bounds, assets=assets, lang=lang)  # type: ignore[arg-type]
     # The grid layer carries the SibaiMap library, so it goes first; the
     # outline on top lets clicks through.
-    maps.GridLayer(payload, style, name=html.escape(text["grids"]), select_on_click=select_on_click).add_to(m)
+    maps.GridLayer(payload, style, name=plain(text["grids"]), select_on_click=select_on_click).add_to(m)
     maps.OutlineLayer(
         payload,
         "committees",
-        name=html.escape(text["outline"]),
+        name=plain(text["outline"]),
         color="#333333",
         weight=2.0,
         dash_array="6 4",

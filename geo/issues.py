@@ -93,7 +93,6 @@ __all__ = [
     "escalate",
     "escalate_frame",
     "escalation_steps_frame",
-    "escape_markdown",
     "filter_issues",
     "found_state",
     "grid_map_metrics",
@@ -1251,18 +1250,4 @@ def grid_map_metrics(by_grid: pd.DataFrame, coverage: pd.DataFrame) -> pd.DataFr
     out = coverage[["households", "coverage"]].copy()
     for col in ("open_issues", "overdue_issues"):
         out[col] = by_grid[col].reindex(out.index).fillna(0).astype(np.int64) if len(by_grid) else 0
-    return out
-
-
-def escape_markdown(text: object) -> str:
-    """Escape Markdown in a data value (a title, a name) shown through a Markdown-rendering element.
-
-    Examples
-    --------
-    >>> escape_markdown("[点我](http://x) **急**")
-    '\\\\[点我\\\\]\\\\(http://x\\\\) \\\\*\\\\*急\\\\*\\\\*'
-    """
-    out = str(text)
-    for ch in "\\`*_{}[]<>()#+-.!|~$":
-        out = out.replace(ch, "\\" + ch)
     return out

@@ -39,7 +39,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import html
 import itertools
 import json
 import math
@@ -60,6 +59,8 @@ import shapely
 from branca.element import MacroElement
 from folium.map import Layer
 from folium.template import Template
+
+from geo.text import plain
 
 __all__ = [
     "ASSETS_DIR",
@@ -1510,16 +1511,16 @@ def grid_map(
     )
     bounds = _focus_bounds(grids, focus) if focus is not None else tuple(payload["bbox"])
     m = base_map(bounds=bounds, basemap=basemap, assets=assets, lang=lang, tianditu_key=tianditu_key)
-    GridLayer(payload, style, name=html.escape(text["grids"])).add_to(m)
+    GridLayer(payload, style, name=plain(text["grids"])).add_to(m)
     OutlineLayer(
         payload,
         "committees",
-        name=html.escape(text["committees"]),
+        name=plain(text["committees"]),
         color="#4d4d4d",
         weight=0.9,
         dash_array="4 3",
     ).add_to(m)
-    OutlineLayer(payload, "streets", name=html.escape(text["streets"]), color="#1a1a1a", weight=2.4).add_to(m)
+    OutlineLayer(payload, "streets", name=plain(text["streets"]), color="#1a1a1a", weight=2.4).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import html
 import io
 import json
 import os
@@ -60,6 +59,7 @@ from typing import Any, Final
 from geo.maps import ASSETS_DIR, find_external_urls, leaflet_links, payload_json
 from geo.public import COUNT_COLUMNS, PublicSummary, text
 from geo.public import labels as public_labels
+from geo.text import plain
 
 __all__ = [
     "INERT_URLS",
@@ -120,7 +120,7 @@ class SiteReport:
 
 def _t(key: str, labels: Mapping[str, str]) -> str:
     """A ``data-t`` element's initial text, escaped (the script re-renders it on a language switch)."""
-    return f'data-t="{html.escape(key)}">{html.escape(labels[key])}'
+    return f'data-t="{plain(key)}">{plain(labels[key])}'
 
 
 def _count(value: object) -> str:
@@ -153,7 +153,7 @@ def index_html(summary: PublicSummary, *, lang: str = "zh", data: Mapping[str, A
     d = data["district"]
     metrics = "".join(
         f'<div class="metric"><div class="label" {_t(key, labels)}</div>'
-        f'<div class="value" id="m-{key}">{html.escape(value)}</div></div>'
+        f'<div class="value" id="m-{key}">{plain(value)}</div></div>'
         for key, value in (
             ("coverage", "*" if d["coverage"] is None else f"{d['coverage']}%"),
             ("residents_visited", _count(d["residents_visited"])),
@@ -173,7 +173,7 @@ def index_html(summary: PublicSummary, *, lang: str = "zh", data: Mapping[str, A
         )
     )
     html_lang = "en" if lang == "en" else "zh-CN"
-    title = html.escape(f"{labels['title']} · {labels['district']}")
+    title = plain(f"{labels['title']} · {labels['district']}")
     return f"""<!doctype html>
 <html lang="{html_lang}">
 <head>
@@ -185,7 +185,7 @@ def index_html(summary: PublicSummary, *, lang: str = "zh", data: Mapping[str, A
 <link rel="stylesheet" href="assets/leaflet.css">
 <link rel="stylesheet" href="assets/public.css">
 </head>
-<body data-default-lang="{html.escape(lang)}">
+<body data-default-lang="{plain(lang)}">
 <div class="wrap">
 <header>
 <div>
@@ -245,7 +245,7 @@ def map_html(summary: PublicSummary, *, lang: str = "zh", height: int = 560) -> 
 <style>{style}
 .map-only #map {{ height: {int(height)}px; }}</style>
 </head>
-<body class="map-only" data-default-lang="{html.escape(lang)}">
+<body class="map-only" data-default-lang="{plain(lang)}">
 <div class="tabs" id="map-tabs"></div>
 <div id="map"></div>
 <script src="{js}"></script>

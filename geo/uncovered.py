@@ -45,6 +45,7 @@ import shapely
 from geo.coverage import CoverageIndex, overdue_from
 from geo.issues import limits_days
 from geo.settings import Settings
+from geo.text import plain
 
 if TYPE_CHECKING:
     import altair as alt
@@ -498,7 +499,6 @@ def blind_spot_map(
     >>> find_external_urls(page), "<b>甲" in page, '"unvisited"' in page
     ([], False, True)
     """
-    import html
 
     import folium
 
@@ -520,10 +520,10 @@ def blind_spot_map(
     )
     box = tuple(bounds) if bounds is not None else tuple(float(b) for b in payload["bbox"])
     m = maps.base_map(bounds=box, assets=assets, lang=lang_)  # type: ignore[arg-type]
-    maps.GridLayer(payload, style, name=html.escape(maps._text(lang_)["grids"])).add_to(m)
+    maps.GridLayer(payload, style, name=plain(maps._text(lang_)["grids"])).add_to(m)
     if "streets" in payload:
         maps.OutlineLayer(
-            payload, "streets", name=html.escape(maps._text(lang_)["streets"]), color="#1a1a1a", weight=2.0
+            payload, "streets", name=plain(maps._text(lang_)["streets"]), color="#1a1a1a", weight=2.0
         ).add_to(m)
     if len(spots):
         shapes = gpd.GeoDataFrame(
@@ -536,14 +536,14 @@ def blind_spot_map(
             geometry=spots.geometry.to_crs("EPSG:4326").simplify(0.00001).to_numpy(),
             crs="EPSG:4326",
         )
-        group = folium.FeatureGroup(name=html.escape(text["layer"]))
+        group = folium.FeatureGroup(name=plain(text["layer"]))
         folium.GeoJson(
             shapes.to_json(),
             style_function=lambda _f: {"color": "#b2182b", "weight": 3.5, "fill": False, "dashArray": None},
             highlight_function=lambda _f: {"weight": 5.5},
             tooltip=folium.GeoJsonTooltip(
                 fields=["spot", "grids", "households", "unvisited"],
-                aliases=[html.escape(text[k]) for k in ("spot", "grids", "households", "unvisited")],
+                aliases=[plain(text[k]) for k in ("spot", "grids", "households", "unvisited")],
             ),
         ).add_to(group)
         points = shapely.point_on_surface(shapes.geometry.to_numpy())

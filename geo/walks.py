@@ -13,7 +13,6 @@ Ticking the stops after the walk records visits through
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -36,6 +35,7 @@ from geo.route import (
 )
 from geo.store import OutOfScope, Scope, Store, schema
 from geo.store.records import IdempotencyConflict
+from geo.text import plain
 from geo.visits import Problem, VisitDraft, VisitInvalid, submit_visit
 
 __all__ = [
@@ -463,6 +463,8 @@ def walk_map(
     }
     if inputs.footprints is not None and len(inputs.footprints):
         fp = inputs.footprints[["building_id", "name", "geometry"]].copy()
+        # The tooltip is HTML: a building's name is data (imports, forms), shown as plain text.
+        fp["name"] = [plain(n) for n in fp["name"]]
         fp["colour"] = [colour_of.get(b, "#9e9e9e") for b in fp["building_id"]]
         folium.GeoJson(
             fp.to_json(),
@@ -481,7 +483,7 @@ def walk_map(
     for i, (who, walk) in enumerate(named.items()):
         colour = COLOURS[i % len(COLOURS)]
         lon, lat = _stop_points(walk, inputs)
-        group = folium.FeatureGroup(name=(labels or {}).get(who, who) or "walk")
+        group = folium.FeatureGroup(name=plain((labels or {}).get(who, who) or "walk"))
         path = list(zip(lat, lon, strict=True))
         if len(path) > 1:
             folium.PolyLine(path, color=colour, weight=3, opacity=0.85).add_to(group)
@@ -592,17 +594,17 @@ def print_html(title: str, subtitle: str, sections: Sequence[tuple[str, pd.DataF
     True
     """
     body = [
-        f"<h1>{html.escape(title)}</h1>",
-        f'<p class="sub">{html.escape(subtitle)}</p>',
+        f"<h1>{plain(title)}</h1>",
+        f'<p class="sub">{plain(subtitle)}</p>',
         '<p class="noprint"><button onclick="window.print()">🖨 Print / 打印</button></p>',
         svg,
     ]
     for heading, table in sections:
         if heading:
-            body.append(f"<h2>{html.escape(heading)}</h2>")
+            body.append(f"<h2>{plain(heading)}</h2>")
         body.append(table.to_html(index=False, escape=True, border=0))
     return (
-        f'<!DOCTYPE html><html lang="zh"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f'<!DOCTYPE html><html lang="zh"><head><meta charset="utf-8"><title>{plain(title)}</title>'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<style>{PRINT_CSS}</style></head>"
         f"<body>{''.join(body)}</body></html>"

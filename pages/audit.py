@@ -14,6 +14,7 @@ import datetime as dt
 import streamlit as st
 
 from geo.store import audit as trail
+from geo.text import plain
 from ui import auth, data
 from ui.downloads import csv, xlsx
 from ui.i18n import fmt_int, t
@@ -55,7 +56,7 @@ shown = shown.rename(columns={c: t(f"audit.col.{c}") for c in COLUMNS})
 note = t("audit.count", n=fmt_int(len(rows)))
 if len(rows) >= LIMIT:
     note += " " + t("audit.limit", n=fmt_int(LIMIT))
-st.caption(note)
+st.caption(plain(note))
 if rows.empty:
     st.info(t("audit.none"))
 else:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from geo import maps
 from geo.areas import UnknownArea, area_bounds, area_summary, breadcrumbs, grids_in_area
+from geo.text import plain
 from ui import auth, data, gridmap, sidebar
 from ui.i18n import fmt_int, fmt_pct, lang, t
 
@@ -97,8 +98,8 @@ with side:
             trail = breadcrumbs(layers.streets, layers.committees, layers.grids, grid_id=selected)
         except UnknownArea:
             trail = []
-        st.caption(" › ".join(c.name for c in trail))
-        st.subheader(row["name"])
+        st.caption(" › ".join(plain(c.name) for c in trail))
+        st.subheader(plain(row["name"]))
         m = metrics.loc[selected]
         st.metric(t("coverage"), fmt_pct(m["coverage"]))
         st.write(
@@ -124,9 +125,9 @@ with side:
             )
         except UnknownArea:
             trail = []
-        st.caption(" › ".join(c.name for c in trail))
+        st.caption(" › ".join(plain(c.name) for c in trail))
         mine = visible is not None and not (f.street_id or f.committee_id)
-        st.subheader(t("area.mine") if mine else trail[-1].name if trail else t("district"))
+        st.subheader(t("area.mine") if mine else plain(trail[-1].name) if trail else t("district"))
         st.metric(t("coverage"), fmt_pct(s["coverage"]))
         st.write(
             f"{t('grids')}: {fmt_int(s['grids'])} · {t('households')}: {fmt_int(s['households'])}  \n"

@@ -15,6 +15,7 @@ from streamlit_folium import st_folium
 
 from geo.households import FILTERS
 from geo.store import CHANNELS, OUTCOMES, OutOfScope
+from geo.text import plain
 from geo.visits import (
     ISSUE_LEVELS,
     MAX_NOTE,
@@ -44,7 +45,7 @@ except OutOfScope as exc:  # a forged link or session value: the store refuses, 
     auth.deny(exc.kind, str(exc.record_id), page="grid")
 sel = gd.selection(recs)
 for message in gd.bad_id_messages(sel):
-    st.warning(message)
+    st.warning(plain(message))
 
 if sel.grid_id is None:
     st.subheader(t("grid.pick"))
@@ -65,12 +66,12 @@ with st.container(horizontal=True, gap="small", vertical_alignment="center"):
     links = gd.crumb_links(crumbs)
     for i, (label, page, params) in enumerate(links):
         last = i == len(links) - 1
-        text = gd.plain(label) if last else f"{gd.plain(label)} ›"
+        text = plain(label if last else f"{label} ›")
         if page == "pages/district_map.py":
-            st.page_link(page, label=text, query_params=params)
+            st.page_link(page, label=plain(text), query_params=params)
         else:
             st.button(
-                text,
+                plain(text),
                 key=f"crumb_{i}",
                 type="tertiary",
                 disabled=last,
@@ -78,7 +79,7 @@ with st.container(horizontal=True, gap="small", vertical_alignment="center"):
                 kwargs=params or {},
             )
 
-st.header(gd.plain(t("grid.title", name=crumbs[3].name)), anchor=False)
+st.header(t("grid.title", name=crumbs[3].name), anchor=False)
 row = gd.metrics(filters.start, filters.end, "grid").loc[grid_id]
 with st.container(horizontal=True, gap="medium"):
     st.metric(t("households"), fmt_int(row["households"]), width=105)
@@ -104,7 +105,7 @@ with left:
 with right:
     building_name = crumbs[4].name if sel.building_id else None
     title = t("grid.list_building", name=building_name) if building_name else t("grid.list_grid")
-    st.subheader(gd.plain(title), anchor=False)
+    st.subheader(plain(title), anchor=False)
     if sel.building_id:
         st.button(t("grid.whole_grid"), on_click=gd.show_whole_grid, type="tertiary")
     chosen = st.pills(
@@ -140,8 +141,10 @@ profile = gd.profile(recs, hid, today)
 gd.viewed(hid, grid_id)
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.subheader(gd.plain(t("profile.title", unit=crumbs[-1].name)), anchor=False)
-    st.markdown("  \n".join(f"**{label}**　{gd.plain(value)}" for label, value in gd.profile_facts(profile)))
+    st.subheader(t("profile.title", unit=crumbs[-1].name), anchor=False)
+    st.markdown(
+        "  \n".join(f"**{plain(label)}**　{plain(value)}" for label, value in gd.profile_facts(profile))
+    )
     if gd.unmasked(hid):
         st.caption(t("unmask.shown"))
         st.button(t("unmask.hide"), on_click=gd.mask_again, key=f"mask_{hid}")
@@ -225,7 +228,7 @@ with right:
         issue = IssueDraft(category, level, issue_title or "") if needs else None
         kind, message = gd.submit(recs, draft, issue, nonce)
         if kind == "invalid":
-            st.error(f"{t('visit.invalid')}\n\n{message}")
+            st.error(f"{t('visit.invalid')}\n\n{plain(message)}")
         else:
             st.session_state["visit_flash"] = (kind, message)
             st.rerun()

@@ -15,8 +15,9 @@ import streamlit as st
 from geo import issues as rules
 from geo import maps
 from geo.areas import area_bounds, breadcrumbs, grids_in_area
-from geo.store import LEVELS, SOURCES, STATUSES, OutOfScope
+from geo.store import LEVELS, SOURCES, STATUSES, OutOfScope, number_id
 from geo.store import issue_log as log
+from geo.text import plain
 from ui import auth, data, gridmap, issue_data, sidebar
 from ui.i18n import fmt_int, lang, t
 
@@ -74,7 +75,7 @@ timing = st.pills(t("issues.f.timing"), rules.TIMINGS, selection_mode="multi",
                   format_func=lambda v: t(f"issues.timing.{v}"), key="iss_timing")  # fmt: skip
 grid_id = st.query_params.get("grid")
 if grid_id and grid_id not in grid_names:
-    st.warning(t("bad_id", id=rules.escape_markdown(grid_id), what=t("what.grid")))
+    st.warning(t("bad_id", id=grid_id, what=t("what.grid")))
     grid_id = None
 filters = rules.IssueFilters(
     levels=tuple(levels),
@@ -163,7 +164,7 @@ shown = rules.display_rows(board.rows, labels=labels, grid_names=grid_names, lim
 caption = t("issues.count", n=fmt_int(len(board.rows)), total=fmt_int(len(issues)))
 if len(board.rows) > LIST_LIMIT:
     caption += " " + t("issues.truncated", n=fmt_int(LIST_LIMIT))
-st.caption(f"{caption} {t('issues.pick')}")
+st.caption(f"{plain(caption)} {t('issues.pick')}")
 if len(shown) == 0:
     st.info(t("issues.none"))
 else:
@@ -249,13 +250,13 @@ raw_id = st.query_params.get("issue")
 if not raw_id:
     st.stop()
 st.divider()
-issue_id = int(raw_id) if raw_id.isdigit() else -1
+issue_id = number_id(raw_id) or -1  # "²" or a 30-digit number: no such issue
 try:
     detail = log.issue_detail(store, issue_id, scope=auth.scope(), now=now)
 except OutOfScope:
     auth.deny("issue", str(issue_id), page="issues")
 except LookupError:
-    st.warning(t("issues.bad_issue", id=rules.escape_markdown(raw_id)))
+    st.warning(t("issues.bad_issue", id=raw_id))
     st.stop()
 row = detail.row
 if (f.committee_id and row["committee_id"] != f.committee_id) or (
@@ -264,7 +265,7 @@ if (f.committee_id and row["committee_id"] != f.committee_id) or (
     st.warning(t("issues.out_of_scope", id=issue_id))
     st.stop()
 if flash:
-    st.success(flash)
+    st.success(plain(flash))
 s = detail.state
 st.subheader(t("issues.detail", id=issue_id), anchor=False)
 st.text(str(row["title"]))
@@ -274,8 +275,8 @@ actors = log.actors_for(store, str(row["committee_id"]), scope=auth.scope())
 names = dict(zip(actors["worker_id"], actors["name"], strict=True))
 late = f" · **{t('issues.overdue_flag')}**" if s.is_open and s.due_at < now else ""
 facts = [
-    (t("issues.where"), " / ".join(rules.escape_markdown(p) for p in place if p)),
-    (t("col.category"), rules.escape_markdown(row["category"])),
+    (t("issues.where"), " / ".join(p for p in place if p)),
+    (t("col.category"), row["category"]),
     (t("issues.col.source"), t(f"issues.source.{row['source']}")),
     (t("issues.opened"), f"{row['opened_at']:%Y-%m-%d %H:%M}"),
     (t("issues.state"), t("issues.state_value", status=t(f"status.{s.status}"), level=t(f"level.{s.level}"))),
@@ -285,14 +286,14 @@ facts = [
 ]
 if s.handled_by:
     who = f"{s.handled_by} · {names[s.handled_by]}" if s.handled_by in names else s.handled_by
-    facts.append((t("issues.handled_by"), rules.escape_markdown(who)))
+    facts.append((t("issues.handled_by"), who))
 # The status the person was shown when they filled in the form: if someone else moved the issue
 # meanwhile, the action is refused instead of applied to a state nobody looked at.
 seen = st.session_state.get(f"iss_seen_{issue_id}", s.status)
 st.session_state[f"iss_seen_{issue_id}"] = s.status
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.markdown("  \n".join(f"**{label}**　{value}" for label, value in facts))
+    st.markdown("  \n".join(f"**{plain(label)}**　{plain(value)}" for label, value in facts))
 with right:
     st.markdown(f"**{t('issues.form')}**")
     if not detail.actions:

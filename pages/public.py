@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from geo import public, site
+from geo.text import plain
 from ui import auth, data
 from ui.i18n import lang
 
@@ -18,30 +19,30 @@ summary = data.public_summary()
 labels = public.labels(summary, lang=lang())
 right = {name: st.column_config.TextColumn(alignment="right") for name in public.number_labels(lang())}
 
-st.title(labels["title"])
-st.caption(labels["subtitle"])
-st.caption(f"{labels['as_of']} · {labels['period']}")
+st.title(plain(labels["title"]))
+st.caption(plain(labels["subtitle"]))
+st.caption(f"{plain(labels['as_of'])} · {plain(labels['period'])}")
 
 for column, (label, value) in zip(st.columns(4), public.headline(summary, lang=lang()), strict=True):
-    column.metric(label, value)
-st.write(labels["headline"])
+    column.metric(plain(label), value)
+st.write(plain(labels["headline"]))
 
-st.subheader(labels["map"])
+st.subheader(plain(labels["map"]))
 st.iframe(site.map_html(summary, lang=lang(), height=520), height=570)
-st.caption(labels["map.hint"])
+st.caption(plain(labels["map.hint"]))
 
-st.subheader(labels["by_group"])
+st.subheader(plain(labels["by_group"]))
 st.dataframe(public.group_table(summary, lang=lang()), hide_index=True, column_config=right)
 
-st.subheader(labels["by_street"])
+st.subheader(plain(labels["by_street"]))
 st.dataframe(
     public.table(summary, "street", lang=lang()), hide_index=True, width="stretch", column_config=right
 )
 
-st.subheader(labels["by_committee"])
+st.subheader(plain(labels["by_committee"]))
 streets = summary.level("street")["name"]
 street = st.selectbox(
-    labels["street"],
+    plain(labels["street"]),
     [None, *streets.index],
     format_func=lambda s: labels["all"] if s is None else str(streets[s]),
     key="public_street",
@@ -54,4 +55,4 @@ st.dataframe(
 )
 
 for key in ("note.hidden", "note.rounding", "note.coverage", "note.residents", "note.grids", "note.privacy"):
-    st.caption(labels[key])
+    st.caption(plain(labels[key]))

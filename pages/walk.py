@@ -13,10 +13,11 @@ from streamlit_folium import st_folium
 
 from geo.route import TeamPlan
 from geo.store import OutOfScope
+from geo.text import plain
 from geo.walks import walk_map
 from ui import auth, data, sidebar
 from ui import walk_data as wd
-from ui.downloads import download_pair
+from ui.downloads import download_pair, log_export
 from ui.i18n import fmt_pct, t
 
 auth.require("walk")  # sign-in, page rights and the link's areas (ui/auth.py)
@@ -26,7 +27,7 @@ layers = data.layers()
 st.title(t("nav.walk"))
 flash = st.session_state.pop("walk_flash", None)
 if flash:
-    st.success(flash[1])
+    st.success(plain(flash[1]))
 
 mode = st.radio(
     t("walk.mode"),
@@ -54,14 +55,14 @@ if not ids:
     st.info(t("walk.no_stops"))
     st.stop()
 area_id = st.selectbox(
-    label,
+    plain(label),
     ids,
     index=ids.index(asked) if asked in ids else 0,
     format_func=lambda a: names[a],
     key=f"walk_{mode}_area",
 )
 st.query_params["committee" if mode == "team" else "grid"] = area_id
-with st.expander(wd.settings_label(), expanded=False):
+with st.expander(plain(wd.settings_label()), expanded=False):
     c1, c2, c3, c4 = st.columns(4)
     day = c1.date_input(t("walk.day"), value=data.today(), key="walk_day")
     start = c2.time_input(t("walk.start"), value=wd.clock("13:00"), step=900, key="walk_start")
@@ -77,7 +78,7 @@ kind = "team" if mode == "team" else "grid"
 try:
     found = wd.inputs(kind, area_id, day)
 except OutOfScope as exc:
-    st.error(str(exc))
+    st.error(plain(exc))
     st.stop()
 workers = dict(zip(found.workers["worker_id"], found.workers["name"], strict=True))
 if mode == "team":
@@ -112,7 +113,7 @@ with st.container(horizontal=True, gap="medium"):
         st.metric(t("walk.finish"), result.finish, width=110)
         walks = result
     st.metric(t("walk.coverage"), fmt_pct(cover) if cover is not None else "—", width=110)
-st.caption(wd.distance_note(found))
+st.caption(plain(wd.distance_note(found)))
 if not len(table):
     st.info(t("walk.no_workers") if mode == "team" else t("walk.no_stops"))
     st.stop()
@@ -136,6 +137,8 @@ with st.container(horizontal=True):
         file_name=f"{stem}.html",
         mime="text/html",
         key="dl_walk_print",
+        on_click=log_export,  # household ids and addresses: audited like every other download
+        args=(f"{stem}.html", len(table)),
     )
     st.button(t("walk.replan"), on_click=wd.replan, key="walk_replan")
 

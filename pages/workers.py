@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from geo.assess import REASONS, ledger_chart
+from geo.text import plain
 from ui import auth, data, sidebar
 from ui import office_data as od
 from ui.downloads import download_pair
@@ -21,7 +22,7 @@ _, problem = od.deductions()
 st.title(t("workers.title"), anchor=False)
 st.caption(t("workers.caption", points=rules.points, today=fmt_date(today)))
 if problem:
-    st.warning(problem)
+    st.warning(plain(problem))
 with st.expander(t("workers.rules")):
     st.markdown(
         "\n".join(

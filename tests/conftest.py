@@ -606,3 +606,10 @@ def _fresh_app_caches(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+def shown(markdown: str) -> str:
+    """Return what a reader sees of text made by :func:`geo.text.plain`: references decoded, joiners gone."""
+    import html
+
+    return html.unescape(markdown).replace("\u2060", "")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import streamlit as st
-from conftest import sign_in
+from conftest import shown, sign_in
 from streamlit.testing.v1 import AppTest
 
 from geo import issues as rules
@@ -261,13 +261,14 @@ def test_registering_without_a_recorder_is_refused(db: Path) -> None:
     ("params", "warning"),
     [
         ({"issue": "999999"}, "找不到编号为 999999 的诉求，请检查链接。"),
-        ({"issue": "<b>x</b>"}, r"找不到编号为 \<b\>x\</b\> 的诉求，请检查链接。"),
+        ({"issue": "<b>x</b>"}, "找不到编号为 <b>x</b> 的诉求，请检查链接。"),
         ({"grid": "G9999"}, "找不到编号为 G9999 的网格，请检查链接。"),
     ],
 )
 def test_bad_links_get_a_clear_message(db: Path, params: dict[str, str], warning: str) -> None:
     at = open_page(params)
-    assert [w.value for w in at.warning] == [warning]
+    assert [shown(w.value) for w in at.warning] == [warning]  # as typed on screen
+    assert not any("<" in w.value for w in at.warning)  # and no markup in what is sent
 
 
 def test_an_issue_outside_the_sidebar_area_is_not_shown(db: Path, ids: dict[str, int]) -> None:

@@ -33,8 +33,9 @@ from typing import Any, NoReturn
 import streamlit as st
 
 from geo import auth as core
-from geo.store import OutOfScope, Scope
+from geo.store import OutOfScope, Scope, number_id
 from geo.store import audit as trail
+from geo.text import plain
 from ui import data
 from ui.i18n import lang, t
 
@@ -302,7 +303,7 @@ def _exists_outside(kind: str, value: str) -> bool:
 
     An unknown id is the page's to report ("no such ..."); a foreign one is refused here.
     """
-    if kind == "issue" and not value.isdigit():
+    if kind == "issue" and number_id(value) is None:
         return False  # no such issue: issue ids are numbers
     try:
         data.store().check_scope(kind, value, scope=scope())
@@ -380,7 +381,7 @@ def guard_page(page: str) -> None:
     if not is_staff():
         flash = st.session_state.pop(_FLASH_KEY, None)  # not drawn by app.py's account box this run
         if flash:
-            st.warning(flash)
+            st.warning(plain(flash))
         st.info(t("auth.sign_in_needed"))
         sign_in_form()
         st.stop()
@@ -418,7 +419,7 @@ def sign_in_form(*, key: str = "signin") -> None:
         try:
             user = core.authenticate(store, (name or "").strip(), password or "")
         except core.AuthError as exc:
-            st.error(reason_text(exc))
+            st.error(plain(reason_text(exc)))
         else:
             st.session_state[SESSION_KEY] = new_session(user, via="password", at=trail.local_now(store))
             st.session_state.pop(_DENIED_KEY, None)
@@ -515,26 +516,19 @@ def account_box() -> None:
     sb = st.sidebar
     flash = st.session_state.pop(_FLASH_KEY, None)
     if flash:
-        sb.info(flash)
+        sb.info(plain(flash))
     u = current()
     if u is not None:
-        sb.markdown(f"**{t('auth.signed_in_as')}** {_plain(u.name)}")
-        sb.caption(f"{t(f'auth.role.{u.role}')} · {_plain(areas_text(u))}")
+        sb.markdown(f"**{t('auth.signed_in_as')}** {plain(u.name)}")
+        sb.caption(f"{t(f'auth.role.{u.role}')} · {plain(areas_text(u))}")
         sb.button(t("auth.sign_out"), on_click=sign_out, key="auth_sign_out")
         return
     unknown = st.session_state.get(_UNKNOWN_KEY)
     if unknown:
-        sb.warning(t("auth.sso_unknown", identity=_plain(unknown)))
+        sb.warning(t("auth.sso_unknown", identity=plain(unknown)))
         sb.button(t("auth.sso_logout"), on_click=_sso_logout, key="auth_sso_logout")
     else:
         sb.caption(t("auth.public_caption"))
-
-
-def _plain(text: object) -> str:
-    out = str(text)
-    for ch in "\\`*_{}[]<>()#+-.!|~$":
-        out = out.replace(ch, "\\" + ch)
-    return out
 
 
 def sign_in_page() -> None:
@@ -542,7 +536,7 @@ def sign_in_page() -> None:
     st.title(t("auth.title"), anchor=False)
     u = current()
     if u is not None:
-        st.success(t("auth.already", name=_plain(u.name)))
+        st.success(t("auth.already", name=plain(u.name)))
         return
     st.caption(t("auth.hint"))
     sign_in_form()

@@ -24,6 +24,7 @@ from geo.areas import Crumb, breadcrumbs
 from geo.privacy import mask_frame, mask_name, mask_phone
 from geo.store import Scope, StoreError
 from geo.store import records as rec
+from geo.text import plain
 from geo.visits import (
     IssueDraft,
     Problem,
@@ -241,14 +242,6 @@ def crumb_links(crumbs: Sequence[Crumb]) -> list[tuple[str, str, dict[str, str] 
         else:
             grid_params = {k: v for k, v in params.items() if k in ("grid", "building")}
             out.append((label, "pages/grid.py", grid_params))
-    return out
-
-
-def plain(text: object) -> str:
-    """Escape Markdown in a data value shown through a Markdown-rendering element (titles, links)."""
-    out = str(text)
-    for ch in "\\`*_{}[]<>()#+-.!|~$":
-        out = out.replace(ch, "\\" + ch)
     return out
 
 

@@ -7,6 +7,8 @@ import math
 
 import streamlit as st
 
+from geo.text import Plain, plain
+
 LANGS = ("zh", "en")
 
 TEXT: dict[str, tuple[str, str]] = {
@@ -298,6 +300,11 @@ TEXT: dict[str, tuple[str, str]] = {
         "A seeded random draw of this week's met visits (the same week, the same list); confirm by phone.",
     ),
     "office.no_anomalies": ("本周没有异常提示。", "No anomaly flags this week."),
+    "office.supervisors_only": (
+        "抽查结果与异常复核由街道办（及区）记录；此处仅供查看。",
+        "Spot-check results and anomaly reviews are recorded by the street office (and the district);"
+        " shown here to read.",
+    ),
     "office.record_check": ("登记抽查结果", "Record a check result"),
     "office.visit": ("走访编号", "Visit"),
     "office.result": ("抽查结果", "Result"),
@@ -712,11 +719,19 @@ def lang() -> str:
     return str(value)
 
 
-def t(key: str, **kw: object) -> str:
-    """Translate ``key`` into the current language."""
+def t(key: str, **kw: object) -> Plain:
+    """Translate ``key`` into the current language, with each text value shown as plain text.
+
+    The catalogue's own words may carry Markdown; values put into them (names,
+    ids, numbers already formatted) go through :func:`geo.text.plain`, so a
+    name like ``![x](http://…)`` shows as typed wherever the message is shown.
+    The result is :class:`geo.text.Plain`: ``plain(t(...))`` leaves it as is.
+    """
     zh, en = TEXT.get(key, (key, key))
     text = en if lang() == "en" else zh
-    return text.format(**kw) if kw else text
+    if not kw:
+        return Plain(text)
+    return Plain(text.format(**{k: plain(v) if isinstance(v, str) else v for k, v in kw.items()}))
 
 
 def fmt_int(n: float | int) -> str:
@@ -758,7 +773,7 @@ TEXT.update(
         "walk.col.distance_m": ("距离(米)", "Distance (m)"),
         "walk.col.finish": ("结束", "Finish"),
         "walk.col.done": ("已记录", "Recorded"),
-        "walk.col.household_ids": ("户号", "Households"),
+        "walk.col.household_ids": ("户号", "Household ids"),
         "walk.col.worker_id": ("工号", "Worker id"),
         "walk.tick.title": ("走访后勾选结果", "After the walk: tick each door"),
         "walk.tick.whose": ("谁的路线", "Whose walk"),

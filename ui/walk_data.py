@@ -12,6 +12,7 @@ from geo.areas import grids_in_area
 from geo.route import TeamPlan, Walk
 from geo.store import Scope
 from geo.store.walking import set_duty
+from geo.text import plain
 from geo.visits import local_now, new_form_nonce
 from geo.walks import (
     DETOUR_FACTOR,
@@ -222,7 +223,7 @@ def tick_form(walk: Walk, found: WalkInputs, day: dt.date, worker_id: str, key: 
     """Draw the after-walk form: per stop, an outcome per household; record through the validated path."""
     flash = st.session_state.pop(f"tick_flash_{key}", None)
     for kind, message in flash or []:
-        {"success": st.success, "info": st.info, "error": st.error}[kind](message)
+        {"success": st.success, "info": st.info, "error": st.error}[kind](plain(message))
     nonce = st.session_state.setdefault(f"tick_nonce_{key}", new_form_nonce())
     done = walk_outcomes(found, day)
     names = found.buildings.drop_duplicates("building_id").set_index("building_id")["name"]
@@ -233,12 +234,12 @@ def tick_form(walk: Walk, found: WalkInputs, day: dt.date, worker_id: str, key: 
         for row in walk.stops.itertuples(index=False):
             label = t("walk.tick.stop", order=row.order, building=names.get(row.building_id, row.building_id),
                       arrive=row.arrive)  # fmt: skip
-            st.markdown(f"**{label}**")
+            st.markdown(f"**{plain(label)}**")
             for h in row.household_ids:
                 recorded = done.get(str(h), "")
                 # Pills: one tap per door, and they wrap on a phone instead of a dropdown per row.
                 st.pills(
-                    f"{h}" + (f" · ✔ {t('outcome.' + recorded)}" if recorded else ""),
+                    plain(h) + (f" · ✔ {t('outcome.' + recorded)}" if recorded else ""),
                     OUTCOMES,
                     format_func=lambda o: t(f"outcome.{o}"),
                     key=f"tick_{key}_{h}",

@@ -1,0 +1,87 @@
+"""User text as plain text: the one way data (names, notes, ids, URL parameters) reaches a screen.
+
+Names and notes come from imports, forms and the address bar, so they may
+hold ``<img onerror=…>``, ``[a link](http://…)``, ``![an image](…)`` or
+``javascript:`` URLs. Everything that puts such text into a Markdown or HTML
+context (Streamlit's ``st.markdown``/``st.warning``/headings/button labels,
+folium tooltips, popups and layer names, printable pages) passes it through
+:func:`plain` first.
+
+:func:`plain` replaces every character that means something to HTML or to
+Streamlit's Markdown (CommonMark with GFM autolinks, ``:colour[…]`` and
+``:material/…:`` directives, ``$…$`` maths) where it would mean it by its
+numeric character reference: ``<``, ``[``, ``*`` … everywhere, ``-``, ``#``,
+``1.`` only at the start, ``:`` only before a letter. Both HTML and CommonMark
+turn a character reference back into the literal character and never into
+markup, so one escaped string reads the same in either context: a name shows
+exactly as it was typed, and does nothing.
+
+Plain-text widgets (``st.dataframe`` cells, ``st.text``, ``st.code``, select
+box options) show text as it is and take the raw value, not :func:`plain`'s
+output.
+
+The result is a :class:`Plain` string, and :func:`plain` of a :class:`Plain`
+returns it unchanged, so wrapping twice never shows ``&#38;#60;``.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["Plain", "plain"]
+
+# Escaped wherever they stand: HTML's five, and what Streamlit's Markdown reads inline
+# (emphasis, code, links and images via "[", tables, strikethrough, maths, escapes).
+_ALWAYS = "&<>\"'\\`*_[]|~$"
+_TABLE = {ord(ch): f"&#{ord(ch)};" for ch in _ALWAYS}
+# Only where they start a block (a value may land at the start of a line): lists, headings,
+# block quotes, setext underlines and ordered lists ("1." / "1)").
+_LEADING = re.compile(r"^(\s*)([-+#=]|\d+[.)])")
+# ":smile:" emoji and ":red[…]" / ":material/…:" directives start with ":" and a letter.
+_SHORTCODE = re.compile(r":(?=[A-Za-z_])")
+# GFM's autolink literals are found in the text *after* references are decoded, so no
+# escaping stops "http://…", "www.…" or "a@b.c" from becoming a link. A WORD JOINER
+# (invisible, neither space nor punctuation) where the pattern needs "://", "www." or
+# a domain after "@" breaks the pattern and leaves the text looking the same.
+_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?i:(?<=www))(?=\.)|(?<=@)")
+_JOINER = "\u2060"
+
+
+def _leading(match: re.Match[str]) -> str:
+    space, mark = match.groups()
+    return space + mark[:-1] + f"&#{ord(mark[-1])};"
+
+
+class Plain(str):
+    """A string already escaped by :func:`plain`: safe in Markdown and HTML alike."""
+
+    __slots__ = ()
+
+
+def plain(value: object) -> Plain:
+    """Return ``value`` as text that Markdown and HTML show literally and never interpret.
+
+    ``None`` becomes the empty string; numbers and other objects their ``str``.
+    Line breaks become spaces: one value is one line (a note's paragraphs would
+    otherwise start Markdown blocks). An invisible WORD JOINER (U+2060) goes
+    into ``://``, ``www.`` and after ``@``, which stops autolinks.
+
+    Examples
+    --------
+    >>> plain('楼<img src=x onerror=alert(1)>')
+    '楼&#60;img src=x onerror=alert(1)&#62;'
+    >>> plain("![x](http://evil/t.png)")
+    '!&#91;x&#93;(http:\u2060//evil/t.png)'
+    >>> plain("1. 13:05 :red[x] - workers.xlsx")
+    '1&#46; 13:05 &#58;red&#91;x&#93; - workers.xlsx'
+    >>> plain(plain("a&b")) == plain("a&b")
+    True
+    >>> plain(None), plain(42)
+    ('', '42')
+    """
+    if isinstance(value, Plain):
+        return value
+    text = "" if value is None else str(value)
+    text = text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+    text = _AUTOLINK.sub(_JOINER, text).translate(_TABLE)
+    return Plain(_LEADING.sub(_leading, _SHORTCODE.sub("&#58;", text), count=1))
