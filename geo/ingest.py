@@ -65,6 +65,9 @@ import pandas as pd
 import shapely
 
 from geo import crs as gcrs
+from geo import writers
+from geo.writers import neutralise as escape_csv
+from geo.writers import restore as unescape_csv
 
 __all__ = [
     "HEADERS",
@@ -1525,28 +1528,6 @@ def _parse_one(text: str) -> tuple[np.datetime64, bool] | None:
     return None
 
 
-_FORMULA_ESCAPED = re.compile(r"^'+[=+\-@\t\r]")
-_FORMULA_LIKE = re.compile(r"^'*[=+\-@\t\r]")
-
-
-def escape_csv(value: Any) -> Any:
-    """Put one apostrophe before a text a spreadsheet would run as a formula (:func:`unescape_csv` undoes it).
-
-    >>> escape_csv("=1+1"), escape_csv("'=x"), escape_csv("ok"), escape_csv(3)
-    ("'=1+1", "''=x", 'ok', 3)
-    """
-    return "'" + value if isinstance(value, str) and _FORMULA_LIKE.match(value) else value
-
-
-def unescape_csv(value: str) -> str:
-    """Drop the one apostrophe that CSV exports put before a formula character.
-
-    >>> unescape_csv("'=1+1"), unescape_csv("''=x"), unescape_csv("'ok")
-    ('=1+1', "'=x", "'ok")
-    """
-    return value[1:] if _FORMULA_ESCAPED.match(value) else value
-
-
 def _strip_uniques(col: pd.Series, *, nfkc: bool, distinct: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Return (codes, cleaned unique values): strip (and NFKC-normalise) each distinct value once.
 
@@ -2709,95 +2690,16 @@ def rejects_bytes(report: ImportReport, *, lang: str = "en") -> tuple[str, bytes
     raw = report.raw
     stem = raw.source.name.rsplit(".", 1)[0] if "." in raw.source.name else raw.source.name
     if raw.format == "csv":
-        enc = raw.encoding or "utf-8-sig"
-        buf = io.StringIO()
-        # Formula-like cells are escaped, so opening the rejects in Excel runs nothing;
+        # Formula-like cells are neutralised, so opening the rejects in Excel runs nothing;
         # importing the fixed file removes the apostrophe again.
-        safe = frame.map(escape_csv) if len(frame) else frame
-        safe.to_csv(buf, index=False, sep=raw.delimiter, lineterminator="\r\n")
-        text = buf.getvalue()
-        if enc == "utf-8":
-            enc = "utf-8-sig"  # Excel opens a UTF-8 CSV correctly only with its BOM
-        return f"{stem}.rejects.csv", text.encode(enc, errors="replace")
+        safe = frame.map(writers.neutralise) if len(frame) else frame
+        enc = raw.encoding or "utf-8-sig"
+        data = writers.csv_bytes(safe, sep=raw.delimiter, encoding=enc, errors="replace")
+        return f"{stem}.rejects.csv", data
     if raw.format == "xlsx":
-        return f"{stem}.rejects.xlsx", _xlsx_bytes(frame, sheet=raw.sheet or "rejects")
+        return f"{stem}.rejects.xlsx", writers.xlsx_bytes(frame, sheet=raw.sheet or "rejects")
     geom = frame.pop("geometry") if "geometry" in frame.columns else None
     gdf = gpd.GeoDataFrame(
         frame, geometry=gpd.GeoSeries(list(geom) if geom is not None else [None] * len(frame)), crs=raw.crs
     )
-    return _layer_bytes(gdf, raw.format, stem=f"{stem}.rejects", layer=raw.layer or raw.kind)
-
-
-def _xlsx_bytes(frame: pd.DataFrame, *, sheet: str) -> bytes:
-    """Write ``frame`` as a one-sheet workbook; text stays text (never a formula)."""
-    import openpyxl
-    from openpyxl.cell import WriteOnlyCell
-
-    book = openpyxl.Workbook(write_only=True)
-    ws = book.create_sheet(title=_sheet_title(sheet))
-    ws.append([str(c) for c in frame.columns])
-    for row in frame.itertuples(index=False, name=None):
-        cells: list[Any] = []
-        for value in row:
-            v = _xlsx_value(value)
-            if isinstance(v, str) and v.startswith("="):
-                # openpyxl would store it as a formula; a text cell is what the data is.
-                cell = WriteOnlyCell(ws, value=v)
-                cell.data_type = "s"
-                cells.append(cell)
-            else:
-                cells.append(v)
-        ws.append(cells)
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue()
-
-
-def _sheet_title(name: str) -> str:
-    return re.sub(r"[\[\]:*?/\\]", "_", name)[:31] or "Sheet1"
-
-
-_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def _xlsx_value(value: Any) -> Any:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if isinstance(value, str):
-        return _ILLEGAL_XML.sub("\ufffd", value)
-    if isinstance(value, bytes | shapely.Geometry):
-        return str(value)
-    return value
-
-
-def _layer_bytes(gdf: gpd.GeoDataFrame, fmt: str, *, stem: str, layer: str) -> tuple[str, bytes]:
-    """Write a GeoDataFrame as GeoPackage, GeoJSON or zipped Shapefile bytes (via a temporary folder)."""
-    import tempfile
-    from pathlib import Path
-
-    import pyogrio
-
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's notes on laundered field names
-        if fmt == "gpkg":
-            path = Path(tmp) / f"{stem}.gpkg"
-            pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG", promote_to_multi=True)
-            return path.name, path.read_bytes()
-        if fmt == "geojson":
-            path = Path(tmp) / f"{stem}.geojson"
-            pyogrio.write_dataframe(gdf, path, driver="GeoJSON")
-            return path.name, path.read_bytes()
-        folder = Path(tmp) / "shp"
-        folder.mkdir()
-        pyogrio.write_dataframe(gdf, folder / f"{layer}.shp", driver="ESRI Shapefile", encoding="UTF-8")
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-            for f in sorted(folder.iterdir()):
-                z.write(f, f.name)
-        return f"{stem}.zip", buf.getvalue()
+    return writers.layer_bytes(gdf, raw.format, stem=f"{stem}.rejects", layer=raw.layer or raw.kind)
