@@ -42,6 +42,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from geo import ingest
+from geo.ingest.against import norm_address
 from geo.store import gpkg, schema
 from geo.store.core import Scope, Store, parse_local
 
@@ -547,7 +548,7 @@ def _issue_refs(
         addresses: dict[str, list[str]] = {}
         for bid, label in zip(buildings["building_id"].tolist(), buildings["name"].tolist(), strict=True):
             if label:
-                addresses.setdefault(ingest._norm_address(str(label)), []).append(bid)
+                addresses.setdefault(norm_address(str(label)), []).append(bid)
         refs.addresses = addresses
     if "household_id" in v:
         hh = _select_in(
