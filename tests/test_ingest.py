@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 from geo import ingest
 from geo.cli import main
 from geo.demo import install_demo
+from geo.importing import import_file
 from geo.ingest import (
     HEADERS,
     KINDS,
@@ -50,7 +51,7 @@ from geo.ingest.specs import header_lookup, norm_header
 from geo.roundtrip import export_file, exportable, formats_for
 from geo.store import LAYERS, OUTCOMES, Scope, Store, StoreError, audit, open_store
 from geo.store import imports as store_imports
-from geo.store.imports import import_file, read_issue_refs
+from geo.store.imports import read_issue_refs
 
 REPO = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2026, 11, 26)

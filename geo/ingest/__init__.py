@@ -2,7 +2,8 @@
 
 Real districts bring their own boundaries and registers, in the coordinate
 systems, encodings and spreadsheet habits of Shanghai offices. This package
-reads them and checks every row; :mod:`geo.store.imports` writes what passed.
+reads them and checks every row; :func:`geo.importing.import_file` runs the
+steps and has the store load what passed.
 
 Formats
 -------
