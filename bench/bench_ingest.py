@@ -14,7 +14,7 @@ outcomes (见面, 不在家, 拒访) and channels, times ``YYYY-MM-DD HH:MM:SS``
 
 Measured on a fresh copy of the district for every run (medians of ``--runs``):
 
-1. ``import_file`` (``geo.store.imports``): read, check every row (types,
+1. ``import_file`` (``geo.importing``): read, check every row (types,
    required fields, dates not in the future, known households and workers,
    duplicates in the file and against the database), one transaction, commit.
 2. The same file again (every row unchanged): the cost of idempotence.
@@ -48,8 +48,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from geo.demo import install_demo  # noqa: E402
+from geo.importing import import_file  # noqa: E402
 from geo.store import open_store  # noqa: E402
-from geo.store.imports import import_file  # noqa: E402
 
 TARGET_ROWS_PER_S = 50_000
 AS_OF = dt.date(2026, 11, 26)

@@ -1,10 +1,11 @@
 """Every list to Excel (openpyxl) and CSV, safe to open and in the reader's language.
 
 - **Formula-safe**: a text cell beginning with ``=``, ``+``, ``-``, ``@``, a tab
-  or a carriage return would be run as a formula by Excel, LibreOffice or
-  Google Sheets ("CSV injection"); such text gets a leading apostrophe
-  (:func:`neutralise`), and Excel cells are written as text, never as
-  formulas. Numbers stay numbers (``-3`` is not text).
+  or a carriage return (after any apostrophes) would be run as a formula by
+  Excel, LibreOffice or Google Sheets ("CSV injection"); such text gets a
+  leading apostrophe (:func:`neutralise`, the one rule of :mod:`geo.writers`),
+  and Excel cells are written as text, never as formulas. Numbers stay
+  numbers (``-3`` is not text).
 - **Chinese intact**: CSV is UTF-8 with a byte-order mark, so Excel opens
   it in the right encoding; Excel files are Unicode anyway.
 - **Headers in the UI language**: column names are translated with
@@ -24,15 +25,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
-import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from geo.writers import FORMULA_STARTS, clean_text, csv_bytes, neutralise, sheet_title, write_atomic
 
 __all__ = [
     "COLUMN_LABELS",
@@ -46,9 +46,6 @@ __all__ = [
     "to_xlsx_bytes",
     "write_export",
 ]
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-"""Text beginning with one of these is neutralised (OWASP "CSV injection")."""
 
 COLUMN_LABELS: dict[str, tuple[str, str]] = {
     # areas
@@ -200,22 +197,6 @@ PERCENT_COLUMNS = frozenset(
 )
 """Shares shown as percentages in Excel."""
 
-_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
-
-
-def neutralise(value: Any) -> Any:
-    """Return ``value``, with an apostrophe in front if it is text a spreadsheet would run.
-
-    Examples
-    --------
-    >>> [neutralise(v) for v in ["=1+2", "+86 138", "-x", "@SUM(A1)", "\\tx", "\\rx", "王伟", -3, None]]
-    ["'=1+2", "'+86 138", "'-x", "'@SUM(A1)", "'\\tx", "'\\rx", '王伟', -3, None]
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
 
 def header_labels(
     columns: Sequence[str], *, lang: str = "zh", labels: Mapping[str, tuple[str, str]] | None = None
@@ -263,10 +244,6 @@ def localise(
     return out
 
 
-def _clean_text(value: str) -> str:
-    return _ILLEGAL_XML.sub("\ufffd", value)
-
-
 def _column_values(series: pd.Series) -> tuple[list[Any], str | None]:
     """Return a column's cell values for openpyxl and its number format (or None)."""
     if isinstance(series.dtype, pd.DatetimeTZDtype):
@@ -295,15 +272,15 @@ def _column_values(series: pd.Series) -> tuple[list[Any], str | None]:
         if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
             out.append(None)
         elif isinstance(v, str):
-            out.append(neutralise(_clean_text(v)))
+            out.append(neutralise(clean_text(v)))
         elif isinstance(v, (list, tuple, set, frozenset)):
-            out.append(neutralise(_clean_text("、".join(str(x) for x in v))))
+            out.append(neutralise(clean_text("、".join(str(x) for x in v))))
         elif isinstance(v, (bool, int, float, dt.date, dt.datetime)):
             out.append(v)
         elif isinstance(v, np.generic):
             out.append(v.item())
         else:
-            out.append(neutralise(_clean_text(str(v))))
+            out.append(neutralise(clean_text(str(v))))
     return out, None
 
 
@@ -313,25 +290,6 @@ def _display_width(values: Sequence[Any], header: str) -> float:
 
     sample = [header, *(str(v) for v in values[:200] if v is not None)]
     return float(min(max(w(s) for s in sample) + 2, 60))
-
-
-def sheet_title(name: str, used: set[str] | None = None) -> str:
-    """Return a valid, unique Excel sheet title (31 characters, no ``[]:*?/\\``).
-
-    >>> sheet_title("周查/网格[1]")
-    '周查_网格_1_'
-    """
-    title = _SHEET_BAD.sub("_", str(name)).strip().strip("'") or "Sheet"
-    title = title[:31]
-    if used is not None:
-        # Excel compares sheet names without regard to case.
-        base, k = title, 2
-        while title.casefold() in used:
-            suffix = f" ({k})"
-            title = base[: 31 - len(suffix)] + suffix
-            k += 1
-        used.add(title.casefold())
-    return title
 
 
 def to_xlsx_bytes(
@@ -395,7 +353,7 @@ def to_xlsx_bytes(
             ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(data) + 1}"
         header_cells = []
         for h in headers:
-            cell = WriteOnlyCell(ws, value=neutralise(_clean_text(h)))
+            cell = WriteOnlyCell(ws, value=neutralise(clean_text(h)))
             cell.font = bold
             header_cells.append(cell)
         ws.append(header_cells)
@@ -449,8 +407,7 @@ def to_csv_bytes(
             ]
         out[c] = pd.Series(vals, index=data.index, dtype=object)
     out.columns = header_labels(columns, lang=lang, labels=labels)
-    text = out.to_csv(index=False, lineterminator="\r\n")
-    return text.encode("utf-8-sig")
+    return csv_bytes(out)
 
 
 def _csv_float(value: float) -> str:
@@ -483,15 +440,4 @@ def write_export(
         data = to_csv_bytes(sheets, lang=lang)
     else:
         data = to_xlsx_bytes(sheets, lang=lang)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise ValueError(f"cannot write {target}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_atomic(data, target)

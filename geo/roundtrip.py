@@ -8,11 +8,11 @@ imports back. Times are written ``YYYY-MM-DD HH:MM:SS`` (XLSX: date cells).
 Exporting a table and importing it into an empty database gives the same rows,
 ids included (tested on both backends in ``tests/test_ingest.py``).
 
-Spreadsheet safety: in XLSX every text is a text cell, never a formula. In
-CSV, a text that Excel would run as a formula (starting with ``=``, ``+``,
-``-``, ``@``, a tab or a carriage return, after any apostrophes) gets one more
-leading apostrophe; imports remove exactly one again, so the data survive the
-round trip unchanged.
+Spreadsheet safety is :mod:`geo.writers`' one rule: in XLSX every text is a
+text cell, never a formula. In CSV, a text that Excel would run as a formula
+(starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, after
+any apostrophes) gets one more leading apostrophe; imports remove exactly one
+again, so the data survive the round trip unchanged.
 
 Examples
 --------
@@ -24,7 +24,6 @@ Examples
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -33,7 +32,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo import ingest
+from geo import writers
+from geo.ingest import HEADERS
 from geo.store import LAYERS, TABLES, Scope, Store, schema
 
 __all__ = [
@@ -83,12 +83,12 @@ def formats_for(name: str) -> tuple[ExportFormat, ...]:
 
 def csv_safe(values: Sequence[Any]) -> list[Any]:
     """Prefix one apostrophe to texts a spreadsheet would run as formulas (see the module notes)."""
-    return [ingest.escape_csv(v) for v in values]
+    return [writers.neutralise(v) for v in values]
 
 
 def csv_unsafe(value: Any) -> Any:
     """Undo :func:`csv_safe` for one value: drop one apostrophe before a formula character."""
-    return ingest.unescape_csv(value) if isinstance(value, str) else value
+    return writers.restore(value)
 
 
 def export_frame(store: Store, name: str, *, scope: Scope) -> pd.DataFrame:
@@ -124,7 +124,7 @@ def export_frame(store: Store, name: str, *, scope: Scope) -> pd.DataFrame:
 def _headers(name: str, columns: Sequence[str], headers: str) -> list[str]:
     if headers == "en":
         return list(columns)
-    aliases = ingest.HEADERS[name]
+    aliases = HEADERS[name]
     return [aliases[c][0] if c in aliases else c for c in columns]
 
 
@@ -161,16 +161,16 @@ def export_bytes(
             geometry=gdf.geometry.array,
             crs="EPSG:4326",
         )
-        return ingest._layer_bytes(out, chosen, stem=name, layer=name)
+        return writers.layer_bytes(out, chosen, stem=name, layer=name)
     frame.columns = _headers(name, list(frame.columns), headers)
-    times = {ingest.HEADERS[name][c][0] if headers == "zh" else c for c in schema.TIME_COLUMNS.get(name, ())}
+    times = {HEADERS[name][c][0] if headers == "zh" else c for c in schema.TIME_COLUMNS.get(name, ())}
     if chosen == "xlsx":
         if len(frame) > EXCEL_MAX_ROWS:
             raise ValueError(
                 f"{name} has {len(frame):,} rows, more than an Excel sheet holds ({EXCEL_MAX_ROWS:,}); "
                 "export it as CSV"
             )
-        return f"{name}.xlsx", ingest._xlsx_bytes(frame, sheet=name)
+        return f"{name}.xlsx", writers.xlsx_bytes(frame, sheet=name)
     return f"{name}.csv", _csv_bytes(frame, times)
 
 
@@ -191,9 +191,7 @@ def _csv_bytes(frame: pd.DataFrame, times: set[str]) -> bytes:
             out[c] = pd.Series(csv_safe(values), dtype=object, index=frame.index)
         else:
             out[c] = s
-    buf = io.StringIO()
-    out.to_csv(buf, index=False, lineterminator="\r\n")
-    return buf.getvalue().encode("utf-8-sig")
+    return writers.csv_bytes(out)
 
 
 def export_file(

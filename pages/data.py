@@ -1,6 +1,6 @@
 """导入/导出 · Data: bring registers and boundaries in (checked row by row), take every table out.
 
-The core is ``geo.store.imports.import_file`` (files → checked rows → one
+The core is ``geo.importing.import_file`` (files → checked rows → one
 transaction) and ``geo.roundtrip.export_bytes``; see ``docs/import.md``. User
 data (file names, cell values, reasons) is shown only as plain text or in
 tables, never as Markdown or HTML.
@@ -11,10 +11,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from geo.importing import import_file
 from geo.ingest import KINDS, LAYER_KINDS, IngestError, rejects_bytes
 from geo.roundtrip import export_bytes, exportable, formats_for
 from geo.store import StoreError
-from geo.store.imports import import_file
 from ui import auth, data
 from ui.i18n import fmt_int, lang, t
 

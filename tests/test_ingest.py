@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 from geo import ingest
 from geo.cli import main
 from geo.demo import install_demo
+from geo.importing import import_file
 from geo.ingest import (
     HEADERS,
     KINDS,
@@ -46,10 +47,11 @@ from geo.ingest import (
     read_file,
     rejects_bytes,
 )
+from geo.ingest.specs import header_lookup, norm_header
 from geo.roundtrip import export_file, exportable, formats_for
 from geo.store import LAYERS, OUTCOMES, Scope, Store, StoreError, audit, open_store
 from geo.store import imports as store_imports
-from geo.store.imports import import_file, read_issue_refs
+from geo.store.imports import read_issue_refs
 
 REPO = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2026, 11, 26)
@@ -411,11 +413,11 @@ def test_hotline_issues_with_a_column_mapping_case_numbers_and_addresses(db: str
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_documented_header_names_its_own_field(kind: str) -> None:
-    lookup = ingest._header_lookup(kind, None)
+    lookup = header_lookup(kind, None)
     for name, aliases in HEADERS[kind].items():
         for alias in aliases:
-            assert lookup[ingest._norm_header(alias)] == name, (kind, alias)
-        assert lookup[ingest._norm_header(f" {aliases[0]}（必填） ")] == name
+            assert lookup[norm_header(alias)] == name, (kind, alias)
+        assert lookup[norm_header(f" {aliases[0]}（必填） ")] == name
 
 
 def test_the_header_mapping_and_every_message_are_documented() -> None:

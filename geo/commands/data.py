@@ -36,9 +36,9 @@ class DataError(ValueError):
 def cmd_import(args: argparse.Namespace) -> int:
     from geo.cli import _progress
     from geo.commands.user import cli_actor
+    from geo.importing import import_file
     from geo.ingest import rejects_bytes
     from geo.store import audit, open_store
-    from geo.store.imports import import_file
 
     file = Path(args.file)
     if not file.exists():

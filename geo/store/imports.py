@@ -1,21 +1,20 @@
-"""The write side of imports: checked rows go into the database in one transaction, or nothing does.
+"""The store's side of imports: it reads what rows are checked against and loads checked rows.
 
-:func:`import_file` reads and checks a file with :mod:`geo.ingest`, then, in
-one write transaction (:meth:`Store.transaction`): fetches what the rows are
-checked against (known ids, rows with the same keys, grid polygons), decides
-each row's fate with :func:`geo.ingest.check_against`, and loads the accepted
-rows with :meth:`Store.bulk_insert`. Checking inside the transaction means no
-other writer can slip a duplicate in between; on PostgreSQL an advisory lock
-also queues concurrent imports.
+It decides nothing: reading the file, checking rows and deciding each row's
+fate are :mod:`geo.ingest`'s, run by :func:`geo.importing.import_file`. The
+store gives that orchestration one write transaction, :func:`loading`, in
+which :meth:`Load.refs` fetches what the rows are checked against (known ids,
+rows with the same keys, grid polygons) and :meth:`Load.rows` loads the
+accepted rows with :meth:`Store.bulk_insert`, or nothing is written. Checking
+inside the transaction means no other writer can slip a duplicate in between;
+on PostgreSQL an advisory lock also queues concurrent imports.
 
-* A fatal problem (an unreadable file, the wrong kind of file, a missing
-  required column, a database error) raises and changes nothing: the
-  transaction rolls back, and a process killed half-way leaves the database
-  as it was (SQLite's journal, PostgreSQL's transaction).
-* Rows the database already holds unchanged are counted as ``unchanged`` and
-  not written: importing the same file twice adds nothing, and when nothing is
-  written at all not even the change counters move.
-* ``dry_run`` does every check against the database and writes nothing.
+* An error inside the transaction (a database error, or one raised by the
+  caller) rolls it back and changes nothing; a process killed half-way leaves
+  the database as it was (SQLite's journal, PostgreSQL's transaction).
+* A transaction that loads no rows is left without writing: not even the
+  change counters move.
+* :func:`read_refs` fetches the same outside any write (dry runs).
 
 Issue case numbers
 ------------------
@@ -29,9 +28,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import time
 import zoneinfo
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -42,12 +40,20 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from geo import ingest
+from geo.ingest.against import norm_address
 from geo.store import gpkg, schema
 from geo.store.core import Scope, Store, parse_local
 
-__all__ = ["ISSUE_REFS", "ensure_issue_refs", "import_file", "load_refs", "local_now", "read_issue_refs"]
-
-Progress = Callable[[float, str], None]
+__all__ = [
+    "ISSUE_REFS",
+    "Load",
+    "ensure_issue_refs",
+    "load_refs",
+    "loading",
+    "local_now",
+    "read_issue_refs",
+    "read_refs",
+]
 
 ISSUE_REFS = sa.Table(
     "issue_refs",
@@ -78,7 +84,7 @@ _LOCK_KEY = 0x51BA1  # pg_advisory_xact_lock key shared by every import
 
 
 class _NothingToWrite(Exception):
-    """Raised inside the transaction to leave without writing (or bumping counters)."""
+    """Raised inside the transaction to leave it without writing (or bumping counters)."""
 
 
 def local_now(timezone: str = "Asia/Shanghai") -> dt.datetime:
@@ -109,130 +115,67 @@ def read_issue_refs(store: Store, *, scope: Scope) -> pd.DataFrame:
         return _frame(conn, q if in_scope is None else q.where(in_scope), ["issue_id", "source", "ref"])
 
 
-# --------------------------------------------------------------------------- import
+# --------------------------------------------------------------------------- loading
 
 
-def import_file(
-    store: Store,
-    kind: str,
-    file: Any,
-    *,
-    name: str | None = None,
-    dry_run: bool = False,
-    crs: str | None = None,
-    columns: Mapping[str, str] | None = None,
-    layer: str | None = None,
-    sheet: str | None = None,
-    source: str | None = None,
-    now: dt.datetime | None = None,
-    progress: Progress | None = None,
-) -> ingest.ImportReport:
-    """Import one file of ``kind`` into ``store``; return what happened to every row.
+class Load:
+    """One import's write transaction: what rows are checked against, then the rows to load."""
 
-    Parameters
-    ----------
-    store
-        The database (the schema is created if the database is empty).
-    kind
-        One of :data:`geo.ingest.KINDS`: ``grids``, ``buildings``, ``households``,
-        ``workers``, ``visits``, ``issues`` (and ``streets``, ``committees``,
-        ``grid_workers`` for whole districts).
-    file
-        A path, bytes or a binary file object (an upload).
-    name
-        The file's name in messages (default: the path's name).
-    dry_run
-        Check everything, including against the database, and write nothing.
-    crs
-        The coordinate system of a GIS file when it has none or a wrong one:
-        ``EPSG:4326``, ``EPSG:4490``, ``EPSG:32651`` or ``gcj02``.
-    columns
-        Extra header mapping ``{header: field}``.
-    layer, sheet
-        Which layer of a GeoPackage, which sheet of a workbook.
-    source
-        For issues: the channel of rows that name none (``hotline``, ``online``).
-    now
-        Local time for the "in the future" check (default: now in Shanghai).
-    progress
-        Called with (fraction done, message).
+    def __init__(self, store: Store, conn: Connection) -> None:
+        self.store = store
+        self.conn = conn
+        self.loaded = False
 
-    Raises
-    ------
-    geo.ingest.IngestError
-        The file cannot be imported at all; nothing was written.
-    geo.store.StoreError
-        The database refused the write; nothing was written.
+    def refs(self, checked: ingest.Checked) -> ingest.Refs:
+        """Fetch what ``checked``'s rows are checked against, inside the transaction."""
+        return load_refs(self.store, self.conn, checked)
 
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from geo.store import open_store
-    >>> db = pathlib.Path(tempfile.mkdtemp()) / "x.gpkg"
-    >>> text = "工号,姓名,居委会编号\\nW1,张三,C001\\n"
-    >>> with open_store(str(db), create=True) as store:
-    ...     report = import_file(store, "workers", text.encode(), name="w.csv")
-    >>> report.summary()
-    'w.csv → workers: 0 accepted, 1 rejected, 0 unchanged (of 1 rows)'
-    >>> report.problems()["message"].tolist()
-    ["unknown committee 'C001'"]
+    def rows(self, kind: str, frame: pd.DataFrame, progress: Callable[[float], None] | None = None) -> None:
+        """Load the checked rows ``frame`` of ``kind``; ``progress`` is called with the fraction loaded.
+
+        New issues get their ids here, so that their case numbers (``ref``) can point at them.
+        """
+        frame = _storable(frame)
+        if kind == "visits":
+            # In household order, the foreign-key checks and the (household, time) index
+            # touch neighbouring pages: a million rows load in about half the time.
+            frame = frame.sort_values(["household_id", "visited_at"], kind="stable", ignore_index=True)
+        if kind == "issues":
+            frame = _with_issue_ids(self.store, self.conn, frame)
+        _insert(self.store, self.conn, kind, frame, progress or (lambda _f: None))
+        if kind == "issues" and "ref" in frame.columns:
+            _insert_refs(self.store, self.conn, frame)
+        self.loaded = True
+
+
+@contextlib.contextmanager
+def loading(store: Store, checked: ingest.Checked) -> Iterator[Load]:
+    """Open the one write transaction of an import of ``checked`` (creating the schema if needed).
+
+    The transaction commits when the caller has loaded rows (:meth:`Load.rows`), is
+    left without writing when it has not, and rolls back on any error.
     """
-    started = time.perf_counter()
-    step = progress or (lambda _f, _m: None)
-    step(0.0, "reading")
-    src = ingest.Source.of(file, name=name)
-    raw = ingest.read_file(src, kind, columns=columns, crs=crs, layer=layer, sheet=sheet)
-    step(0.2, "checking rows")
-    checked = ingest.check_rows(
-        raw,
-        now=now or local_now(store.settings.timezone),
-        source=source,
-        issue_limits=dict(store.settings.issue_limits_days),
-    )
-    step(0.35, "checking against the database")
-    if dry_run or len(checked) == 0:
-        with store.engine.connect() as conn:
-            refs = load_refs(store, conn, checked) if store.has_schema() else ingest.Refs()
-        verdict = ingest.check_against(checked, refs)
-        report = ingest.ImportReport.build(checked, verdict, dry_run=dry_run)
-    else:
-        if not store.has_schema():
-            store.create_schema()
-        report = _write(store, checked, step)
-        store.checkpoint()
-    report.seconds = time.perf_counter() - started
-    step(1.0, "done")
-    return report
-
-
-def _write(store: Store, checked: ingest.Checked, step: Progress) -> ingest.ImportReport:
-    kind = checked.kind
-    holder: dict[str, ingest.ImportReport] = {}
+    if not store.has_schema():
+        store.create_schema()
     try:
         with store.transaction(reset=_needs_reset(store, checked)) as conn:
             if store.backend == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-            refs = load_refs(store, conn, checked)
-            verdict = ingest.check_against(checked, refs)
-            report = ingest.ImportReport.build(checked, verdict)
-            holder["report"] = report
-            if report.accepted == 0:
+            load = Load(store, conn)
+            yield load
+            if not load.loaded:
                 raise _NothingToWrite
-            step(0.5, f"writing {report.accepted:,} {kind}")
-            frame = _storable(verdict.accepted)
-            if kind == "visits":
-                # In household order, the foreign-key checks and the (household, time) index
-                # touch neighbouring pages: a million rows load in about half the time.
-                frame = frame.sort_values(["household_id", "visited_at"], kind="stable", ignore_index=True)
-            if kind == "issues":
-                frame = _with_issue_ids(store, conn, frame)
-            _insert(store, conn, kind, frame, lambda f: step(0.5 + 0.45 * f, f"writing {kind}"))
-            if kind == "issues" and "ref" in frame.columns:
-                _insert_refs(store, conn, frame)
-            report.written = True
     except _NothingToWrite:
         pass
-    return holder["report"]
+    store.checkpoint()
+
+
+def read_refs(store: Store, checked: ingest.Checked) -> ingest.Refs:
+    """Fetch what ``checked``'s rows are checked against, outside any write (nothing, before a schema)."""
+    if not store.has_schema():
+        return ingest.Refs()
+    with store.engine.connect() as conn:
+        return load_refs(store, conn, checked)
 
 
 def _needs_reset(store: Store, checked: ingest.Checked) -> bool:
@@ -547,7 +490,7 @@ def _issue_refs(
         addresses: dict[str, list[str]] = {}
         for bid, label in zip(buildings["building_id"].tolist(), buildings["name"].tolist(), strict=True):
             if label:
-                addresses.setdefault(ingest._norm_address(str(label)), []).append(bid)
+                addresses.setdefault(norm_address(str(label)), []).append(bid)
         refs.addresses = addresses
     if "household_id" in v:
         hh = _select_in(
