@@ -25,6 +25,8 @@ Examples
 from __future__ import annotations
 
 import io
+import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -35,7 +37,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from geo import ingest
-from geo.store import LAYERS, TABLES, Scope, Store, schema
+from geo.store import LAYERS, TABLES, Scope, Store, gpkg, schema
 
 __all__ = [
     "EXCEL_MAX_ROWS",
@@ -162,6 +164,8 @@ def export_bytes(
             geometry=gdf.geometry.array,
             crs="EPSG:4326",
         )
+        if chosen == "gpkg":
+            return f"{name}.gpkg", _gpkg_bytes(out, layer=name)
         return ingest._layer_bytes(out, chosen, stem=name, layer=name)
     frame.columns = _headers(name, list(frame.columns), headers)
     times = {ingest.HEADERS[name][c][0] if headers == "zh" else c for c in schema.TIME_COLUMNS.get(name, ())}
@@ -173,6 +177,28 @@ def export_bytes(
             )
         return f"{name}.xlsx", ingest._xlsx_bytes(frame, sheet=name)
     return f"{name}.csv", _csv_bytes(frame, times)
+
+
+def _gpkg_bytes(gdf: gpd.GeoDataFrame, *, layer: str) -> bytes:
+    """Write one layer as a GeoPackage of the version the store writes (:data:`geo.store.gpkg.VERSION`).
+
+    GDAL 3.7+ would write 1.4 with its new R-tree triggers, which GDAL 3.6's
+    validator (and reader) do not know.
+    """
+    import pyogrio
+
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's notes on laundered field names
+        path = Path(tmp) / f"{layer}.gpkg"
+        pyogrio.write_dataframe(
+            gdf,
+            path,
+            layer=layer,
+            driver="GPKG",
+            promote_to_multi=True,
+            dataset_options={"VERSION": gpkg.VERSION},
+        )
+        return path.read_bytes()
 
 
 def _csv_bytes(frame: pd.DataFrame, times: set[str]) -> bytes:
