@@ -164,6 +164,41 @@ def _offset(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
     return dlon, dlat
 
 
+def _gcj02_unmasked(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
+    dlon, dlat = _offset(lon, lat)
+    return lon + dlon, lat + dlat
+
+
+def _inverse(
+    lon: ArrayLike,
+    lat: ArrayLike,
+    forward: Callable[[FloatArray, FloatArray], tuple[FloatArray, FloatArray]],
+    *,
+    first: Callable[[FloatArray, FloatArray], tuple[FloatArray, FloatArray]] | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Solve ``forward(p) = (lon, lat)`` for the points inside China's box; leave the others.
+
+    Fixed-point iteration ``p <- p + ((lon, lat) - forward(p))`` for all points
+    at once, from ``first(lon, lat)`` (default: the points themselves), until no
+    point moves by more than 1e-12 degrees. Both shifts move a point by far
+    less than their own size per step, so five or six rounds suffice.
+    """
+    out_lon, out_lat = _as_float_arrays(lon, lat)
+    inside = _in_china(out_lon, out_lat)
+    t_lon, t_lat = out_lon[inside], out_lat[inside]
+    p_lon, p_lat = first(t_lon, t_lat) if first is not None else (t_lon.copy(), t_lat.copy())
+    for _ in range(_INVERSE_MAX_ITER):
+        f_lon, f_lat = forward(p_lon, p_lat)
+        d_lon, d_lat = t_lon - f_lon, t_lat - f_lat
+        p_lon, p_lat = p_lon + d_lon, p_lat + d_lat
+        step = max(float(np.max(np.abs(d_lon), initial=0.0)), float(np.max(np.abs(d_lat), initial=0.0)))
+        if step < _INVERSE_STEP:
+            break
+    out_lon[inside] = p_lon
+    out_lat[inside] = p_lat
+    return out_lon, out_lat
+
+
 def gcj02_from_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
     """Shift WGS84 longitudes and latitudes to GCJ-02.
 
@@ -221,23 +256,7 @@ def wgs84_from_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatA
     >>> print(lon.round(5), lat.round(5))
     [121.4737] [31.2304]
     """
-    gcj_lon, gcj_lat = _as_float_arrays(lon, lat)
-    inside = _in_china(gcj_lon, gcj_lat)
-    g_lon, g_lat = gcj_lon[inside], gcj_lat[inside]
-    w_lon, w_lat = g_lon.copy(), g_lat.copy()
-    for _ in range(_INVERSE_MAX_ITER):
-        dlon, dlat = _offset(w_lon, w_lat)
-        new_lon, new_lat = g_lon - dlon, g_lat - dlat
-        step = max(
-            float(np.max(np.abs(new_lon - w_lon), initial=0.0)),
-            float(np.max(np.abs(new_lat - w_lat), initial=0.0)),
-        )
-        w_lon, w_lat = new_lon, new_lat
-        if step < _INVERSE_STEP:
-            break
-    gcj_lon[inside] = w_lon
-    gcj_lat[inside] = w_lat
-    return gcj_lon, gcj_lat
+    return _inverse(lon, lat, _gcj02_unmasked)
 
 
 def _bd09_offset(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -245,6 +264,14 @@ def _bd09_offset(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArr
     z = np.hypot(lon, lat) + 0.00002 * np.sin(lat * _BD_X_PI)
     theta = np.arctan2(lat, lon) + 0.000003 * np.cos(lon * _BD_X_PI)
     return z * np.cos(theta) + _BD_SHIFT[0], z * np.sin(theta) + _BD_SHIFT[1]
+
+
+def _bd09_approximate_inverse(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Return the published one-step inverse of BD-09 (good to about a centimetre)."""
+    x, y = lon - _BD_SHIFT[0], lat - _BD_SHIFT[1]
+    z = np.hypot(x, y) - 0.00002 * np.sin(y * _BD_X_PI)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_X_PI)
+    return z * np.cos(theta), z * np.sin(theta)
 
 
 def bd09_from_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -279,25 +306,7 @@ def gcj02_from_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatAr
     >>> print(lon.round(6), lat.round(6))
     [121.478223] [31.228458]
     """
-    bd_lon, bd_lat = _as_float_arrays(lon, lat)
-    inside = _in_china(bd_lon, bd_lat)
-    b_lon, b_lat = bd_lon[inside], bd_lat[inside]
-    x, y = b_lon - _BD_SHIFT[0], b_lat - _BD_SHIFT[1]
-    z = np.hypot(x, y) - 0.00002 * np.sin(y * _BD_X_PI)
-    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_X_PI)
-    g_lon, g_lat = z * np.cos(theta), z * np.sin(theta)
-    for _ in range(_INVERSE_MAX_ITER):
-        f_lon, f_lat = _bd09_offset(g_lon, g_lat)
-        d_lon, d_lat = b_lon - f_lon, b_lat - f_lat
-        g_lon, g_lat = g_lon + d_lon, g_lat + d_lat
-        if (
-            max(float(np.max(np.abs(d_lon), initial=0.0)), float(np.max(np.abs(d_lat), initial=0.0)))
-            < _INVERSE_STEP
-        ):
-            break
-    bd_lon[inside] = g_lon
-    bd_lat[inside] = g_lat
-    return bd_lon, bd_lat
+    return _inverse(lon, lat, _bd09_offset, first=_bd09_approximate_inverse)
 
 
 def bd09_from_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
