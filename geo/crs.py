@@ -1,11 +1,12 @@
-"""Coordinate transforms between WGS84, CGCS2000, GCJ-02 and UTM 51N, vectorised.
+"""Coordinate transforms between WGS84, CGCS2000, GCJ-02, BD-09 and UTM 51N, vectorised.
 
 The product stores WGS84 (EPSG:4326). CGCS2000 (EPSG:4490) differs from it by
 a few centimetres at most, so it is treated as equal: relabelled, never
 shifted. Work in metres happens in UTM zone 51N (EPSG:32651), which covers
 Shanghai. GCJ-02 (the "Mars" coordinates of Chinese web maps such as Amap and
 Tencent) is only produced for display on GCJ-02 tiles and read back from
-imports that come in it; it is never stored.
+imports that come in it; it is never stored. BD-09 (Baidu Maps) is GCJ-02
+shifted once more; imports that come in it are shifted back the same way.
 
 Every function takes whole arrays and never loops over points in Python.
 
@@ -32,18 +33,28 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "BD09",
     "CGCS2000",
     "GCJ02",
     "METRIC",
+    "SHIFTED",
     "WGS84",
+    "bd09_from_gcj02",
+    "bd09_from_wgs84",
+    "from_bd09",
     "from_gcj02",
+    "gcj02_from_bd09",
     "gcj02_from_wgs84",
     "lonlat_from_metric",
     "looks_swapped",
     "metric_xy",
+    "shifted_crs",
+    "to_bd09",
     "to_gcj02",
     "to_wgs84",
+    "wgs84_from_bd09",
     "wgs84_from_gcj02",
+    "wgs84_from_shifted",
 ]
 
 WGS84: Final = "EPSG:4326"
@@ -57,6 +68,17 @@ METRIC: Final = "EPSG:32651"
 
 GCJ02: Final = "gcj02"
 """Name accepted by :func:`to_wgs84` for frames whose coordinates are GCJ-02."""
+
+BD09: Final = "bd09"
+"""Name accepted by :func:`to_wgs84` for frames whose coordinates are BD-09 (Baidu)."""
+
+SHIFTED: Final = {GCJ02: "GCJ-02", BD09: "BD-09"}
+"""The shifted systems a source CRS may name (no EPSG code), with how people write them."""
+
+# BD-09's published constants: a rotation and scaling of GCJ-02 about the
+# origin by terms in sin/cos of (3000/180)·π times the coordinate, then a shift.
+_BD_X_PI: Final = np.pi * 3000.0 / 180.0
+_BD_SHIFT: Final = (0.0065, 0.006)
 
 # The rough box of China used by the published GCJ-02 algorithm and by every
 # reference implementation (eviltransform, coordtransform): outside it the
@@ -142,6 +164,41 @@ def _offset(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
     return dlon, dlat
 
 
+def _gcj02_unmasked(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
+    dlon, dlat = _offset(lon, lat)
+    return lon + dlon, lat + dlat
+
+
+def _inverse(
+    lon: ArrayLike,
+    lat: ArrayLike,
+    forward: Callable[[FloatArray, FloatArray], tuple[FloatArray, FloatArray]],
+    *,
+    first: Callable[[FloatArray, FloatArray], tuple[FloatArray, FloatArray]] | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Solve ``forward(p) = (lon, lat)`` for the points inside China's box; leave the others.
+
+    Fixed-point iteration ``p <- p + ((lon, lat) - forward(p))`` for all points
+    at once, from ``first(lon, lat)`` (default: the points themselves), until no
+    point moves by more than 1e-12 degrees. Both shifts move a point by far
+    less than their own size per step, so five or six rounds suffice.
+    """
+    out_lon, out_lat = _as_float_arrays(lon, lat)
+    inside = _in_china(out_lon, out_lat)
+    t_lon, t_lat = out_lon[inside], out_lat[inside]
+    p_lon, p_lat = first(t_lon, t_lat) if first is not None else (t_lon.copy(), t_lat.copy())
+    for _ in range(_INVERSE_MAX_ITER):
+        f_lon, f_lat = forward(p_lon, p_lat)
+        d_lon, d_lat = t_lon - f_lon, t_lat - f_lat
+        p_lon, p_lat = p_lon + d_lon, p_lat + d_lat
+        step = max(float(np.max(np.abs(d_lon), initial=0.0)), float(np.max(np.abs(d_lat), initial=0.0)))
+        if step < _INVERSE_STEP:
+            break
+    out_lon[inside] = p_lon
+    out_lat[inside] = p_lat
+    return out_lon, out_lat
+
+
 def gcj02_from_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
     """Shift WGS84 longitudes and latitudes to GCJ-02.
 
@@ -199,23 +256,98 @@ def wgs84_from_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatA
     >>> print(lon.round(5), lat.round(5))
     [121.4737] [31.2304]
     """
-    gcj_lon, gcj_lat = _as_float_arrays(lon, lat)
-    inside = _in_china(gcj_lon, gcj_lat)
-    g_lon, g_lat = gcj_lon[inside], gcj_lat[inside]
-    w_lon, w_lat = g_lon.copy(), g_lat.copy()
-    for _ in range(_INVERSE_MAX_ITER):
-        dlon, dlat = _offset(w_lon, w_lat)
-        new_lon, new_lat = g_lon - dlon, g_lat - dlat
-        step = max(
-            float(np.max(np.abs(new_lon - w_lon), initial=0.0)),
-            float(np.max(np.abs(new_lat - w_lat), initial=0.0)),
-        )
-        w_lon, w_lat = new_lon, new_lat
-        if step < _INVERSE_STEP:
-            break
-    gcj_lon[inside] = w_lon
-    gcj_lat[inside] = w_lat
-    return gcj_lon, gcj_lat
+    return _inverse(lon, lat, _gcj02_unmasked)
+
+
+def _bd09_offset(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Return BD-09 coordinates of GCJ-02 points (the published formula, unmasked)."""
+    z = np.hypot(lon, lat) + 0.00002 * np.sin(lat * _BD_X_PI)
+    theta = np.arctan2(lat, lon) + 0.000003 * np.cos(lon * _BD_X_PI)
+    return z * np.cos(theta) + _BD_SHIFT[0], z * np.sin(theta) + _BD_SHIFT[1]
+
+
+def _bd09_approximate_inverse(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Return the published one-step inverse of BD-09 (good to about a centimetre)."""
+    x, y = lon - _BD_SHIFT[0], lat - _BD_SHIFT[1]
+    z = np.hypot(x, y) - 0.00002 * np.sin(y * _BD_X_PI)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_X_PI)
+    return z * np.cos(theta), z * np.sin(theta)
+
+
+def bd09_from_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Shift GCJ-02 longitudes and latitudes to BD-09 (Baidu).
+
+    Points outside China's rough box are returned unchanged, as by
+    :func:`gcj02_from_wgs84`; so are NaN coordinates.
+
+    Examples
+    --------
+    >>> lon, lat = bd09_from_gcj02([121.478223], [31.228458])
+    >>> print(lon.round(6), lat.round(6))
+    [121.484781] [31.234311]
+    """
+    lon_out, lat_out = _as_float_arrays(lon, lat)
+    inside = _in_china(lon_out, lat_out)
+    lon_out[inside], lat_out[inside] = _bd09_offset(lon_out[inside], lat_out[inside])
+    return lon_out, lat_out
+
+
+def gcj02_from_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Shift BD-09 longitudes and latitudes back to GCJ-02, exactly.
+
+    The published inverse only approximates (to about a centimetre); here it
+    is the first guess of a fixed-point iteration ``g <- g + (b - bd09(g))``
+    that stops when no point moves by more than 1e-12 degrees. Points outside
+    China's rough box are returned unchanged.
+
+    Examples
+    --------
+    >>> lon, lat = gcj02_from_bd09([121.484781], [31.234311])
+    >>> print(lon.round(6), lat.round(6))
+    [121.478223] [31.228458]
+    """
+    return _inverse(lon, lat, _bd09_offset, first=_bd09_approximate_inverse)
+
+
+def bd09_from_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Shift WGS84 longitudes and latitudes to BD-09: to GCJ-02, then on to BD-09.
+
+    Examples
+    --------
+    >>> lon, lat = bd09_from_wgs84([121.4737], [31.2304])
+    >>> print(lon.round(6), lat.round(6))
+    [121.484781] [31.234311]
+    """
+    return bd09_from_gcj02(*gcj02_from_wgs84(lon, lat))
+
+
+def wgs84_from_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Shift BD-09 longitudes and latitudes back to WGS84 (both steps exact inverses).
+
+    Examples
+    --------
+    >>> lon, lat = wgs84_from_bd09(*bd09_from_wgs84([121.4737], [31.2304]))
+    >>> print(lon.round(9), lat.round(9))
+    [121.4737] [31.2304]
+    """
+    return wgs84_from_gcj02(*gcj02_from_bd09(lon, lat))
+
+
+def shifted_crs(crs: object) -> str | None:
+    """Return ``"gcj02"`` or ``"bd09"`` when ``crs`` names one of them (any case), else None.
+
+    >>> shifted_crs(" BD09 "), shifted_crs("EPSG:4326"), shifted_crs(4326)
+    ('bd09', None, None)
+    """
+    if not isinstance(crs, str):
+        return None
+    name = crs.strip().lower()
+    return name if name in SHIFTED else None
+
+
+def wgs84_from_shifted(crs: str, lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Shift points given in ``crs`` (``"gcj02"`` or ``"bd09"``) back to WGS84."""
+    return (wgs84_from_bd09 if shifted_crs(crs) == BD09 else wgs84_from_gcj02)(lon, lat)
 
 
 def _epsg_of(crs: object) -> int | None:
@@ -328,19 +460,38 @@ def from_gcj02(frame: _Frame) -> _Frame:
     return _shifted(frame, wgs84_from_gcj02, "from_gcj02")
 
 
+def to_bd09(frame: _Frame) -> _Frame:
+    """Return a copy of a WGS84 frame shifted to BD-09, for Baidu's tiles only (like :func:`to_gcj02`)."""
+    return _shifted(frame, bd09_from_wgs84, "to_bd09")
+
+
+def from_bd09(frame: _Frame) -> _Frame:
+    """Return a copy of a frame with BD-09 geometry shifted back to WGS84 (like :func:`from_gcj02`).
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> s = gpd.GeoSeries([Point(121.484781, 31.234311)], crs=WGS84)
+    >>> print(shapely.set_precision(from_bd09(s).iloc[0], 1e-5))
+    POINT (121.4737 31.2304)
+    """
+    return _shifted(frame, wgs84_from_bd09, "from_bd09")
+
+
 def to_wgs84(frame: _Frame, *, crs: object = None) -> _Frame:
     """Return a copy of a frame in WGS84 (EPSG:4326), the storage CRS.
 
     Accepted source systems: EPSG:4326; EPSG:4490 (CGCS2000, relabelled
     without any shift); EPSG:32651 (UTM 51N, reprojected with pyproj); and
-    ``"gcj02"`` (shifted back with :func:`from_gcj02`).
+    ``"gcj02"`` (shifted back with :func:`from_gcj02`); ``"bd09"`` (with
+    :func:`from_bd09`).
 
     Parameters
     ----------
     frame
         GeoDataFrame or GeoSeries.
     crs
-        The system the coordinates are really in: ``"gcj02"`` or anything
+        The system the coordinates are really in: ``"gcj02"``, ``"bd09"`` or anything
         pyproj reads (``4490``, ``"EPSG:32651"``, a ``pyproj.CRS``). It
         overrides the frame's own label, which is how an import declares that
         data labelled EPSG:4326 is in fact GCJ-02. By default the frame's
@@ -354,7 +505,7 @@ def to_wgs84(frame: _Frame, *, crs: object = None) -> _Frame:
     Raises
     ------
     ValueError
-        If the source system is missing or not one of the four above; the
+        If the source system is missing or not one of the five above; the
         message names it.
 
     Examples
@@ -366,8 +517,10 @@ def to_wgs84(frame: _Frame, *, crs: object = None) -> _Frame:
     >>> to_wgs84(s.set_crs(CGCS2000, allow_override=True)).crs.to_epsg()
     4326
     """
-    if isinstance(crs, str) and crs.strip().lower() == GCJ02:
-        return from_gcj02(frame.set_crs(WGS84, allow_override=True))
+    shifted = shifted_crs(crs)
+    if shifted is not None:
+        back = from_bd09 if shifted == BD09 else from_gcj02
+        return back(frame.set_crs(WGS84, allow_override=True))
     try:
         source = frame.crs if crs is None else pyproj.CRS.from_user_input(crs)
     except pyproj.exceptions.CRSError as err:
@@ -377,7 +530,7 @@ def to_wgs84(frame: _Frame, *, crs: object = None) -> _Frame:
         named = "no CRS" if source is None else f"CRS {source.to_string()}"
         raise ValueError(
             f"to_wgs84 supports EPSG:4326, EPSG:4490 (CGCS2000), EPSG:32651 (UTM 51N) "
-            f"and 'gcj02', but the data has {named}"
+            f"'gcj02' and 'bd09', but the data has {named}"
         )
     labelled = frame.set_crs(source, allow_override=True)
     if code in _DEGREE_CODES:

@@ -65,7 +65,7 @@ def import_file(
         Check everything, including against the database, and write nothing.
     crs
         The coordinate system of a GIS file when it has none or a wrong one:
-        ``EPSG:4326``, ``EPSG:4490``, ``EPSG:32651`` or ``gcj02``.
+        ``EPSG:4326``, ``EPSG:4490``, ``EPSG:32651``, ``gcj02`` or ``bd09``.
     columns
         Extra header mapping ``{header: field}``.
     layer, sheet

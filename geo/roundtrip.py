@@ -31,6 +31,7 @@ from typing import Any, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 
 from geo import writers
 from geo.ingest import HEADERS
@@ -112,11 +113,11 @@ def export_frame(store: Store, name: str, *, scope: Scope) -> pd.DataFrame:
             frame["ref"] = pd.Series(source_ref.to_numpy(dtype=object), dtype=object, index=frame.index)
     t = schema.table(name)
     for c in t.columns:
-        if c.name in frame.columns and isinstance(c.type, schema.Integer) and c.name not in ("fid",):
+        if c.name in frame.columns and isinstance(c.type, sa.Integer) and c.name not in ("fid",):
             frame[c.name] = pd.array(
                 [None if v is None or v is pd.NA else int(v) for v in frame[c.name].tolist()], dtype="Int64"
             )
-        elif c.name in frame.columns and isinstance(c.type, schema.Float):
+        elif c.name in frame.columns and isinstance(c.type, sa.Float):
             frame[c.name] = pd.to_numeric(frame[c.name], errors="coerce").astype(float)
     return frame
 

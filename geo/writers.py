@@ -203,7 +203,18 @@ def layer_bytes(gdf: gpd.GeoDataFrame, fmt: str, *, stem: str, layer: str) -> tu
         warnings.simplefilter("ignore", RuntimeWarning)  # GDAL's notes on laundered field names
         if fmt == "gpkg":
             path = Path(tmp) / f"{stem}.gpkg"
-            pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG", promote_to_multi=True)
+            from geo.store.gpkg import VERSION
+
+            # The version the store writes: GDAL 3.7+ would write 1.4 with R-tree triggers
+            # that GDAL 3.6's validator and reader do not know.
+            pyogrio.write_dataframe(
+                gdf,
+                path,
+                layer=layer,
+                driver="GPKG",
+                promote_to_multi=True,
+                dataset_options={"VERSION": VERSION},
+            )
             return path.name, path.read_bytes()
         if fmt == "geojson":
             path = Path(tmp) / f"{stem}.geojson"

@@ -24,7 +24,7 @@ auth.require("data")  # sign-in, page rights and the link's areas (ui/auth.py)
 IMPORT_ROLES = frozenset({"district"})
 
 UPLOAD_TYPES = ["csv", "xlsx", "gpkg", "geojson", "json", "zip"]
-CRS_CHOICES = ["", "EPSG:4326", "EPSG:4490", "EPSG:32651", "gcj02"]
+CRS_CHOICES = ["", "EPSG:4326", "EPSG:4490", "EPSG:32651", "gcj02", "bd09"]
 SOURCE_CHOICES = ["", "hotline", "online", "visit"]
 
 # Labels are looked up when the script runs: widgets keep them (AppTest formats outside the script).

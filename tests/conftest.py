@@ -46,6 +46,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
+#: GDAL's GeoPackage validator as Debian's python3-gdal installs it (run by Debian's own python3).
+DEFAULT_GPKG_VALIDATOR = "/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py"
 
 #: Flags for Debian's Chromium: no sandbox as root, and no traffic of its own
 #: (updates, sync, QUIC probes) that would pollute the external-request checks.
@@ -399,6 +401,33 @@ def pg_url(pg_admin_url: str) -> Iterator[str]:
     """
     with scratch_database(pg_admin_url) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def validate_gpkg() -> Callable[[Path], str]:
+    """Return a function that runs GDAL's ``validate_gpkg.py`` on a file and returns what it reports.
+
+    The validator is Debian's python3-gdal's (``SIBAI_GPKG_VALIDATOR``
+    overrides its path), run with ``/usr/bin/python3``, which has ``osgeo``;
+    the test is skipped (failed in CI) without it. An empty string means the
+    file passed every check (``-k``: all problems are listed, not the first).
+    """
+    script = os.environ.get("SIBAI_GPKG_VALIDATOR", DEFAULT_GPKG_VALIDATOR)
+    python = "/usr/bin/python3"
+    if not os.path.isfile(script):
+        require_service("GDAL's validate_gpkg.py", f"no file {script} (Debian: apt-get install python3-gdal)")
+    probe = subprocess.run([python, "-c", "import osgeo.gdal"], capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        require_service("GDAL's Python bindings", f"{python} cannot import osgeo (Debian: python3-gdal)")
+
+    def run(path: Path) -> str:
+        done = subprocess.run(
+            [python, script, "-k", str(path)], capture_output=True, text=True, timeout=300, check=False
+        )
+        out = (done.stdout + done.stderr).strip()
+        return out or ("" if done.returncode == 0 else f"exit code {done.returncode}")
+
+    return run
 
 
 @pytest.fixture(scope="session")

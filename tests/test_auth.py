@@ -126,10 +126,9 @@ def test_users_are_added_listed_and_read_back(store: Store) -> None:
         ["admin", "district", "user_add", "user:chief", "role=district areas= sso=chief@example.gov.cn"],
         ["cli", "cli", "user_add", "user:wang.li", "role=grid areas=G0001,G0002"],
     ]
-    # The table is created with the schema and registered in the GeoPackage.
+    # The table is created with the schema but is no layer of the GeoPackage: accounts are private.
     if store.backend == "sqlite":
-        kinds = store.scalar("SELECT data_type FROM gpkg_contents WHERE table_name = 'users'")
-        assert kinds == "attributes"
+        assert store.scalar("SELECT COUNT(*) FROM gpkg_contents WHERE table_name = 'users'") == 0
     # Hashes are stored, never passwords.
     stored = store.scalar("SELECT password_hash FROM users WHERE name = 'chief'")
     assert stored.startswith("$argon2id$") and PW not in stored

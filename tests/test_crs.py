@@ -18,13 +18,19 @@ from geo.crs import (
     CGCS2000,
     METRIC,
     WGS84,
+    bd09_from_gcj02,
+    bd09_from_wgs84,
+    from_bd09,
     from_gcj02,
+    gcj02_from_bd09,
     gcj02_from_wgs84,
     lonlat_from_metric,
     looks_swapped,
     metric_xy,
+    to_bd09,
     to_gcj02,
     to_wgs84,
+    wgs84_from_bd09,
     wgs84_from_gcj02,
 )
 
@@ -401,6 +407,100 @@ def test_metric_xy_agrees_with_to_crs() -> None:
     x, y = metric_xy(coords[:, 0], coords[:, 1])
     expected = shapely.get_coordinates(frame.to_crs(METRIC).geometry.values)
     assert_allclose(np.column_stack([x, y]), expected, rtol=0, atol=1e-6)
+
+
+# ---------------------------------------------------------------- BD-09
+
+# One BD-09 step is the same published formula in eviltransform, so the two agree
+# to rounding: a tenth of a millimetre (1e-9 degrees) is a strict bound.
+BD_TOL = 1e-9
+
+
+def ref_gcj2bd(lon: float, lat: float) -> tuple[float, float]:
+    bd_lat, bd_lon = eviltransform.gcj2bd(lat, lon)
+    return bd_lon, bd_lat
+
+
+@given(st.lists(st.tuples(china_lon, china_lat), min_size=1, max_size=50))
+def test_bd09_forward_matches_reference(points: list[tuple[float, float]]) -> None:
+    lon, lat = np.array(points).T
+    got = np.column_stack(bd09_from_gcj02(lon, lat))
+    assert_allclose(got, [ref_gcj2bd(x, y) for x, y in points], rtol=0, atol=BD_TOL)
+
+
+@given(st.lists(st.tuples(china_lon, china_lat), min_size=1, max_size=50))
+def test_bd09_inverse_is_a_preimage_under_the_reference(points: list[tuple[float, float]]) -> None:
+    lon, lat = np.array(points).T
+    gcj = np.column_stack(gcj02_from_bd09(lon, lat))
+    assert_allclose([ref_gcj2bd(x, y) for x, y in gcj], np.column_stack([lon, lat]), rtol=0, atol=BD_TOL)
+    # eviltransform's own inverse is the published one-step approximation, off by ~1e-6 degrees.
+    approx = np.array([eviltransform.bd2gcj(y, x)[::-1] for x, y in points])
+    assert_allclose(gcj, approx, rtol=0, atol=3e-6)
+
+
+def test_bd09_inverse_is_not_the_one_step_approximation() -> None:
+    lon, lat = bd09_from_gcj02([121.4737], [31.2304])
+    approx = np.array(eviltransform.bd2gcj(float(lat[0]), float(lon[0]))[::-1])
+    exact = np.column_stack(gcj02_from_bd09(lon, lat))[0]
+    assert_allclose(exact, [121.4737, 31.2304], rtol=0, atol=1e-12)
+    assert np.abs(approx - exact).max() > 1e-7  # centimetres, which the iteration removes
+
+
+@given(st.lists(st.tuples(shanghai_lon, shanghai_lat), min_size=1, max_size=50))
+def test_bd09_from_wgs84_matches_reference(points: list[tuple[float, float]]) -> None:
+    lon, lat = np.array(points).T
+    got = np.column_stack(bd09_from_wgs84(lon, lat))
+    # All of eviltransform (its WGS84 -> GCJ-02 step on another ellipsoid, see REF_TOL) ...
+    expected = [eviltransform.wgs2bd(y, x)[::-1] for x, y in points]
+    assert_allclose(got, expected, rtol=0, atol=REF_TOL)
+    # ... and, to the millimetre, its BD-09 step after ours to GCJ-02.
+    gcj = np.column_stack(gcj02_from_wgs84(lon, lat))
+    assert_allclose(got, [ref_gcj2bd(x, y) for x, y in gcj], rtol=0, atol=BD_TOL)
+
+
+@given(st.lists(st.tuples(china_lon, china_lat), min_size=1, max_size=50))
+def test_round_trip_wgs_bd_wgs(points: list[tuple[float, float]]) -> None:
+    lon, lat = np.array(points).T
+    back = np.column_stack(wgs84_from_bd09(*bd09_from_wgs84(lon, lat)))
+    assert_allclose(back, np.column_stack([lon, lat]), rtol=0, atol=1e-9)
+
+
+def test_bd09_outside_china_and_nan_unchanged() -> None:
+    lon, lat = np.array([*OUTSIDE_POINTS, (np.nan, 31.0)]).T
+    for shift in (bd09_from_gcj02, gcj02_from_bd09, bd09_from_wgs84, wgs84_from_bd09):
+        got_lon, got_lat = shift(lon, lat)
+        assert_array_equal(got_lon, lon)
+        assert_array_equal(got_lat, lat)
+
+
+@pytest.mark.parametrize("crs", ["bd09", "BD09", " bd09 "])
+def test_to_wgs84_from_bd09(crs: str) -> None:
+    frame = sample_frame()
+    bd = to_bd09(frame)
+    assert_geodataframe_equal(to_wgs84(bd, crs=crs), from_bd09(bd))
+    back = from_bd09(bd)
+    assert np.nanmax(shapely.hausdorff_distance(back.geometry.values, frame.geometry.values)) < 1e-9
+
+
+@pytest.mark.parametrize(("crs", "shift"), [("gcj02", gcj02_from_wgs84), ("bd09", bd09_from_wgs84)])
+def test_import_shifts_a_committees_office_with_its_polygon(crs: str, shift, tmp_path) -> None:
+    from geo import ingest
+
+    office = (121.4401234567, 31.2501234567)
+    square = Polygon([(121.43, 31.24), (121.45, 31.24), (121.45, 31.26), (121.43, 31.26)])
+    ox, oy = (float(v[0]) for v in shift([office[0]], [office[1]]))
+    moved = shapely.transform(square, lambda c: np.column_stack(shift(c[:, 0], c[:, 1])))
+    frame = gpd.GeoDataFrame(
+        {"committee_id": ["C001", "C002"], "street_id": ["S01", "S01"], "name": ["一居", "二居"],
+         "office_lon": [ox, None], "office_lat": [oy, None]},
+        geometry=[moved, moved], crs=WGS84,
+    )  # fmt: skip
+    frame.to_file(tmp_path / "c.geojson", driver="GeoJSON")
+    raw = ingest.read_file(ingest.Source.of(tmp_path / "c.geojson"), "committees", crs=crs)
+    assert shapely.hausdorff_distance(raw.geometry.iloc[0], square) < 1e-9
+    lon, lat = (raw.cells[c].tolist() for c in ("office_lon", "office_lat"))
+    assert_allclose([float(lon[0]), float(lat[0])], office, rtol=0, atol=1e-9)
+    assert not any(isinstance(v, str) and v.strip() for v in (lon[1], lat[1]))  # no office: none made up
 
 
 # ---------------------------------------------------------------- swapped axes

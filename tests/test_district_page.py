@@ -11,7 +11,7 @@ from conftest import shown, sign_in
 from streamlit.testing.v1 import AppTest
 
 from geo.demo import install_demo
-from geo.store import Scope, open_store
+from geo.store import Scope, gpkg, open_store
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 AS_OF = dt.date(2026, 11, 26)
@@ -24,6 +24,7 @@ def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> str:
         install_demo(store, scale="tiny", seed=7, as_of=AS_OF)
     # A grid name as a hostile import might bring it.
     con = sqlite3.connect(path)
+    gpkg.add_sql_functions(con)  # the layers' R-tree triggers call ST_MinX & co.
     con.execute("UPDATE grids SET name = '<img src=x onerror=alert(1)>' WHERE grid_id = 'G0002'")
     con.commit()
     con.close()

@@ -17,7 +17,7 @@ from geo import uncovered as unc
 from geo.demo import install_demo
 from geo.live import coverage_index_from_store
 from geo.maps import find_external_urls
-from geo.store import Scope, open_store
+from geo.store import Scope, gpkg, open_store
 from geo.store import assessment as records
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -34,6 +34,7 @@ def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     # Give the grid with the lowest coverage a name as a hostile import might bring it.
     worst = index.coverage(dt.date(2026, 1, 1), AS_OF)["coverage"].idxmin()
     con = sqlite3.connect(path)
+    gpkg.add_sql_functions(con)  # the layers' R-tree triggers call ST_MinX & co.
     con.execute("UPDATE grids SET name = ? WHERE grid_id = ?", (HOSTILE, worst))
     con.commit()
     con.close()

@@ -35,7 +35,7 @@ from geo.coverage import coverage_by_area
 from geo.demo import install_demo
 from geo.live import coverage_index_from_store, households_with_grid, read_areas
 from geo.privacy import audit_suppression, suppress_linked, suppress_nested, suppress_small
-from geo.store import Scope, open_store
+from geo.store import Scope, gpkg, open_store
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 AS_OF = dt.date(2026, 11, 26)  # a Thursday: the public data is as of Sunday 22 November
@@ -64,6 +64,7 @@ _DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+")
 def _seed(path: Path) -> None:
     """Write the known personal values into rows that the public figures count."""
     con = sqlite3.connect(path)
+    gpkg.add_sql_functions(con)  # the layers' R-tree triggers call ST_MinX & co.
     hh = [r[0] for r in con.execute("SELECT household_id FROM households WHERE occupied = 1 LIMIT 10")]
     for i, h in enumerate(hh):
         con.execute(

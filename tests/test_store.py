@@ -28,7 +28,7 @@ from pandas.testing import assert_frame_equal
 from geo.coverage import coverage_by_area
 from geo.live import LiveCoverage, coverage_index_from_store
 from geo.settings import Settings
-from geo.store import LAYERS, TABLES, Scope, Store, StoreError, open_store
+from geo.store import LAYERS, TABLES, Scope, Store, StoreError, open_store, schema
 from geo.synth import build_district
 
 AS_OF = dt.date(2024, 6, 30)
@@ -108,7 +108,7 @@ def test_create_schema_is_idempotent(store: Store, tiny: dict[str, pd.DataFrame]
     assert store.has_schema()
     assert store.counts() == dict.fromkeys((*LAYERS, *TABLES), 0)
     assert store.versions() == (0, 0)
-    assert store.meta() == {"schema_version": "1"}
+    assert store.meta() == {"schema_version": str(schema.SCHEMA_VERSION)}
 
     store.replace_all(tiny)
     store.create_schema()  # again, on a full district: must not touch the data

@@ -119,7 +119,9 @@ def add_commands(add: Callable[[str, str, Callable[[argparse.Namespace], int]], 
     imp.add_argument("file", metavar="FILE", help=".csv, .xlsx, .gpkg, .geojson or zipped Shapefile (.zip)")
     imp.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
     imp.add_argument(
-        "--crs", metavar="EPSG|gcj02", help="coordinate system of a GIS file: 4326, 4490, 32651 or gcj02"
+        "--crs",
+        metavar="EPSG|gcj02|bd09",
+        help="coordinate system of a GIS file: 4326, 4490, 32651, gcj02 or bd09",
     )
     imp.add_argument("--rejects", metavar="PATH", help="where to write rejected rows (default: beside FILE)")
     imp.add_argument("--layer", help="layer of a GeoPackage holding several")

@@ -45,9 +45,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_layer": ("没有名为 {layer} 的图层（有：{layers}）", "has no layer {layer} (it has: {layers})"),
     "no_sheet": ("没有名为 {sheet} 的工作表（有：{sheets}）", "has no sheet {sheet} (it has: {sheets})"),
     "no_crs": (
-        "没有坐标系，且坐标不是经纬度：请用 --crs 指定（EPSG:4326、4490、32651 或 gcj02）",
+        "没有坐标系，且坐标不是经纬度：请用 --crs 指定（EPSG:4326、4490、32651、gcj02 或 bd09）",
         "has no coordinate reference system and its coordinates are not longitude/latitude: "
-        "give one with --crs (EPSG:4326, 4490, 32651 or gcj02)",
+        "give one with --crs (EPSG:4326, 4490, 32651, gcj02 or bd09)",
     ),
     "bad_crs": ("坐标系 {crs} 无法识别", "coordinate reference system {crs} is not recognised"),
     # row problems (the row is rejected)

@@ -125,7 +125,7 @@ def read_file(
         :data:`HEADERS` does not know (e.g. a hotline system's export).
     crs
         The coordinate system of a GIS file, overriding the file's own:
-        ``"EPSG:4326"``, ``"4490"``, ``"EPSG:32651"``, ``"gcj02"``…
+        ``"EPSG:4326"``, ``"4490"``, ``"EPSG:32651"``, ``"gcj02"``, ``"bd09"``…
     layer, sheet
         Which layer of a GeoPackage, which sheet of a workbook.
 
@@ -488,9 +488,11 @@ def _to_wgs84(raw: RawFile, geoms: gpd.GeoSeries, given: str | None) -> gpd.GeoS
 
     name = raw.source.name
     geoms = geoms.reset_index(drop=True)
-    if given is not None and given.strip().lower() == gcrs.GCJ02:
-        out = gcrs.to_wgs84(geoms, crs=gcrs.GCJ02)
-        raw.notes.append(Finding("crs_converted", None, extra={"crs": "GCJ-02"}))
+    shifted = gcrs.shifted_crs(given)
+    if shifted is not None:
+        out = gcrs.to_wgs84(geoms, crs=shifted)
+        _shift_office(raw, shifted)  # a committee's office point is in the file's system too
+        raw.notes.append(Finding("crs_converted", None, extra={"crs": gcrs.SHIFTED[shifted]}))
     else:
         try:
             source_crs = pyproj.CRS.from_user_input(_epsg_text(given)) if given is not None else geoms.crs
@@ -521,6 +523,20 @@ def _to_wgs84(raw: RawFile, geoms: gpd.GeoSeries, given: str | None) -> gpd.GeoS
         raw.swapped = True
         raw.notes.append(Finding("swapped_file", None))
     return gpd.GeoSeries(arr, crs=gcrs.WGS84)
+
+
+def _shift_office(raw: RawFile, crs: str) -> None:
+    """Shift the office points (text cells) of a GCJ-02 or BD-09 file back to WGS84, like its geometry."""
+    if not {"office_lon", "office_lat"} <= set(raw.cells.columns):
+        return
+    lon = pd.to_numeric(raw.cells["office_lon"], errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(raw.cells["office_lat"], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(lon) & np.isfinite(lat)  # anything else is left for the checks to report
+    x, y = gcrs.wgs84_from_shifted(crs, lon[ok], lat[ok])
+    for col, values in (("office_lon", x), ("office_lat", y)):
+        cells = raw.cells[col].to_numpy(dtype=object).copy()
+        cells[ok] = [repr(float(v)) for v in values]
+        raw.cells[col] = pd.Series(cells, dtype=object, index=raw.cells.index)
 
 
 def _epsg_text(text: str) -> str:

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy import CheckConstraint, Column, Integer, Table, Text
 from sqlalchemy.engine import Connection
 
-from geo.store import audit, gpkg, schema
+from geo.store import audit, schema
 from geo.store.core import Store, StoreError, _first_line, parse_local
 
 __all__ = [
@@ -90,17 +90,16 @@ def _as_time(value: Any) -> dt.datetime | None:
 
 
 def _create(store: Store, conn: Connection) -> None:
+    # Not registered in gpkg_contents: accounts are no layer for QGIS (schema.PRIVATE_TABLES).
     schema.metadata.create_all(conn, tables=[users])
-    if store.backend == "sqlite" and sa.inspect(conn).has_table("gpkg_contents"):
-        conn.exec_driver_sql(gpkg.register_attributes_sql("users"))
 
 
 def ensure_accounts(store: Store, conn: Connection | None = None) -> None:
     """Create the ``users`` table (and the audit trail) if missing, once per store object.
 
     ``Store.create_schema`` creates ``users`` too (this module is one of
-    ``EXTENSION_MODULES``) but registers only the foundation's tables in the
-    GeoPackage; this does the rest, and serves databases built before it.
+    ``EXTENSION_MODULES``); this creates the audit trail beside it, and serves
+    databases built before either.
     """
     if store in _READY:
         return

@@ -38,7 +38,7 @@ True
 [[1, 1, 'failed', '监督员']]
 >>> read_spot_checks(store, scope=Scope()).empty  # a scope that sees nothing
 True
->>> record_spot_check(store, visit_id=1, result="confirmed", scope=Scope.of(streets=["S99"]))  # another street
+>>> record_spot_check(store, visit_id=1, result="confirmed", scope=Scope.of(streets=["S99"]))  # elsewhere
 Traceback (most recent call last):
 ...
 geo.store.core.OutOfScope: no access: visit 1 is outside your area

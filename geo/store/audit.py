@@ -49,7 +49,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from geo.store import gpkg, schema
+from geo.store import schema
 from geo.store.core import Store, StoreError, _first_line, parse_local
 
 __all__ = ["ACTIONS", "AUDIT", "COLUMNS", "ensure_audit", "local_now", "log", "prune", "read"]
@@ -159,9 +159,7 @@ def _create(store: Store, conn: Connection) -> None:
         conn.exec_driver_sql("INSERT OR IGNORE INTO audit_retention (id, cutoff) VALUES (1, NULL)")
         for stmt in _SQLITE_GUARDS:
             conn.exec_driver_sql(stmt)
-        if sa.inspect(conn).has_table("gpkg_contents"):
-            for name in ("audit", "audit_retention"):
-                conn.exec_driver_sql(gpkg.register_attributes_sql(name))
+        # Not registered in gpkg_contents: the trail is no layer for QGIS (schema.PRIVATE_TABLES).
         return
     # Several app replicas may start at once: one creates the guards, the others wait and see them.
     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('sibai_audit_guard'))")

@@ -179,6 +179,8 @@ class Store:
             cur.execute("PRAGMA synchronous = NORMAL")
             cur.execute("PRAGMA foreign_keys = ON")
             cur.close()
+            # The layers' R-tree triggers call ST_MinX & co. (GDAL defines them on its own connections).
+            gpkg.add_sql_functions(dbapi_conn)
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
@@ -331,12 +333,120 @@ class Store:
         return sa.inspect(self.engine).has_table("sibai_meta")
 
     def create_schema(self) -> None:
-        """Create every table (and GeoPackage/PostGIS metadata) if missing."""
+        """Create every table (and GeoPackage/PostGIS metadata) if missing.
+
+        A SQLite file made by an earlier version is first upgraded in place
+        (:meth:`upgrade`), in one transaction.
+        """
+        if self.backend == "sqlite" and self._schema_version() < schema.SCHEMA_VERSION:
+            self.upgrade()
+            return
         with self.engine.connect() as conn:
             conn.execution_options(sibai_write=True)
             with conn.begin():
                 self._create_schema(conn)
         self.checkpoint()
+
+    def _schema_version(self, conn: Connection | None = None) -> int:
+        """Return the ``schema_version`` of the database (0 without a schema)."""
+        with contextlib.nullcontext(conn) if conn is not None else self.engine.connect() as c:
+            if not sa.inspect(c).has_table("sibai_meta"):
+                return 0
+            value = c.execute(
+                sa.select(schema.sibai_meta.c.value).where(schema.sibai_meta.c.key == "schema_version")
+            ).scalar()
+        return int(value or 0)
+
+    def upgrade(self) -> list[str]:
+        """Bring a SQLite file made by an earlier version to the current schema; return what changed.
+
+        In one transaction, so a failure leaves the file exactly as it was:
+        every table whose columns differ from the schema (a text primary key
+        where an INTEGER one is due, FLOAT coordinates) is rebuilt under a new
+        name, its rows copied (a table that gains ``fid`` takes its old rowid),
+        the old one dropped and the new one renamed; its indexes are made again.
+        Then everything :meth:`create_schema` makes is added (R-trees filled
+        from the layers' rows), private tables leave ``gpkg_contents``, the
+        foreign keys of the rebuilt tables and their children are checked, and
+        ``schema_version`` is set. PostgreSQL databases need no upgrade (their
+        text keys serve as well); for them this returns ``[]``.
+        """
+        if self.backend != "sqlite":
+            return []
+        load_extension_tables()
+        done: list[str] = []
+        with self._bulk_transaction(fresh=False, load=False) as conn:
+            if not sa.inspect(conn).has_table("sibai_meta"):
+                self._create_schema(conn)
+                return ["created the schema"]
+            if self._schema_version(conn) >= schema.SCHEMA_VERSION:
+                return []  # another process upgraded it while this one waited its turn
+            present = set(sa.inspect(conn).get_table_names())
+            rebuilt = [
+                t for t in schema.metadata.sorted_tables if t.name in present and self._rebuild(conn, t)
+            ]
+            done += [f"rebuilt {t.name}" for t in rebuilt]
+            indexed = [n for n in schema.LAYERS if gpkg.rtree_name(n) not in present]
+            self._create_schema(conn)
+            done += [f"spatial index {gpkg.rtree_name(n)}" for n in indexed]
+            self.set_meta(conn, {"schema_version": schema.SCHEMA_VERSION})
+            self._check_keys(conn, rebuilt)
+        self.checkpoint()
+        return done
+
+    def _rebuild(self, conn: Connection, table: sa.Table) -> bool:
+        """Rebuild ``table`` when its stored columns differ from the schema; tell whether it did.
+
+        Runs inside :meth:`upgrade`'s transaction, with foreign keys off so
+        that the old table can be dropped under its children. A table holding
+        a column the schema lacks is left alone: rebuilding would lose it.
+        """
+        dialect = conn.dialect
+        have = {
+            (r[1], str(r[2]).upper(), r[5] > 0)
+            for r in conn.exec_driver_sql(f'PRAGMA table_info("{table.name}")')
+        }
+        want = {(c.name, c.type.compile(dialect=dialect).upper(), c.primary_key) for c in table.columns}
+        names = {h[0] for h in have}
+        if have == want or not names <= {c.name for c in table.columns}:
+            return False
+        new = f"_sibai_new_{table.name}"
+        ddl = str(sa.schema.CreateTable(table).compile(dialect=dialect)).strip()
+        conn.exec_driver_sql(re.sub(rf"^CREATE TABLE \"?{table.name}\"? ", f"CREATE TABLE {new} ", ddl))
+        cols = [c.name for c in table.columns if c.name in names]
+        into, select = list(cols), list(cols)
+        key = [c.name for c in table.primary_key.columns]
+        if key == ["fid"] and "fid" not in names:
+            into, select = ["fid", *cols], ["rowid", *cols]
+        conn.exec_driver_sql(
+            f"INSERT INTO {new} ({', '.join(into)}) "
+            f"SELECT {', '.join(select)} FROM {table.name} ORDER BY rowid"
+        )
+        conn.exec_driver_sql(f"DROP TABLE {table.name}")
+        conn.exec_driver_sql(f"ALTER TABLE {new} RENAME TO {table.name}")
+        for ix in table.indexes:
+            ix.create(conn, checkfirst=True)
+        return True
+
+    def _check_keys(self, conn: Connection, tables: Sequence[sa.Table]) -> None:
+        """Check the foreign keys of ``tables`` and of the tables that refer to them (raise StoreError)."""
+        names = {t.name for t in tables}
+        children = {
+            t.name
+            for t in schema.metadata.tables.values()
+            if any(fk.column.table.name in names for fk in t.foreign_keys)
+        }
+        present = set(sa.inspect(conn).get_table_names())
+        raw: Any = conn.connection.dbapi_connection
+        for name in sorted((names | children) & present):
+            try:
+                bad = raw.execute(f'PRAGMA foreign_key_check("{name}")').fetchone()
+            except sqlite3.DatabaseError as exc:  # "foreign key mismatch": a parent key lost its index
+                raise StoreError(f"{self._where()}: cannot upgrade {name}: {exc}") from None
+            if bad is not None:
+                raise StoreError(
+                    f"{self._where()}: cannot upgrade: {name} row {bad[1]} refers to a missing {bad[2]} row"
+                )
 
     def checkpoint(self) -> None:
         """Fold SQLite's write-ahead log into the file, so GDAL/QGIS see every change."""
@@ -364,8 +474,11 @@ class Store:
             for layer in schema.LAYERS:
                 for stmt in gpkg.register_layer_sql(layer):
                     conn.exec_driver_sql(stmt)
+                self._ensure_rtree(conn, layer)
             for name in schema.TABLES:
                 conn.exec_driver_sql(gpkg.register_attributes_sql(name))
+            # Earlier versions listed accounts and the audit trail as attribute tables.
+            conn.exec_driver_sql(gpkg.unregister_sql(schema.PRIVATE_TABLES))
             conn.exec_driver_sql(
                 "INSERT OR IGNORE INTO sibai_version (id, data_version, reset_version) VALUES (1, 0, 0)"
             )
@@ -381,6 +494,42 @@ class Store:
             conn.execute(
                 schema.sibai_meta.insert().values(key="schema_version", value=str(schema.SCHEMA_VERSION))
             )
+
+    def _ensure_rtree(self, conn: Connection, layer: str) -> None:
+        """Create ``layer``'s R-tree, filled from its rows, and its triggers, where missing (SQLite)."""
+        if not self._has_rtree(conn, layer):
+            for stmt in gpkg.rtree_sql(layer):
+                conn.exec_driver_sql(stmt)
+            self._index_features(conn, layer, after=None)
+        for stmt in gpkg.rtree_triggers_sql(layer):
+            conn.exec_driver_sql(stmt)
+
+    @staticmethod
+    def _has_rtree(conn: Connection, layer: str) -> bool:
+        found = conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (gpkg.rtree_name(layer),)
+        ).first()
+        return found is not None
+
+    @staticmethod
+    def _index_features(conn: Connection, layer: str, *, after: int | None) -> None:
+        """Add the features of ``layer`` with ``fid`` above ``after`` (all when None) to its R-tree.
+
+        One vectorised pass: building the index after a load is far faster
+        than its triggers' four calls per row into Python.
+        """
+        raw: Any = conn.connection.dbapi_connection
+        cur = raw.cursor()
+        try:
+            rows = cur.execute(
+                f"SELECT fid, geom FROM {layer} WHERE ? IS NULL OR fid > ?", (after, after)
+            ).fetchall()
+            cur.executemany(
+                f"INSERT OR REPLACE INTO {gpkg.rtree_name(layer)} VALUES (?, ?, ?, ?, ?)",
+                gpkg.rtree_rows([r[0] for r in rows], [r[1] for r in rows]),
+            )
+        finally:
+            cur.close()
 
     # -------------------------------------------------------------------- meta
     def meta(self) -> dict[str, str]:
@@ -425,7 +574,7 @@ class Store:
         missing = [n for n in order if n not in frames]
         if missing:
             raise ValueError(f"replace_all needs every table; missing: {', '.join(missing)}")
-        if not self.has_schema():
+        if not self.has_schema() or self._schema_version() < schema.SCHEMA_VERSION:
             self.create_schema()
         if self.backend == "sqlite":
             with self._bulk_transaction(fresh=not self._holds_rows(order)) as conn:
@@ -452,6 +601,12 @@ class Store:
             # Before anything is written: a bad reference fails fast and costs nothing.
             self._check_references(frames, order)
         present = set(sa.inspect(conn).get_table_names())
+        layers = [n for n in schema.LAYERS if self.backend == "sqlite" and gpkg.rtree_name(n) in present]
+        for name in layers:
+            # Emptied with the layer; without its triggers the delete needs no row-by-row work.
+            for stmt in gpkg.drop_rtree_triggers_sql(name):
+                conn.exec_driver_sql(stmt)
+            conn.exec_driver_sql(f"DELETE FROM {gpkg.rtree_name(name)}")
         for name in _emptied_with(order):
             if name in present:  # an extension table an older file may not have yet
                 conn.exec_driver_sql(f"DELETE FROM {name}")
@@ -468,6 +623,9 @@ class Store:
             for ix in indexes:
                 ix.create(conn, checkfirst=True)
             done += weights[name]
+        for name in layers:  # bulk_insert made them again, unless the layer was empty
+            for stmt in gpkg.rtree_triggers_sql(name):
+                conn.exec_driver_sql(stmt)
         if self.backend == "sqlite":
             if progress:
                 progress(done / total, "checks")
@@ -482,8 +640,8 @@ class Store:
             return bool(conn.exec_driver_sql(f"SELECT {probe}").scalar())
 
     @contextlib.contextmanager
-    def _bulk_transaction(self, *, fresh: bool) -> Iterator[Connection]:
-        """Open SQLite's write transaction for :meth:`replace_all` (``reset=True``).
+    def _bulk_transaction(self, *, fresh: bool, load: bool = True) -> Iterator[Connection]:
+        """Open SQLite's write transaction for :meth:`replace_all` (``reset=True``) or :meth:`upgrade`.
 
         Foreign keys and CHECK constraints are off on this connection; the
         load checks them in bulk instead (:meth:`_check_references` on the
@@ -501,7 +659,9 @@ class Store:
         the load simply goes through the log.
 
         The connection is discarded afterwards, so its pragmas never reach a
-        connection of the pool.
+        connection of the pool. An upgrade (``load=False``) needs only the
+        foreign keys off, to rebuild a table under its children; it keeps the
+        CHECK constraints and changes no data, so the change counters stay.
         """
         try:
             with self.writer_turn():
@@ -511,7 +671,8 @@ class Store:
                     raw: Any = conn.connection.dbapi_connection
                     # These pragmas are no-ops inside a transaction: set them before BEGIN.
                     raw.execute("PRAGMA foreign_keys = OFF")
-                    raw.execute("PRAGMA ignore_check_constraints = ON")
+                    if load:
+                        raw.execute("PRAGMA ignore_check_constraints = ON")
                     raw.execute("PRAGMA cache_size = -262144")  # 256 MiB for the load and its index sorts
                     journal = "wal"
                     if fresh:
@@ -521,7 +682,8 @@ class Store:
                         conn.execution_options(sibai_write=True)
                         with conn.begin():
                             yield conn
-                            self._bump(conn, reset=True)
+                            if load:
+                                self._bump(conn, reset=True)
                     finally:
                         if journal != "wal":
                             # Every new connection asks for WAL too, should this fail now.
@@ -628,9 +790,25 @@ class Store:
     ) -> None:
         if self.backend == "sqlite":
             marks = ", ".join("?" for _ in cols)
+            indexed = name in schema.LAYERS and self._has_rtree(conn, name)
+            if indexed:
+                # Like the other indexes, the R-tree is built after the load, in one pass,
+                # not by its triggers row by row (see _index_features).
+                whole = "fid" in cols  # explicit fids may replace any row: index the whole layer again
+                top = (
+                    None if whole else int(conn.exec_driver_sql(f"SELECT MAX(fid) FROM {name}").scalar() or 0)
+                )
+                for stmt in gpkg.drop_rtree_triggers_sql(name):
+                    conn.exec_driver_sql(stmt)
             cur = raw.cursor()
             cur.executemany(f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({marks})", rows)
             cur.close()
+            if indexed:
+                if whole:
+                    conn.exec_driver_sql(f"DELETE FROM {gpkg.rtree_name(name)}")
+                self._index_features(conn, name, after=top)
+                for stmt in gpkg.rtree_triggers_sql(name):
+                    conn.exec_driver_sql(stmt)
             if name in schema.LAYERS:
                 self._update_extent(raw, name, frame)
         else:

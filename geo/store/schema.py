@@ -5,6 +5,11 @@ PostGIS. Two small custom types keep the dialect differences in one place:
 ``Geometry`` (a GeoPackage blob column in SQLite, ``geometry(MultiPolygon,
 4326)`` in PostGIS) and ``LocalTime`` (ISO text in SQLite so that text order is
 time order, ``timestamp`` in PostgreSQL).
+
+Every table has an INTEGER primary key (``fid`` where the record's own id is
+text), as GeoPackage requires of features and attribute tables; the text ids
+are ``UNIQUE`` and are what foreign keys and reads use. Coordinates are
+``Double`` (8 bytes): GeoPackage readers take ``FLOAT`` as 4 bytes.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 from sqlalchemy import (
     CheckConstraint,
     Column,
-    Float,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -27,7 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.types import UserDefinedType
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Revision of the schema: 2 gave attribute tables INTEGER keys, coordinates DOUBLE, layers R-trees."""
 
 OUTCOMES = ("met", "not_home", "refused", "vacant", "inaccessible")
 """Every visit has exactly one of these outcomes."""
@@ -52,6 +58,9 @@ LAYERS = ("streets", "committees", "grids", "buildings")
 
 TABLES = ("households", "workers", "grid_workers", "visits", "issues")
 """The attribute tables, in dependency order."""
+
+PRIVATE_TABLES = ("users", "sessions", "audit", "audit_retention")
+"""Tables of the application, not of the district: never registered in ``gpkg_contents``."""
 
 
 class Geometry(UserDefinedType[Any]):
@@ -105,8 +114,8 @@ committees = Table(
     Column("committee_id", Text, nullable=False, unique=True),
     Column("street_id", Text, ForeignKey("streets.street_id"), nullable=False),
     Column("name", Text, nullable=False),
-    Column("office_lon", Float),
-    Column("office_lat", Float),
+    Column("office_lon", Double),
+    Column("office_lat", Double),
     Column("geom", Geometry()),
 )
 
@@ -136,7 +145,8 @@ buildings = Table(
 households = Table(
     "households",
     metadata,
-    Column("household_id", Text, primary_key=True),
+    Column("fid", Integer, primary_key=True, autoincrement=True),
+    Column("household_id", Text, nullable=False, unique=True),
     Column("building_id", Text, ForeignKey("buildings.building_id"), nullable=False),
     Column("unit", Text),
     Column("occupied", Integer, nullable=False),
@@ -152,7 +162,8 @@ households = Table(
 workers = Table(
     "workers",
     metadata,
-    Column("worker_id", Text, primary_key=True),
+    Column("fid", Integer, primary_key=True, autoincrement=True),
+    Column("worker_id", Text, nullable=False, unique=True),
     Column("name", Text, nullable=False),
     Column("committee_id", Text, ForeignKey("committees.committee_id"), nullable=False),
     Column("phone", Text),
@@ -162,10 +173,12 @@ workers = Table(
 grid_workers = Table(
     "grid_workers",
     metadata,
-    Column("grid_id", Text, ForeignKey("grids.grid_id"), primary_key=True),
-    Column("worker_id", Text, ForeignKey("workers.worker_id"), primary_key=True),
+    Column("fid", Integer, primary_key=True, autoincrement=True),
+    Column("grid_id", Text, ForeignKey("grids.grid_id"), nullable=False),
+    Column("worker_id", Text, ForeignKey("workers.worker_id"), nullable=False),
     Column("role", Text, nullable=False),
     _in("role", ("leader", "member")),
+    UniqueConstraint("grid_id", "worker_id", name="uq_grid_workers"),
 )
 
 visits = Table(

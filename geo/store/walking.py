@@ -6,9 +6,10 @@ on first use (databases built before them keep working) and registered in
 
 ``duty_rota``
     Who stays at the committee office on a day (the "330" method: all
-    workers but one walk, one receives walk-in residents): ``committee_id``,
+    workers but one walk, one receives walk-in residents): ``fid`` (the
+    INTEGER key GeoPackage asks of an attribute table), ``committee_id``,
     ``day`` (``YYYY-MM-DD`` text on both backends), ``worker_id``,
-    ``set_by``; one row per committee and day. Without a row the duty falls
+    ``set_by``; one row per committee and day (unique). Without a row the duty falls
     to a documented rotation (:func:`geo.walks.default_duty`).
 ``path_edges``
     A walkable network (footways, paths, residential streets…) as straight
@@ -46,7 +47,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy import Column, Float, Index, Integer, Table, Text
+from sqlalchemy import Column, Double, Index, Integer, Table, Text, UniqueConstraint
 
 from geo.store import gpkg, schema
 from geo.store.core import Store
@@ -65,10 +66,12 @@ __all__ = [
 duty_rota = Table(
     "duty_rota",
     schema.metadata,
-    Column("committee_id", Text, primary_key=True),
-    Column("day", Text, primary_key=True),
+    Column("fid", Integer, primary_key=True, autoincrement=True),
+    Column("committee_id", Text, nullable=False),
+    Column("day", Text, nullable=False),
     Column("worker_id", Text, nullable=False),
     Column("set_by", Text, nullable=False, server_default=""),
+    UniqueConstraint("committee_id", "day", name="uq_duty_rota"),
 )
 """Who is on office duty, per committee and day (see the module docstring)."""
 
@@ -76,11 +79,11 @@ path_edges = Table(
     "path_edges",
     schema.metadata,
     Column("edge_id", Integer, primary_key=True, autoincrement=True),
-    Column("lon1", Float, nullable=False),
-    Column("lat1", Float, nullable=False),
-    Column("lon2", Float, nullable=False),
-    Column("lat2", Float, nullable=False),
-    Column("length_m", Float, nullable=False),
+    Column("lon1", Double, nullable=False),
+    Column("lat1", Double, nullable=False),
+    Column("lon2", Double, nullable=False),
+    Column("lat2", Double, nullable=False),
+    Column("length_m", Double, nullable=False),
     Column("highway", Text, nullable=False, server_default=""),
     Column("name", Text, nullable=False, server_default=""),
     Column("osm_id", Text, nullable=False, server_default=""),
