@@ -28,7 +28,7 @@ from geo.store import imports as store_imports
 
 __all__ = ["Progress", "import_file"]
 
-Progress = Callable[[float, str], None]
+Progress = Callable[[float, str], object]
 """Called with (fraction done, message)."""
 
 

@@ -53,9 +53,28 @@ def _leading(match: re.Match[str]) -> str:
 
 
 class Plain(str):
-    """A string already escaped by :func:`plain`: safe in Markdown and HTML alike."""
+    """A string already escaped by :func:`plain`: safe in Markdown and HTML alike.
+
+    Adding text keeps it plain: the other side is escaped unless it is a
+    :class:`Plain` already, so ``t("a") + " " + t("b")`` is never escaped twice.
+
+    >>> plain("<a>") + " & " + plain("<b>")
+    '&#60;a&#62; &#38; &#60;b&#62;'
+    >>> type("x " + plain("y")).__name__
+    'Plain'
+    """
 
     __slots__ = ()
+
+    def __add__(self, other: str) -> Plain:
+        if not isinstance(other, str):
+            return NotImplemented
+        return Plain(str.__add__(self, plain(other)))
+
+    def __radd__(self, other: str) -> Plain:
+        if not isinstance(other, str):
+            return NotImplemented
+        return Plain(str.__add__(plain(other), self))
 
 
 def plain(value: object) -> Plain:

@@ -12,7 +12,7 @@ from ui.i18n import fmt_int, fmt_pct, lang, t
 
 auth.require("map")  # sign-in, page rights and the link's areas (ui/auth.py)
 
-METRIC_LABELS = {
+METRIC_LABELS: dict[maps.Metric, str] = {
     "coverage": "metric.coverage",
     "open_issues_per_100": "metric.issues_per_100",
     "overdue_issues": "metric.overdue",
@@ -49,24 +49,24 @@ st.title(t("app.title"))
 st.caption(t("app.subtitle"))
 
 c1, c2, c3 = st.columns([2, 2, 2])
-metric = c1.selectbox(
-    t("metric"), list(METRIC_LABELS), format_func=lambda m: t(METRIC_LABELS[m]), key="metric"
-)
+metrics_offered = list(METRIC_LABELS)
+metric = c1.selectbox(t("metric"), metrics_offered, format_func=lambda m: t(METRIC_LABELS[m]), key="metric")
+schemes: list[maps.Scheme] = ["fixed", "quantiles", "natural_breaks"]
 scheme = c2.selectbox(
     t("scheme"),
-    ["fixed", "quantiles", "natural_breaks"],
+    schemes,
     format_func=lambda s: t(f"scheme.{s}"),
     key="scheme",
 )
-basemap = c3.selectbox(
-    t("basemap"), ["none", "osm", "tianditu", "amap"], format_func=lambda b: t(f"basemap.{b}"), key="basemap"
-)
+basemaps: list[maps.Basemap] = ["none", "osm", "tianditu", "amap"]
+basemap = c3.selectbox(t("basemap"), basemaps, format_func=lambda b: t(f"basemap.{b}"), key="basemap")
 
 geometry = gridmap.geometry(basemap=basemap)
 focus = f.committee_id or f.street_id
 bounds = area_bounds(layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id)
 if bounds is None and visible is not None and visible:  # zoom to the role's own area
-    bounds = tuple(float(b) for b in layers.grids[layers.grids["grid_id"].isin(visible)].total_bounds)
+    x0, y0, x1, y1 = (float(b) for b in layers.grids[layers.grids["grid_id"].isin(visible)].total_bounds)
+    bounds = (x0, y0, x1, y1)
 view = gridmap.view_for(bounds, basemap=basemap)
 style = maps.style_payload(
     geometry.grid_ids,

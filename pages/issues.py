@@ -102,9 +102,10 @@ cols[5].metric(t("issues.m.within"), "—" if pd.isna(share) else f"{share * 100
 left, right = st.columns([3, 2], gap="medium")
 with left:
     st.subheader(t("issues.map"), anchor=False)
+    issue_metrics: list[maps.Metric] = ["open_issues_per_100", "overdue_issues"]
     metric = st.segmented_control(
         t("issues.map_metric"),
-        ["open_issues_per_100", "overdue_issues"],
+        issue_metrics,
         default="open_issues_per_100",
         format_func=lambda v: t("metric.issues_per_100" if v == "open_issues_per_100" else "metric.overdue"),
         key="iss_map_metric",

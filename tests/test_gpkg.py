@@ -23,10 +23,10 @@ import shapely
 import sqlalchemy as sa
 
 from geo.cli import main as sibai
+from geo.importing import import_file
 from geo.roundtrip import export_file, exportable, formats_for
 from geo.store import LAYERS, Scope, StoreError, gpkg, open_store, schema
 from geo.store.core import Store
-from geo.importing import import_file
 
 AS_OF = dt.date(2026, 11, 30)
 NOW = dt.datetime(2026, 12, 1, 12, 0)

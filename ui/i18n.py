@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Literal
 
 import streamlit as st
 
 from geo.text import Plain, plain
 
 LANGS = ("zh", "en")
+Lang = Literal["zh", "en"]
 
 TEXT: dict[str, tuple[str, str]] = {
     "app.title": ("四百网格地图", "Sibai Grid Map"),
@@ -709,23 +711,24 @@ TEXT.update(
 )
 
 
-def lang() -> str:
+def lang() -> Lang:
     """Return the current language code (``zh`` unless the user switched)."""
     value = st.session_state.get("lang")
     if value not in LANGS:
         q = st.query_params.get("lang")
         value = q if q in LANGS else "zh"
         st.session_state["lang"] = value
-    return str(value)
+    return "en" if value == "en" else "zh"
 
 
-def t(key: str, **kw: object) -> Plain:
+def t(key: str, **kw: object) -> str:
     """Translate ``key`` into the current language, with each text value shown as plain text.
 
     The catalogue's own words may carry Markdown; values put into them (names,
     ids, numbers already formatted) go through :func:`geo.text.plain`, so a
     name like ``![x](http://…)`` shows as typed wherever the message is shown.
-    The result is :class:`geo.text.Plain`: ``plain(t(...))`` leaves it as is.
+    The result is a :class:`geo.text.Plain` (typed ``str``): ``plain(t(...))``
+    leaves it as is, and ``t(...) + " " + t(...)`` stays plain.
     """
     zh, en = TEXT.get(key, (key, key))
     text = en if lang() == "en" else zh

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -592,7 +593,7 @@ def table(
     if drop_empty and len(f):
         f = f.loc[:, f.notna().any().to_numpy()]
     out = export.localise(f, lang=lang())
-    config: dict[str, object] = {}
+    config: dict[str, Any] = {}
     for col, label in zip(f.columns, out.columns, strict=True):
         s = f[col]
         if col in export.PERCENT_COLUMNS:

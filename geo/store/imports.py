@@ -130,7 +130,7 @@ class Load:
         """Fetch what ``checked``'s rows are checked against, inside the transaction."""
         return load_refs(self.store, self.conn, checked)
 
-    def rows(self, kind: str, frame: pd.DataFrame, progress: Callable[[float], None] | None = None) -> None:
+    def rows(self, kind: str, frame: pd.DataFrame, progress: Callable[[float], object] | None = None) -> None:
         """Load the checked rows ``frame`` of ``kind``; ``progress`` is called with the fraction loaded.
 
         New issues get their ids here, so that their case numbers (``ref``) can point at them.
@@ -232,7 +232,7 @@ def _with_issue_ids(store: Store, conn: Connection, frame: pd.DataFrame) -> pd.D
 
 
 def _insert(
-    store: Store, conn: Connection, kind: str, frame: pd.DataFrame, step: Callable[[float], None]
+    store: Store, conn: Connection, kind: str, frame: pd.DataFrame, step: Callable[[float], object]
 ) -> None:
     """Load ``frame`` in batches; rows with and without explicit ids go separately."""
     id_col = {"visits": "visit_id", "issues": "issue_id"}.get(kind)
