@@ -78,6 +78,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from geo.settings import Settings
 from geo.store import Scope, Store, audit
 from geo.store import accounts as acc
+from geo.store import sessions as stored_sessions
 
 __all__ = [
     "DEMO_PASSWORD",
@@ -406,7 +407,12 @@ def _full_row(
 def set_password(
     store: Store, name: str, password: str, *, by: str = "cli", now: dt.datetime | None = None
 ) -> None:
-    """Set user ``name``'s password and clear any lockout (``LookupError`` for an unknown user)."""
+    """Set user ``name``'s password, clear any lockout and end all its sessions (``LookupError`` if unknown).
+
+    Whoever held the old password may have signed in with it: every session
+    of the account ends (on every replica), so the new password is the only
+    way back in.
+    """
     clean = _clean_name(name)
     _check_password(password)
     when = _now(store, now)
@@ -416,10 +422,11 @@ def set_password(
         {"password_hash": hash_password(password), "failures": 0, "locked_until": None, "next_try_at": None},
         audit_row={**_actor(by), "action": "user_passwd", "target": f"user:{clean}", "at": when},
     )
+    stored_sessions.delete_sessions_of(store, clean)
 
 
 def disable_user(store: Store, name: str, *, by: str = "cli", now: dt.datetime | None = None) -> None:
-    """Disable user ``name``: no sign-in of any kind from now on (``LookupError`` for an unknown user)."""
+    """Disable user ``name``: no sign-in from now on, and its sessions end (``LookupError`` if unknown)."""
     clean = _clean_name(name)
     when = _now(store, now)
     acc.write_user(
@@ -428,6 +435,7 @@ def disable_user(store: Store, name: str, *, by: str = "cli", now: dt.datetime |
         {"disabled": 1},
         audit_row={**_actor(by), "action": "user_disable", "target": f"user:{clean}", "at": when},
     )
+    stored_sessions.delete_sessions_of(store, clean)
 
 
 def list_users(store: Store) -> pd.DataFrame:
