@@ -9,32 +9,19 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_auth import PW, CountingHasher
+from test_auth import PW, hasher, tiny  # noqa: F401 - fixtures (a cheap argon2; the tiny district)
 
 from geo import auth, sessions
 from geo.settings import Settings
 from geo.store import Store, audit
 from geo.store import sessions as stored
-from geo.synth import build_district
 
 T = dt.datetime(2024, 6, 28, 9, 0)
 MIN = dt.timedelta(minutes=1)
 
 
-@pytest.fixture(autouse=True)
-def hasher(monkeypatch: pytest.MonkeyPatch) -> CountingHasher:
-    h = CountingHasher()
-    monkeypatch.setattr(auth, "_hasher", lambda: h)
-    return h
-
-
-@pytest.fixture(scope="module")
-def tiny() -> dict[str, pd.DataFrame]:
-    return build_district(scale="tiny", seed=7, as_of=T.date())
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path, tiny: dict[str, pd.DataFrame]) -> Iterator[Store]:
+def store(request: pytest.FixtureRequest, tmp_path: Path, tiny: dict[str, pd.DataFrame]) -> Iterator[Store]:  # noqa: F811
     db = str(tmp_path / "s.gpkg") if request.param == "sqlite" else request.getfixturevalue("pg_url")
     s = Store(db, create=True, settings=Settings())
     s.replace_all(tiny)
@@ -153,7 +140,8 @@ def test_the_signing_key_is_made_once_and_shared(store: Store, tmp_path: Path) -
 
 
 def test_the_sessions_table_is_a_geopackage_attribute_table(
-    tmp_path: Path, tiny: dict[str, pd.DataFrame]
+    tmp_path: Path,
+    tiny: dict[str, pd.DataFrame],  # noqa: F811
 ) -> None:
     with Store(str(tmp_path / "g.gpkg"), create=True, settings=Settings()) as s:
         s.replace_all(tiny)
