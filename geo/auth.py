@@ -90,6 +90,7 @@ __all__ = [
     "authenticate",
     "create_demo_accounts",
     "disable_user",
+    "enabled_demo_accounts",
     "get_user",
     "hash_password",
     "list_users",
@@ -637,6 +638,12 @@ def demo_areas(store: Store) -> dict[str, tuple[str, ...]]:
     if committee is None or grid is None:
         raise ValueError(f"street {street} has no committee with a grid; cannot pick demo areas")
     return {"district": (), "street": (str(street),), "committee": (str(committee),), "grid": (str(grid),)}
+
+
+def enabled_demo_accounts(store: Store) -> list[str]:
+    """Return the demo accounts (``demo-<role>``, password :data:`DEMO_PASSWORD`) that are enabled."""
+    names = [f"demo-{role}" for role in ROLES]
+    return [u.name for u in (get_user(store, n) for n in names) if u is not None and not u.disabled]
 
 
 def create_demo_accounts(store: Store) -> list[tuple[str, str, str, tuple[str, ...]]]:
