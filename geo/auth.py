@@ -21,16 +21,29 @@ enforces scope where data is read (:class:`geo.store.Scope`, from
 Sign-in
 -------
 Local accounts carry a salted argon2id hash (argon2-cffi). :func:`authenticate`
-checks a name and password and raises :class:`AuthError` with a ``reason``:
+checks a name and password and raises :class:`AuthError`. Its ``reason`` is
+what the person may be told, and it never tells whether a name exists:
 
-* ``bad_credentials`` — unknown user or wrong password (the same reason and
-  comparable time for both: an unknown name is verified against a dummy hash);
-* ``throttled`` — the previous attempt failed and the next one must wait
-  (0, 1, 2, 4 … seconds after the 1st, 2nd, 3rd, 4th … consecutive failure);
-* ``locked`` — ``login_max_failures`` consecutive failures lock the account
-  for ``login_lock_minutes``;
+* ``bad_credentials`` — an unknown user, a wrong password, *or* an account
+  that is throttled or locked: one answer, in the same time (every refusal
+  costs one argon2 verification, against a dummy hash when there is no real
+  one to check), so five wrong passwords do not turn a real name into one
+  that answers differently from an unknown name;
 * ``disabled`` — the right password of a disabled account (a wrong one stays
   ``bad_credentials``, so the reason reveals nothing without the password).
+
+``cause`` says what really happened, for the audit trail and the tests:
+``unknown user``, ``wrong password``, ``malformed user name``, ``throttled``
+(the previous attempt failed and its wait — 0, 1, 2, 4 … seconds after the
+1st, 2nd, 3rd, 4th … consecutive failure — has not passed), ``locked``
+(``login_max_failures`` consecutive failures lock the account for
+``login_lock_minutes``) or ``disabled``.
+
+Attempts on one account are taken one at a time in a process, and an attempt
+counts as a failure only once its password was found wrong, so concurrent
+right passwords all sign in while parallel guesses queue behind the failures
+before them. At most :data:`VERIFY_SLOTS` argon2 computations (64 MiB each)
+run at once in a process, however many people sign in together.
 
 A success resets the counter. Every attempt is written to the audit trail
 (``login``, ``login_failed``, ``login_locked``). Every time is injectable
@@ -48,10 +61,13 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import re
-from collections.abc import Sequence
+import threading
+import zlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +78,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from geo.settings import Settings
 from geo.store import Scope, Store, audit
 from geo.store import accounts as acc
+from geo.store import sessions as stored_sessions
 
 __all__ = [
     "DEMO_PASSWORD",
@@ -73,6 +90,7 @@ __all__ = [
     "authenticate",
     "create_demo_accounts",
     "disable_user",
+    "enabled_demo_accounts",
     "get_user",
     "hash_password",
     "list_users",
@@ -90,8 +108,14 @@ ROLES = ("district", "street", "committee", "grid")
 PUBLIC = "public"
 """The role of everyone not signed in: the public page only."""
 
-REASONS = ("bad_credentials", "throttled", "locked", "disabled")
-"""The values of :attr:`AuthError.reason`."""
+REASONS = ("bad_credentials", "disabled")
+"""The values of :attr:`AuthError.reason`: what a refused person may be told."""
+
+CAUSES = ("unknown user", "wrong password", "malformed user name", "throttled", "locked", "disabled")
+"""The values of :attr:`AuthError.cause`: why, for the audit trail (never shown to the person)."""
+
+VERIFY_SLOTS = 4
+"""Argon2 computations that may run at once in a process (64 MiB each: 256 MiB at most)."""
 
 MIN_PASSWORD = 8
 """Shortest password accepted, in characters."""
@@ -112,27 +136,32 @@ MAX_DELAY = dt.timedelta(minutes=5)
 
 _MESSAGES = {
     "bad_credentials": "wrong user name or password",
-    "throttled": "too many failed attempts; wait a moment and try again",
-    "locked": "account locked after too many failed attempts; try again later",
     "disabled": "this account is disabled",
 }
 
 
 class AuthError(Exception):
-    """A refused sign-in; ``reason`` (one of :data:`REASONS`) says why, for the UI to translate.
+    """A refused sign-in; ``reason`` (one of :data:`REASONS`) is what the UI may say, ``cause`` why.
+
+    ``retry_after`` is how long a throttled or locked account still refuses
+    (for the audit trail and the command line; the sign-in form never shows
+    it, since only a real account can be throttled).
 
     Examples
     --------
-    >>> e = AuthError("locked", retry_after=dt.timedelta(minutes=15))
-    >>> e.reason, str(e), e.retry_after.seconds
-    ('locked', 'account locked after too many failed attempts; try again later', 900)
+    >>> e = AuthError("bad_credentials", cause="locked", retry_after=dt.timedelta(minutes=15))
+    >>> e.reason, e.cause, str(e), e.retry_after.seconds
+    ('bad_credentials', 'locked', 'wrong user name or password', 900)
     """
 
-    def __init__(self, reason: str, *, retry_after: dt.timedelta | None = None) -> None:
+    def __init__(self, reason: str, *, cause: str, retry_after: dt.timedelta | None = None) -> None:
         if reason not in REASONS:
             raise ValueError(f"unknown sign-in refusal {reason!r}")
+        if cause not in CAUSES:
+            raise ValueError(f"unknown sign-in refusal cause {cause!r}")
         super().__init__(_MESSAGES[reason])
         self.reason = reason
+        self.cause = cause
         self.retry_after = retry_after
 
 
@@ -195,6 +224,17 @@ def _dummy_hash() -> str:
     return _hasher().hash("not a password anyone has: a stand-in for unknown users")
 
 
+_VERIFYING = threading.BoundedSemaphore(VERIFY_SLOTS)
+
+
+@contextlib.contextmanager
+def _slot() -> Iterator[None]:
+    # Each argon2 computation takes 64 MiB: a crowd signing in at 8:30 queues here
+    # instead of taking the server's memory.
+    with _VERIFYING:
+        yield
+
+
 def hash_password(password: str) -> str:
     """Return a salted argon2id hash of ``password`` (a different one on every call).
 
@@ -206,13 +246,19 @@ def hash_password(password: str) -> str:
     >>> verify_password(h, "correct horse"), verify_password(h, "wrong horse")
     (True, False)
     """
-    return _hasher().hash(password)
+    with _slot():
+        return _hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    """Tell whether ``password`` matches ``password_hash`` (None or a damaged hash match nothing)."""
+    """Tell whether ``password`` matches ``password_hash`` (None or a damaged hash match nothing).
+
+    None is checked against a dummy hash, so that it costs the same time.
+    """
     try:
-        return bool(_hasher().verify(password_hash or _dummy_hash(), password)) and password_hash is not None
+        with _slot():
+            checked = bool(_hasher().verify(password_hash or _dummy_hash(), password))
+        return checked and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -362,7 +408,12 @@ def _full_row(
 def set_password(
     store: Store, name: str, password: str, *, by: str = "cli", now: dt.datetime | None = None
 ) -> None:
-    """Set user ``name``'s password and clear any lockout (``LookupError`` for an unknown user)."""
+    """Set user ``name``'s password, clear any lockout and end all its sessions (``LookupError`` if unknown).
+
+    Whoever held the old password may have signed in with it: every session
+    of the account ends (on every replica), so the new password is the only
+    way back in.
+    """
     clean = _clean_name(name)
     _check_password(password)
     when = _now(store, now)
@@ -372,10 +423,11 @@ def set_password(
         {"password_hash": hash_password(password), "failures": 0, "locked_until": None, "next_try_at": None},
         audit_row={**_actor(by), "action": "user_passwd", "target": f"user:{clean}", "at": when},
     )
+    stored_sessions.delete_sessions_of(store, clean)
 
 
 def disable_user(store: Store, name: str, *, by: str = "cli", now: dt.datetime | None = None) -> None:
-    """Disable user ``name``: no sign-in of any kind from now on (``LookupError`` for an unknown user)."""
+    """Disable user ``name``: no sign-in from now on, and its sessions end (``LookupError`` if unknown)."""
     clean = _clean_name(name)
     when = _now(store, now)
     acc.write_user(
@@ -384,6 +436,7 @@ def disable_user(store: Store, name: str, *, by: str = "cli", now: dt.datetime |
         {"disabled": 1},
         audit_row={**_actor(by), "action": "user_disable", "target": f"user:{clean}", "at": when},
     )
+    stored_sessions.delete_sessions_of(store, clean)
 
 
 def list_users(store: Store) -> pd.DataFrame:
@@ -472,81 +525,78 @@ def authenticate(store: Store, name: str, password: str, *, now: dt.datetime | N
     typed = str(name).strip().lower()[:64]
     key = typed if NAME_PATTERN.match(typed) else ""
     target = f"user:{typed}"
+    password = password[:MAX_PASSWORD]
 
     def failed(detail: str) -> dict[str, Any]:
         return {"who": typed or "?", "role": PUBLIC, "action": "login_failed", "target": target,
                 "detail": detail, "at": when}  # fmt: skip
 
-    # 1. Refuse at once while locked or throttled. Otherwise count this attempt
-    #    as a failure and impose its wait *before* checking the password (a
-    #    success undoes both), so that parallel guesses queue behind this one
-    #    instead of all passing the check at once.
-    def before(row: dict[str, Any] | None) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
-        if row is None:
-            return {}, [], None
-        refused = _refusal(row, when)
-        if refused is not None:
-            return {}, [failed(refused[0])], refused
-        # A lock that has run out starts the count afresh.
-        counted = (0 if row["locked_until"] is not None else row["failures"]) + 1
-        delay = retry_delay(counted)
-        return (
-            {"failures": counted, "locked_until": None, "next_try_at": when + delay if delay else None},
-            [],
-            None,
-        )
-
-    refused = acc.record_attempt(store, key, before) if key else None
-    if refused is not None:
-        raise AuthError(refused[0], retry_after=refused[1])
-
-    # 2. The slow hash, outside any transaction. An unknown name is checked
-    #    against a dummy hash so that it costs the same time.
-    row = acc.read_user(store, key) if key else None
-    ok = verify_password(None if row is None else row["password_hash"], password[:MAX_PASSWORD])
-
-    # 3. Record the outcome on the fresh row.
-    def after(current: dict[str, Any] | None) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
-        if current is None:
-            return {}, [failed("unknown user")], ("bad_credentials", None)
-        if ok and current["disabled"]:
-            return {}, [failed("disabled")], ("disabled", None)
-        if ok:
-            values: dict[str, Any] = {"failures": 0, "next_try_at": None, "locked_until": None}
-            values["last_login"] = when
-            if _hasher().check_needs_rehash(current["password_hash"]):
-                values["password_hash"] = hash_password(password)
-            login = {"who": current["name"], "role": current["role"], "action": "login", "target": target,
-                     "detail": "password", "at": when}  # fmt: skip
-            return values, [login], None
-        # Counted in step 1 (at least 1, should a parallel success have reset the count since).
-        failures = max(current["failures"], 1)
-        if failures >= settings.login_max_failures:
-            until = when + dt.timedelta(minutes=settings.login_lock_minutes)
-            why = f"{failures} failures; locked until {until:%Y-%m-%d %H:%M:%S}"
-            locked = {"who": current["name"], "role": current["role"], "action": "login_locked",
-                      "target": target, "detail": why, "at": when}  # fmt: skip
-            return (
-                {"failures": 0, "next_try_at": None, "locked_until": until},
-                [failed("wrong password"), locked],
-                ("locked", until - when),
-            )
-        wait = retry_delay(failures)
-        return (
-            {"failures": failures, "next_try_at": when + wait if wait else None},
-            [failed("wrong password")],
-            ("bad_credentials", wait or None),
-        )
-
-    if key:
-        outcome = acc.record_attempt(store, key, after)
-    else:
+    if not key:
+        verify_password(None, password)  # the same time as any other refusal
         audit.log(store, **failed("malformed user name"))
-        outcome = ("bad_credentials", None)
+        raise AuthError("bad_credentials", cause="malformed user name")
+
+    # One attempt per account at a time in this process: each sees the failures
+    # recorded before it, so parallel guesses queue behind them (and are
+    # throttled), while an attempt still running never counts against another.
+    with _account_lock(key):
+        row = acc.read_user(store, key)
+        refused = None if row is None else _refusal(row, when)
+        # Exactly one verification on every path: a throttled, locked or unknown
+        # account costs the same time as a wrong password, and says the same.
+        ok = verify_password(None if row is None or refused else row["password_hash"], password)
+
+        def after(current: dict[str, Any] | None) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
+            if current is None:
+                return {}, [failed("unknown user")], ("unknown user", None)
+            # Locked or throttled meanwhile (by another replica): refused like any failure.
+            late = refused or _refusal(current, when)
+            if late is not None:
+                return {}, [failed(late[0])], late
+            if ok and current["disabled"]:
+                return {}, [failed("disabled")], ("disabled", None)
+            if ok:
+                values: dict[str, Any] = {"failures": 0, "next_try_at": None, "locked_until": None}
+                values["last_login"] = when
+                if _hasher().check_needs_rehash(current["password_hash"]):
+                    values["password_hash"] = hash_password(password)
+                login = {"who": current["name"], "role": current["role"], "action": "login",
+                         "target": target, "detail": "password", "at": when}  # fmt: skip
+                return values, [login], None
+            # A lock that has run out starts the count afresh.
+            failures = (0 if current["locked_until"] is not None else current["failures"]) + 1
+            if failures >= settings.login_max_failures:
+                until = when + dt.timedelta(minutes=settings.login_lock_minutes)
+                why = f"{failures} failures; locked until {until:%Y-%m-%d %H:%M:%S}"
+                locked = {"who": current["name"], "role": current["role"], "action": "login_locked",
+                          "target": target, "detail": why, "at": when}  # fmt: skip
+                return (
+                    {"failures": 0, "next_try_at": None, "locked_until": until},
+                    [failed("wrong password"), locked],
+                    ("wrong password", until - when),
+                )
+            wait = retry_delay(failures)
+            return (
+                {"failures": failures, "locked_until": None, "next_try_at": when + wait if wait else None},
+                [failed("wrong password")],
+                ("wrong password", wait or None),
+            )
+
+        outcome = acc.record_attempt(store, key, after)
     if outcome is not None:
-        raise AuthError(outcome[0], retry_after=outcome[1])
+        cause, wait = outcome
+        reason = "disabled" if cause == "disabled" else "bad_credentials"
+        raise AuthError(reason, cause=cause, retry_after=wait)
     assert row is not None
     return _user(row)
+
+
+_ACCOUNT_LOCKS = tuple(threading.Lock() for _ in range(64))
+
+
+def _account_lock(name: str) -> threading.Lock:
+    # A fixed set of locks, picked by name: names typed by strangers cost no memory.
+    return _ACCOUNT_LOCKS[zlib.crc32(name.encode()) % len(_ACCOUNT_LOCKS)]
 
 
 def session_expired(
@@ -588,6 +638,12 @@ def demo_areas(store: Store) -> dict[str, tuple[str, ...]]:
     if committee is None or grid is None:
         raise ValueError(f"street {street} has no committee with a grid; cannot pick demo areas")
     return {"district": (), "street": (str(street),), "committee": (str(committee),), "grid": (str(grid),)}
+
+
+def enabled_demo_accounts(store: Store) -> list[str]:
+    """Return the demo accounts (``demo-<role>``, password :data:`DEMO_PASSWORD`) that are enabled."""
+    names = [f"demo-{role}" for role in ROLES]
+    return [u.name for u in (get_user(store, n) for n in names) if u is not None and not u.disabled]
 
 
 def create_demo_accounts(store: Store) -> list[tuple[str, str, str, tuple[str, ...]]]:

@@ -97,6 +97,9 @@ class Settings:
     audit_keep_days: int = 1095
     """Audit rows older than this many days are removed by ``sibai audit prune`` (default three years)."""
 
+    serve_host: str = "127.0.0.1"
+    """Address ``sibai serve`` listens on: this machine only; ``0.0.0.0`` opens it to the network."""
+
     sso_claim: str = "email"
     """The OIDC identity claim (``st.user``) matched, case-insensitively, against a user's ``--sso``."""
 

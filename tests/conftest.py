@@ -257,7 +257,8 @@ def streamlit_process(
     db_path_or_url
         The value of ``SIBAI_DB`` for the app: a file path or a database URL.
     app
-        The script to run; the repository's ``app.py`` by default.
+        The script to run; by default the repository's ``asgi.py``: ``app.py`` on
+        the app's own server, with the sign-in routes (``sibai serve`` runs the same).
     extra_env
         More environment variables for the server; they win over the inherited ones.
     log_dir
@@ -270,7 +271,8 @@ def streamlit_process(
     str
         The base URL, e.g. ``http://127.0.0.1:40123``.
     """
-    script = Path(app) if app is not None else REPO_ROOT / "app.py"
+    # The app's own server (st.App with the sign-in routes), as `sibai serve` runs it.
+    script = Path(app) if app is not None else REPO_ROOT / "asgi.py"
     env = {**os.environ, **(extra_env or {}), "SIBAI_DB": os.fspath(db_path_or_url)}
     for attempt in range(3):
         port = free_port()
@@ -519,7 +521,8 @@ def streamlit_server(
     ``python -m streamlit run <app> --server.headless true --server.port
     <free port> --server.address 127.0.0.1 --browser.gatherUsageStats false``
     in the repository root with ``SIBAI_DB`` set, and returns once
-    ``/_stcore/health`` answers. If the server dies first, the test fails
+    ``/_stcore/health`` answers (``<app>`` is ``asgi.py``, the app on its own
+    server, unless given). If the server dies first, the test fails
     with the tail of its stderr.
 
     Yields

@@ -14,7 +14,6 @@ imports, sign-outs and refusals.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -30,7 +29,7 @@ from geo import auth as core
 from geo.demo import install_demo
 from geo.store import Scope, open_store
 from geo.store import audit as trail
-from ui import auth
+from ui import auth, routes
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 AS_OF = dt.date(2026, 11, 26)
@@ -99,6 +98,13 @@ def link(tiny_db: str, register: pd.DataFrame) -> dict[str, str]:
     }
 
 
+@pytest.fixture(autouse=True)
+def served(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run the pages as under `sibai serve`: the routes mounted, the browser holding its CSRF cookie."""
+    monkeypatch.setattr(routes, "MOUNTED", True)
+    monkeypatch.setattr(auth, "_cookie", lambda name: "csrf-value" if name == "sibai_csrf" else None)
+
+
 def foreign_values(register: pd.DataFrame, role: str) -> list[str]:
     """Ids, names and phones of households outside the role's scope (names also inside it left out)."""
     visible = VISIBLE[role]
@@ -162,7 +168,8 @@ def test_a_foreign_deep_link_shows_nothing_of_the_area(
         assert at.title[0].value == "四百走访公示"
     elif role == "public":
         assert said[-1] == SIGN_IN_NEEDED
-        assert [w.label for w in at.text_input] == ["用户名", "密码"]
+        (form,) = [h.proto.body for h in at.get("html")]
+        assert '<form method="post" action="/api/session/signin"' in form
     elif page in STAFF_PAGES:
         assert said == [NO_ACCESS]
         assert not at.dataframe and not at.metric
@@ -222,72 +229,55 @@ def test_the_map_shows_figures_of_the_scope_only(db: str, monkeypatch: pytest.Mo
 # ------------------------------------------------------------------ signing in
 
 
-def sign_in_form(at: AppTest, name: str, password: str) -> AppTest:
-    at.text_input(key="signin_name").input(name)
-    at.text_input(key="signin_password").input(password)
-    at.button[0].click()
-    return at.run()
-
-
-def test_sign_in_success_failure_throttle_lockout(db: str) -> None:
+def test_the_sign_in_form_posts_to_the_route_and_shows_its_refusal(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The form is plain HTML posting to the app's own route (tests/test_session_routes.py checks the
+    route); it carries this browser's CSRF value and the language, and shows a
+    refusal the route sent back once."""
+    monkeypatch.setattr(routes, "MOUNTED", False)
     at = open_page("grid", "public", {"grid": "G0001"}, db)
-    sign_in_form(at, "demo-grid", "not the password")
-    assert at.error[0].value == "用户名或密码错误。"
-    sign_in_form(at, "demo-grid", core.DEMO_PASSWORD)
-    assert not at.exception
-    assert at.header[0].value == "网格 · 中远两湾城居民区1号网格"
-
-    # Throttled: two failures an hour from now leave a wait of 1 s after them, an hour away.
-    with open_store(db) as store:
-        later = trail.local_now(store) + dt.timedelta(hours=1)
-        for _ in range(2):
-            with pytest.raises(core.AuthError):
-                core.authenticate(store, "demo-street", "wrong", now=later)
-    at = open_page("grid", "public", {}, db)
-    sign_in_form(at, "demo-street", core.DEMO_PASSWORD)
-    (error,) = at.error
-    assert error.value.startswith("尝试过于频繁，请 ") and error.value.endswith(" 秒后再试。")
-    assert 3595 <= int(error.value.split()[1]) <= 3601
-
-    # Locked: five failures in a row lock the account for 15 minutes, even with the right password.
-    with open_store(db) as store:
-        for i in range(5):
-            with pytest.raises(core.AuthError):
-                core.authenticate(store, "demo-committee", "wrong", now=later + dt.timedelta(minutes=i))
-    sign_in_form(at, "demo-committee", core.DEMO_PASSWORD)
-    (error,) = at.error
-    assert error.value.startswith("连续登录失败次数过多，账号已锁定，请 ")
-    assert 74 <= int(error.value.split("请 ")[1].split()[0]) <= 80  # 1 h 4 min + 15 min from now
+    assert "此服务器未提供登录：请用 sibai serve 启动应用。" in messages(at)  # plain `streamlit run`
+    monkeypatch.setattr(routes, "MOUNTED", True)
+    at = open_page("grid", "public", {"grid": "G0001", "signin": "bad_credentials"}, db)
+    (form,) = [h.proto.body for h in at.get("html")]
+    assert '<form method="post" action="/api/session/signin"' in form
+    assert 'name="csrf" value="csrf-value"' in form and "G0001" not in form  # back by Referer
+    assert 'name="ui_lang" value="zh"' in form and 'name="user"' in form and 'name="password"' in form
+    assert at.error[0].value == "用户名或密码错误。连续失败多次后需等待一段时间才能再试。"
+    assert "signin" not in at.query_params
 
 
 def test_a_forged_session_value_grants_nothing(db: str, register: pd.DataFrame, link: dict[str, str]) -> None:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["role"] = "district"
-    at.session_state["user"] = "demo-district"
-    now = dt.datetime.now()
-    forged = auth.Session(core.User("demo-district", "district", ()), "password", now, now, "0" * 64)
-    at.session_state[auth.SESSION_KEY] = forged
-    at.query_params.update(link)
-    at.run()
-    at.switch_page("pages/grid.py")
-    at.query_params.update(link)
-    at.run()
-    assert not at.exception
-    assert messages(at)[-1] == SIGN_IN_NEEDED
-    assert hits(at, foreign_values(register, "public")) == []
-    assert not at.dataframe and not at.metric
-    assert auth.SESSION_KEY not in at.session_state  # the forged session was dropped
+    with open_store(db) as store:
+        real = auth.session_for(store, "demo-district", core.DEMO_PASSWORD)
+    token = real.rpartition(".")[0]
+    for forged in (f"{token}.{'A' * 43}", "x" * 40, core.User("demo-district", "district", ())):
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.session_state["role"] = "district"
+        at.session_state["user"] = "demo-district"
+        at.session_state[auth.SESSION_KEY] = forged
+        at.query_params.update(link)
+        at.run()
+        at.switch_page("pages/grid.py")
+        at.query_params.update(link)
+        at.run()
+        assert not at.exception
+        assert SIGN_IN_NEEDED in messages(at)
+        assert hits(at, foreign_values(register, "public")) == []
+        assert not at.dataframe and not at.metric
+        assert auth.SESSION_KEY not in at.session_state  # the forged session was dropped
 
 
 def test_an_expired_session_signs_out(db: str) -> None:
     at = open_page("grid", "grid", {"grid": "G0001"}, db)
     assert at.header
-    session = at.session_state[auth.SESSION_KEY]
-    idle = dt.timedelta(minutes=31)
-    at.session_state[auth.SESSION_KEY] = dataclasses.replace(session, last_seen=session.last_seen - idle)
+    with open_store(db) as store, store.engine.begin() as conn:
+        idle = (trail.local_now(store) - dt.timedelta(minutes=31)).strftime("%Y-%m-%d %H:%M:%S")
+        conn.exec_driver_sql("UPDATE sessions SET last_seen = ?", (idle,))
     at.run()
-    assert [w.value for w in at.warning] == ["登录已过期，请重新登录。"]
-    assert [i.value for i in at.info] == [SIGN_IN_NEEDED]
+    assert at.warning[0].value == "登录已过期，请重新登录。"
+    assert SIGN_IN_NEEDED in [i.value for i in at.info]
     assert not at.header and not at.dataframe
     with open_store(db) as store:
         rows = trail.read(store, action="logout")
@@ -300,8 +290,9 @@ def test_a_disabled_account_loses_access_on_the_next_run(db: str) -> None:
     with open_store(db) as store:
         core.disable_user(store, "demo-grid")
     at.run()
-    assert [w.value for w in at.warning] == ["账号已停用或不存在，已退出登录。"]
-    assert [i.value for i in at.info] == [SIGN_IN_NEEDED]
+    # Disabling ends the account's sessions: the page says the session ended.
+    assert at.warning[0].value == "登录已结束（已在别处退出、修改了密码或账号已停用），请重新登录。"
+    assert SIGN_IN_NEEDED in [i.value for i in at.info]
     assert not at.header
 
 

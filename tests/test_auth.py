@@ -78,9 +78,12 @@ def lite(tmp_path: Path, tiny: dict[str, pd.DataFrame]) -> Iterator[Store]:
 
 
 def _reason(store: Store, name: str, password: str, now: dt.datetime) -> tuple[str, dt.timedelta | None]:
+    """Return the refusal's real cause and wait; what the person is told never depends on them."""
     with pytest.raises(AuthError) as info:
         auth.authenticate(store, name, password, now=now)
-    return info.value.reason, info.value.retry_after
+    told = "disabled" if info.value.cause == "disabled" else "bad_credentials"
+    assert (info.value.reason, str(info.value)) == (told, auth._MESSAGES[told])
+    return info.value.cause, info.value.retry_after
 
 
 # ------------------------------------------------------------------ hashing
@@ -199,23 +202,23 @@ def test_failures_are_throttled_then_locked_then_unlocked_and_success_resets(sto
     auth.add_user(store, "wang", role="grid", areas=["G0001"], password=PW, now=T)
     t = T
     # 1st failure: no wait (a typo costs nothing).
-    assert _reason(store, "wang", "typo", t) == ("bad_credentials", None)
+    assert _reason(store, "wang", "typo", t) == ("wrong password", None)
     # 2nd failure: the next attempt must wait 1 s, then 2 s, then 4 s.
-    assert _reason(store, "wang", "typo", t) == ("bad_credentials", SEC)
+    assert _reason(store, "wang", "typo", t) == ("wrong password", SEC)
     assert _reason(store, "wang", PW, t) == ("throttled", SEC)  # even the right password waits
-    assert _reason(store, "wang", "typo", t + SEC) == ("bad_credentials", 2 * SEC)
+    assert _reason(store, "wang", "typo", t + SEC) == ("wrong password", 2 * SEC)
     assert _reason(store, "wang", "typo", t + 2 * SEC) == ("throttled", SEC)
-    assert _reason(store, "wang", "typo", t + 3 * SEC) == ("bad_credentials", 4 * SEC)
+    assert _reason(store, "wang", "typo", t + 3 * SEC) == ("wrong password", 4 * SEC)
     # 5th consecutive failure: locked for 15 minutes, the right password included.
     t = t + 7 * SEC
-    assert _reason(store, "wang", "typo", t) == ("locked", dt.timedelta(minutes=15))
+    assert _reason(store, "wang", "typo", t) == ("wrong password", dt.timedelta(minutes=15))
     assert _reason(store, "wang", PW, t + dt.timedelta(minutes=14)) == ("locked", dt.timedelta(minutes=1))
     # After the lock: the counter starts afresh, and a success resets it.
     t = t + dt.timedelta(minutes=15)
-    assert _reason(store, "wang", "typo", t) == ("bad_credentials", None)
+    assert _reason(store, "wang", "typo", t) == ("wrong password", None)
     user = auth.authenticate(store, "wang", PW, now=t)
     assert user == User("wang", "grid", ("G0001",))
-    assert _reason(store, "wang", "typo", t) == ("bad_credentials", None)
+    assert _reason(store, "wang", "typo", t) == ("wrong password", None)
     assert auth.authenticate(store, "wang", PW, now=t).name == "wang"
     assert auth.list_users(store)["last_login"].tolist() == [t]
     log = audit.read(store, who="wang")
@@ -229,36 +232,88 @@ def test_failures_are_throttled_then_locked_then_unlocked_and_success_resets(sto
 def test_lockout_follows_the_settings(tmp_path: Path, tiny: dict[str, pd.DataFrame]) -> None:
     with _district(str(tmp_path / "s.gpkg"), tiny, login_max_failures=2, login_lock_minutes=1) as s:
         auth.add_user(s, "wang", role="grid", areas=["G0001"], password=PW)
-        assert _reason(s, "wang", "typo", T) == ("bad_credentials", None)
-        assert _reason(s, "wang", "typo", T) == ("locked", dt.timedelta(minutes=1))
+        assert _reason(s, "wang", "typo", T) == ("wrong password", None)
+        assert _reason(s, "wang", "typo", T) == ("wrong password", dt.timedelta(minutes=1))
         assert _reason(s, "wang", PW, T + 59 * SEC)[0] == "locked"
         assert auth.authenticate(s, "wang", PW, now=T + 60 * SEC).name == "wang"
 
 
 def test_parallel_guesses_queue_behind_the_first_failures(store: Store, hasher: CountingHasher) -> None:
-    """Six guesses at the same moment: each counts as a failure before its hash is checked, so only
-    the first two (no wait after one failure) reach the password check; the rest are throttled."""
+    """Six guesses at the same moment are taken one at a time: the first two (no wait after one
+    failure) are checked and fail; the others find the wait of the second and are throttled."""
     auth.add_user(store, "wang", role="grid", areas=["G0001"], password=PW)
     before = hasher.verified
     start = threading.Barrier(6)
-    reasons: list[str] = []
+    causes: list[str] = []
 
     def guess(k: int) -> None:
         start.wait()
         try:
             auth.authenticate(store, "wang", f"guess {k}", now=T)
         except AuthError as exc:
-            reasons.append(exc.reason)
+            causes.append(exc.cause)
 
     threads = [threading.Thread(target=guess, args=(k,)) for k in range(6)]
     for th in threads:
         th.start()
     for th in threads:
         th.join()
-    assert sorted(reasons) == ["bad_credentials"] * 2 + ["throttled"] * 4
-    assert hasher.verified - before == 2
+    assert sorted(causes) == ["throttled"] * 4 + ["wrong password"] * 2
+    assert hasher.verified - before == 6  # every refusal costs one verification (dummy when throttled)
+    assert auth.list_users(store)["name"].tolist() == ["wang"]
+    assert store.scalar("SELECT failures FROM users") == 2
     assert _reason(store, "wang", PW, T) == ("throttled", SEC)
     assert auth.authenticate(store, "wang", PW, now=T + SEC).name == "wang"
+
+
+def test_concurrent_right_passwords_all_sign_in(store: Store) -> None:
+    """Attempts in progress never count as failures: eight people on one account at once all get in."""
+    auth.add_user(store, "wang", role="grid", areas=["G0001"], password=PW)
+    start = threading.Barrier(8)
+    names: list[str] = []
+
+    def sign_in() -> None:
+        start.wait()
+        names.append(auth.authenticate(store, "wang", PW, now=T).name)
+
+    threads = [threading.Thread(target=sign_in) for _ in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert names == ["wang"] * 8
+    assert store.scalar("SELECT failures FROM users") == 0
+    assert audit.read(store, action="login_failed").empty
+
+
+def test_argon2_runs_in_a_small_pool(lite: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """However many people sign in at once, at most VERIFY_SLOTS hashes (64 MiB each) run together."""
+    for k in range(12):
+        auth.add_user(lite, f"user{k}", role="grid", areas=["G0001"], password=PW)
+    running, peak = [0], [0]
+    guard = threading.Lock()
+
+    class Slow(CountingHasher):
+        def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+            with guard:
+                running[0] += 1
+                peak[0] = max(peak[0], running[0])
+            try:
+                threading.Event().wait(0.05)
+                return super().verify(hash, password)
+            finally:
+                with guard:
+                    running[0] -= 1
+
+    slow = Slow()
+    monkeypatch.setattr(auth, "_hasher", lambda: slow)
+    threads = [threading.Thread(target=auth.authenticate, args=(lite, f"user{k}", PW)) for k in range(12)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert slow.verified == 12
+    assert 1 <= peak[0] <= auth.VERIFY_SLOTS == 4
 
 
 def test_a_new_password_clears_a_lockout(lite: Store) -> None:
@@ -278,14 +333,14 @@ def test_an_unknown_user_looks_like_a_wrong_password(lite: Store, hasher: Counti
     assert hasher.verified == before + 1  # checked against a dummy hash: the same work as a real user
     wrong = _reason(lite, "wang", "typo", T)
     assert hasher.verified == before + 2
-    assert unknown == wrong == ("bad_credentials", None)
+    assert (unknown, wrong) == (("unknown user", None), ("wrong password", None))
     with pytest.raises(AuthError) as a:
         auth.authenticate(lite, "ghost", PW, now=T)
     with pytest.raises(AuthError) as b:
         auth.authenticate(lite, "wang", "typo", now=T + 5 * SEC)
     assert str(a.value) == str(b.value) == "wrong user name or password"
     # Even a name no account could have is verified and answered the same way.
-    assert _reason(lite, "x; DROP TABLE users", PW, T) == ("bad_credentials", None)
+    assert _reason(lite, "x; DROP TABLE users", PW, T) == ("malformed user name", None)
     assert hasher.verified == before + 5
     failed = audit.read(lite, action="login_failed")
     assert failed["detail"].tolist() == ["malformed user name", "wrong password", "unknown user",
@@ -293,10 +348,25 @@ def test_an_unknown_user_looks_like_a_wrong_password(lite: Store, hasher: Counti
     assert set(failed["role"]) == {"public"}
 
 
+def test_a_locked_account_answers_like_an_unknown_name(lite: Store, hasher: CountingHasher) -> None:
+    """No user enumeration: after five wrong passwords a real name says and costs what a ghost does."""
+    auth.add_user(lite, "wang", role="grid", areas=["G0001"], password=PW)
+    for k in range(5):
+        with pytest.raises(AuthError):
+            auth.authenticate(lite, "wang", "typo", now=T + k * dt.timedelta(seconds=30))
+    answers = []
+    for name, password in (("wang", PW), ("wang", "typo"), ("ghost", PW)):
+        before = hasher.verified
+        with pytest.raises(AuthError) as info:
+            auth.authenticate(lite, name, password, now=T + dt.timedelta(minutes=3))
+        answers.append((info.value.reason, str(info.value), hasher.verified - before))
+    assert answers == [("bad_credentials", "wrong user name or password", 1)] * 3
+
+
 def test_a_disabled_account_says_so_only_to_the_right_password(store: Store) -> None:
     auth.add_user(store, "wang", role="grid", areas=["G0001"], password=PW)
     auth.disable_user(store, "wang")
-    assert _reason(store, "wang", "typo", T) == ("bad_credentials", None)
+    assert _reason(store, "wang", "typo", T) == ("wrong password", None)
     assert _reason(store, "wang", PW, T) == ("disabled", None)
 
 
@@ -312,14 +382,11 @@ def test_outdated_hashes_are_upgraded_at_sign_in(lite: Store, monkeypatch: pytes
 
 
 def test_auth_errors_carry_a_known_reason() -> None:
-    assert {AuthError(r).reason for r in auth.REASONS} == {
-        "bad_credentials",
-        "throttled",
-        "locked",
-        "disabled",
-    }
+    assert {AuthError(r, cause="throttled").reason for r in auth.REASONS} == {"bad_credentials", "disabled"}
     with pytest.raises(ValueError):
-        AuthError("maybe")
+        AuthError("maybe", cause="throttled")
+    with pytest.raises(ValueError):
+        AuthError("bad_credentials", cause="maybe")
     assert [auth.retry_delay(n) for n in range(1, 7)] == [
         dt.timedelta(seconds=s) for s in (0, 1, 2, 4, 8, 16)
     ]
@@ -341,7 +408,7 @@ def test_an_sso_identity_maps_to_its_enabled_user(store: Store) -> None:
     auth.disable_user(store, "li")
     assert auth.user_for_identity(store, "li@example.gov.cn") is None
     # A single-sign-on-only user has no password to guess.
-    assert _reason(store, "wang", "anything at all", T) == ("bad_credentials", None)
+    assert _reason(store, "wang", "anything at all", T) == ("wrong password", None)
 
 
 # ----------------------------------------------------------------- sessions

@@ -149,8 +149,39 @@ def test_serve_passes_port_database_and_streamlit_flags(
     db = str(tmp_path / "d.gpkg")
     assert main(["serve", "--db", db, "--port", "8765", "--", "--server.headless", "true"]) == 0
     assert main(["serve", "--db", db, "--no-warm-up"]) == 0
-    assert calls == [(["--server.port", "8765", "--server.headless", "true"], True), ([], False)]
+    local = ["--client.showErrorDetails", "type", "--server.address", "127.0.0.1"]
+    assert calls == [(["--server.port", "8765", *local, "--server.headless", "true"], True), (local, False)]
     assert os.environ["SIBAI_DB"] == db
+
+
+def test_serve_listens_on_this_machine_unless_told_and_then_not_with_demo_accounts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from geo import auth
+    from geo.cli import main
+    from ui import server
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(server, "main", lambda flags, *, warm_up: calls.append(flags) or 0)
+    db = str(tmp_path / "demo.gpkg")
+    Path(db).write_bytes(Path(tiny_db).read_bytes())
+    with open_store(db) as store:
+        auth.create_demo_accounts(store)
+    assert main(["serve", "--db", db, "--host", "0.0.0.0"]) == 1
+    assert "refusing to listen on 0.0.0.0: demo accounts" in capsys.readouterr().err
+    monkeypatch.setenv("SIBAI_SERVE_HOST", "0.0.0.0")  # the setting, likewise
+    assert main(["serve", "--db", db]) == 1
+    assert main(["serve", "--db", db, "--", "--server.address", "0.0.0.0"]) == 1  # only --host opens it
+    assert "give the address to listen on with --host" in capsys.readouterr().err
+    assert calls == []
+    assert main(["serve", "--db", db, "--allow-demo-accounts"]) == 0
+    with open_store(db) as store:
+        for name in auth.enabled_demo_accounts(store):
+            auth.disable_user(store, name)
+    assert main(["serve", "--db", db, "--host", "0.0.0.0"]) == 0
+    monkeypatch.delenv("SIBAI_SERVE_HOST")
+    assert main(["serve", "--db", db]) == 0  # the default: this machine only, demo accounts or not
+    assert [c[c.index("--server.address") + 1] for c in calls] == ["0.0.0.0", "0.0.0.0", "127.0.0.1"]
 
 
 def test_the_command_line_never_imports_streamlit() -> None:
@@ -186,7 +217,6 @@ def sibai_serve(db: str, log_dir: Path) -> Iterator[tuple[str, Path]]:
     cmd = [
         sys.executable, "-m", "geo.cli", "serve", "--db", db, "--port", str(port), "--",
         "--server.headless", "true",
-        "--server.address", "127.0.0.1",
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
     env = {**os.environ, "SIBAI_TODAY": AS_OF.isoformat()}

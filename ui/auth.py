@@ -9,11 +9,16 @@ draws the sign-in form and the account box, decides which pages a role may
 open and turns deep links to areas outside the scope into a "no access"
 message.
 
-Nothing in ``st.session_state`` grants anything by itself: the signed-in
-session lives under a private key, carries an HMAC made with a secret of this
-server process, and each run re-reads the account from the store, so a
-disabled account loses access on its next rerun and a value such as
-``st.session_state["role"] = "district"`` is simply ignored.
+The session is a row in the store (:mod:`geo.sessions`) named by a signed,
+``HttpOnly`` cookie that the app's own routes set and clear (``ui/routes.py``:
+a Streamlit script cannot set a cookie), read here through
+``st.context.cookies``. So a reload, a new tab, a restart and another
+replica find the same session and its language, and signing out, ``sibai
+user passwd`` or ``sibai user disable`` end it everywhere on the next rerun.
+A single-sign-on session (and a test's) has no cookie of ours: its signed
+value is kept under a private key of ``st.session_state`` instead, and is
+checked against the store just the same. Anything else in the session state
+(``st.session_state["role"] = "district"``, a forged value) grants nothing.
 
 What each role sees is described in ``docs/security.md`` ("What each role sees
 in the app").
@@ -21,11 +26,7 @@ in the app").
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import hashlib
-import hmac
-import secrets
 import threading
 from collections.abc import Mapping
 from typing import Any, NoReturn
@@ -33,10 +34,11 @@ from typing import Any, NoReturn
 import streamlit as st
 
 from geo import auth as core
+from geo import sessions
 from geo.store import OutOfScope, Scope, number_id
 from geo.store import audit as trail
 from geo.text import plain
-from ui import data
+from ui import data, routes
 from ui.i18n import lang, t
 
 PUBLIC = core.PUBLIC
@@ -67,34 +69,9 @@ _DENIED_KEY = "_sibai_denied"
 _SSO_OFF_KEY = "_sibai_sso_off"
 _SSO_LOGOUT_KEY = "_sibai_sso_logout"
 _SIGNED_OUT_KEY = "_sibai_signed_out"
+_LANG_KEY = "_sibai_lang_of"  # the session whose language this Streamlit session has taken on
 
-# Signs the session kept in st.session_state: a value put there by any other
-# code (a forged role, a copied session) does not verify. Per server process:
-# sessions never move between processes (a browser tab keeps its websocket).
-_SECRET = secrets.token_bytes(32)
 _local = threading.local()
-
-
-@dataclasses.dataclass(frozen=True)
-class Session:
-    """A signed-in session: the account, how and when it signed in, when it was last active."""
-
-    user: core.User
-    via: str  # "password" or "sso"
-    signed_in_at: dt.datetime
-    last_seen: dt.datetime
-    sig: str
-
-
-def _sign(name: str, via: str, signed_in_at: dt.datetime) -> str:
-    msg = f"{name}\x1f{via}\x1f{signed_in_at.isoformat()}".encode()
-    return hmac.new(_SECRET, msg, hashlib.sha256).hexdigest()
-
-
-def _valid(session: object) -> bool:
-    return isinstance(session, Session) and hmac.compare_digest(
-        session.sig, _sign(session.user.name, session.via, session.signed_in_at)
-    )
 
 
 def now() -> dt.datetime:
@@ -102,18 +79,28 @@ def now() -> dt.datetime:
     return trail.local_now(data.store())
 
 
-def new_session(user: core.User, *, via: str, at: dt.datetime) -> Session:
-    """Return a signed session for ``user`` (only after :func:`geo.auth.authenticate` or SSO said yes)."""
-    return Session(user, via, at, at, _sign(user.name, via, at))
+def session_for(store: Any, name: str, password: str) -> str:
+    """Sign in through :func:`geo.auth.authenticate`; return the session's value (tests put it in the state).
 
-
-def session_for(store: Any, name: str, password: str) -> Session:
-    """Sign in through :func:`geo.auth.authenticate` and return the session (tests put it in the state).
-
-    Raises :class:`geo.auth.AuthError` like the form would show it.
+    Raises :class:`geo.auth.AuthError` like the sign-in route would answer.
     """
     user = core.authenticate(store, name, password)
-    return new_session(user, via="password", at=trail.local_now(store))
+    return sessions.start(store, user, via="password", lang=lang())
+
+
+def _value() -> str | None:
+    """Return the signed session value of this browser: held in the state (SSO, tests), else the cookie."""
+    held = st.session_state.get(SESSION_KEY)
+    if held is not None:
+        if isinstance(held, str):
+            return held
+        st.session_state.pop(SESSION_KEY, None)  # no value of ours: grants nothing
+    return _cookie(sessions.COOKIE)
+
+
+def _cookie(name: str) -> str | None:
+    value = st.context.cookies.get(name)
+    return value if isinstance(value, str) and value else None
 
 
 # ----------------------------------------------------------------- who
@@ -145,63 +132,61 @@ def start_run() -> None:
 
     Ends expired sessions and sessions of accounts that were disabled or
     removed meanwhile (with a message), maps a single sign-on identity to its
-    account, and marks the session active.
+    account, marks the session active and keeps its language in step with the
+    sidebar's.
     """
     token = _run_token()
     if _this_run(token):
         return
     if st.session_state.pop(_SSO_LOGOUT_KEY, False):
         st.logout()
-    user = _resolve(touch=True)
+    value, session = _resolve(touch=True)
+    if session is not None and value is not None:
+        _follow_language(value, session)
     if token is not None:
-        _local.resolved = (token[0], token[1], user)
+        _local.resolved = (token[0], token[1], None if session is None else session.user, value)
 
 
-def _drop(message: str | None, *, action: str | None = None, detail: str = "") -> None:
-    session = st.session_state.pop(SESSION_KEY, None)
-    if message:
-        st.session_state[_FLASH_KEY] = message
-    if action and isinstance(session, Session):
-        audit(action, f"user:{session.user.name}", detail, who=session.user.name, as_role=session.user.role)
-        if session.via == "sso":
-            # The identity cookie stays: do not sign the same identity in again by itself.
-            st.session_state[_SSO_OFF_KEY] = True
+def _follow_language(value: str, session: sessions.Session) -> None:
+    if st.session_state.get(_LANG_KEY) != value:
+        # A new tab, a reload, another replica: the language the person chose.
+        st.session_state["lang"] = session.lang
+        st.session_state[_LANG_KEY] = value
+    elif lang() != session.lang:
+        sessions.set_lang(data.store(), value, lang())  # chosen in the sidebar just now
 
 
-def _resolve(*, touch: bool) -> core.User | None:
-    session = st.session_state.get(SESSION_KEY)
+def _resolve(*, touch: bool) -> tuple[str | None, sessions.Session | None]:
+    value = _value()
+    if value is None:
+        found = _from_sso() if touch else None
+        return (st.session_state.get(SESSION_KEY), found) if found is not None else (None, None)
+    session, why = sessions.resume(data.store(), value)
     if session is None:
-        return _from_sso() if touch else None
-    if not _valid(session):
-        st.session_state.pop(SESSION_KEY, None)
-        return None
-    store = data.store()
-    at = now()
-    if core.session_expired(
-        signed_in_at=session.signed_in_at, last_seen=session.last_seen, now=at, settings=data.settings()
-    ):
-        _drop(t("auth.expired"), action="logout", detail="session expired")
-        return None
-    fresh = core.get_user(store, session.user.name)
-    if fresh is None or fresh.disabled:
-        _drop(t("auth.disabled_now"), action="logout", detail="account disabled or removed")
-        return None
-    if touch:
-        st.session_state[SESSION_KEY] = dataclasses.replace(session, user=fresh, last_seen=at)
-    return fresh
+        held = st.session_state.pop(SESSION_KEY, None) is not None
+        if not why and st.session_state.get(_LANG_KEY) == value:
+            why = "ended"  # it was live in this tab: ended elsewhere (another tab, `sibai user ...`)
+        if why:
+            st.session_state.pop(_LANG_KEY, None)
+            st.session_state[_FLASH_KEY] = t(f"auth.{why}" if why != "disabled" else "auth.disabled_now")
+            if held:  # single sign-on: do not sign the same identity in again by itself
+                st.session_state[_SSO_OFF_KEY] = True
+        if touch and not held:
+            found = _from_sso()
+            if found is not None:
+                return st.session_state.get(SESSION_KEY), found
+        return None, None
+    return value, session
 
 
 def current() -> core.User | None:
     """Return the signed-in account (fresh from the store), or None for the public."""
     if _this_run(_run_token()):
-        cached = _local.resolved[2]
-        session = st.session_state.get(SESSION_KEY)
-        # Still the same signed session (not signed out or replaced by a callback since).
-        if cached is not None and _valid(session) and session.user.name == cached.name:
-            return cached  # type: ignore[no-any-return]
-        if cached is None and session is None:
-            return None
-    return _resolve(touch=False)
+        _sid, _coordinator, cached, value = _local.resolved
+        if value == _value():  # still the same session (not signed out by a callback since)
+            return cached  # type: ignore[no-any-return,unused-ignore]
+    session = _resolve(touch=False)[1]
+    return None if session is None else session.user
 
 
 def role() -> str:
@@ -396,35 +381,45 @@ def guard_page(page: str) -> None:
 # --------------------------------------------------------------- sign-in
 
 
-def reason_text(exc: core.AuthError) -> str:
-    """Return why a sign-in was refused, in the UI language (the wait time when throttled or locked)."""
-    wait = exc.retry_after
-    if wait is not None:
-        minutes = max(1, -(-int(wait.total_seconds()) // 60))
-        seconds = max(1, int(wait.total_seconds()))
-        return t(f"auth.err.{exc.reason}", minutes=minutes, seconds=seconds)
-    return t(
-        f"auth.err.{exc.reason}.plain" if exc.reason in ("throttled", "locked") else f"auth.err.{exc.reason}"
-    )
+def _form_html(action: str, fields: dict[str, str], body: str, *, name: str) -> str:
+    hidden = "".join(f'<input type="hidden" name="{k}" value="{plain(v)}">' for k, v in fields.items())
+    return f'<form method="post" action="{action}" name="{name}" style="margin:0">{hidden}{body}</form>'
 
 
-def sign_in_form(*, key: str = "signin") -> None:
-    """Draw the sign-in form (name, password) and the single sign-on button where configured."""
-    with st.form(key, clear_on_submit=True):
-        name = st.text_input(t("auth.name"), key=f"{key}_name", max_chars=64)
-        password = st.text_input(t("auth.password"), type="password", key=f"{key}_password", max_chars=256)
-        submitted = st.form_submit_button(t("auth.submit"), type="primary")
-    if submitted:
-        store = data.store()
-        try:
-            user = core.authenticate(store, (name or "").strip(), password or "")
-        except core.AuthError as exc:
-            st.error(plain(reason_text(exc)))
-        else:
-            st.session_state[SESSION_KEY] = new_session(user, via="password", at=trail.local_now(store))
-            st.session_state.pop(_DENIED_KEY, None)
-            st.rerun()
-    if sso_configured() and st.button(t("auth.sso"), key=f"{key}_sso"):
+_INPUT = 'style="display:block;width:100%;max-width:24rem;padding:.4rem;margin:.2rem 0 .8rem"'
+_BUTTON = 'style="padding:.4rem 1.2rem;border-radius:.5rem;border:1px solid #ccc;cursor:pointer"'
+
+
+def _csrf() -> str | None:
+    return _cookie(sessions.CSRF_COOKIE)
+
+
+def sign_in_form() -> None:
+    """Draw the sign-in form (name, password), which posts to the app's sign-in route, and the SSO button.
+
+    The route sets the session cookie and comes back to this page's address (with its link);
+    a refusal comes back as ``?signin=<reason>`` and is shown here once.
+    """
+    reason = st.query_params.get(routes.ERROR_PARAM)
+    if reason in core.REASONS:
+        st.error(t(f"auth.err.{reason}"))
+        del st.query_params[routes.ERROR_PARAM]
+    csrf = _csrf()
+    if not routes.MOUNTED:
+        st.warning(t("auth.no_routes"))
+    elif not csrf:
+        st.warning(t("auth.reload"))
+    else:
+        body = (
+            f'<label>{plain(t("auth.name"))}<input name="user" autocomplete="username" '
+            f'maxlength="64" required {_INPUT}></label>'
+            f'<label>{plain(t("auth.password"))}<input name="password" type="password" '
+            f'autocomplete="current-password" maxlength="256" required {_INPUT}></label>'
+            f'<button type="submit" {_BUTTON}>{plain(t("auth.submit"))}</button>'
+        )
+        fields = {"csrf": csrf, "ui_lang": lang()}  # the route comes back to this page (its Referer)
+        st.html(_form_html(routes.SIGN_IN, fields, body, name="sibai-signin"))
+    if sso_configured() and st.button(t("auth.sso"), key="signin_sso"):
         st.session_state.pop(_SSO_OFF_KEY, None)
         provider = data.settings().sso_provider
         st.login(provider) if provider else st.login()
@@ -452,7 +447,7 @@ def _sso_identity() -> str | None:
 _UNKNOWN_KEY = "_sibai_sso_unknown"
 
 
-def _from_sso() -> core.User | None:
+def _from_sso() -> sessions.Session | None:
     st.session_state.pop(_UNKNOWN_KEY, None)
     if st.session_state.get(_SSO_OFF_KEY):
         return None
@@ -472,18 +467,21 @@ def _from_sso() -> core.User | None:
                 as_role=PUBLIC,
             )
         return None
-    at = trail.local_now(store)
-    st.session_state[SESSION_KEY] = new_session(found, via="sso", at=at)
+    # Streamlit's own identity cookie is what a reload brings back; the session row
+    # behind it is kept in the state (a script cannot set a cookie of ours).
+    value = sessions.start(store, found, via="sso", lang=lang())
+    st.session_state[SESSION_KEY] = value
     audit("login", f"user:{found.name}", "single sign-on", who=found.name, as_role=found.role)
-    return found
+    return sessions.resume(store, value)[0]
 
 
 def sign_out() -> None:
-    """Callback of the sign-out button: log it, end the session (and the SSO identity cookie)."""
-    session = st.session_state.get(SESSION_KEY)
-    if isinstance(session, Session) and session.via == "sso":
-        st.session_state[_SSO_LOGOUT_KEY] = True
-    _drop(t("auth.signed_out"), action="logout", detail="signed out")
+    """Callback of the sign-out button of a session held in the state (single sign-on): end it, log it."""
+    value = st.session_state.pop(SESSION_KEY, None)
+    if isinstance(value, str) and sessions.end(data.store(), value):
+        st.session_state[_SSO_LOGOUT_KEY] = True  # and Streamlit's identity cookie
+        st.session_state[_SSO_OFF_KEY] = True
+    st.session_state[_FLASH_KEY] = t("auth.signed_out")
     st.session_state[_SIGNED_OUT_KEY] = True
     st.session_state.pop(_DENIED_KEY, None)
     st.session_state.pop("unmasked", None)
@@ -521,7 +519,12 @@ def account_box() -> None:
     if u is not None:
         sb.markdown(f"**{t('auth.signed_in_as')}** {plain(u.name)}")
         sb.caption(f"{t(f'auth.role.{u.role}')} · {plain(areas_text(u))}")
-        sb.button(t("auth.sign_out"), on_click=sign_out, key="auth_sign_out")
+        if st.session_state.get(SESSION_KEY) is not None or not _csrf():
+            sb.button(t("auth.sign_out"), on_click=sign_out, key="auth_sign_out")
+        else:  # the browser's cookie: the sign-out route clears it (in every tab of this browser)
+            button = f'<button type="submit" {_BUTTON}>{plain(t("auth.sign_out"))}</button>'
+            fields = {"csrf": _csrf() or "", "next": f"/?lang={lang()}"}  # signed out, same language
+            sb.html(_form_html(routes.SIGN_OUT, fields, button, name="sibai-signout"))
         return
     unknown = st.session_state.get(_UNKNOWN_KEY)
     if unknown:

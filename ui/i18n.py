@@ -640,20 +640,19 @@ TEXT.update(
             "账号已停用或不存在，已退出登录。",
             "Your account was disabled or removed: you are signed out.",
         ),
-        "auth.err.bad_credentials": ("用户名或密码错误。", "Wrong user name or password."),
-        "auth.err.throttled": (
-            "尝试过于频繁，请 {seconds} 秒后再试。",
-            "Too many attempts: try again in {seconds} seconds.",
+        "auth.err.bad_credentials": (
+            "用户名或密码错误。连续失败多次后需等待一段时间才能再试。",
+            "Wrong user name or password. After repeated failures, wait a while before trying again.",
         ),
-        "auth.err.throttled.plain": ("尝试过于频繁，请稍后再试。", "Too many attempts: try again later."),
-        "auth.err.locked": (
-            "连续登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试。",
-            "Too many failed sign-ins: the account is locked; try again in {minutes} minutes.",
+        "auth.no_routes": (
+            "此服务器未提供登录：请用 sibai serve 启动应用。",
+            "This server offers no sign-in: start the app with sibai serve.",
         ),
-        "auth.err.locked.plain": (
-            "连续登录失败次数过多，账号已暂时锁定。",
-            "Too many failed sign-ins: the account is locked for a while.",
+        "auth.ended": (
+            "登录已结束（已在别处退出、修改了密码或账号已停用），请重新登录。",
+            "Your session has ended (signed out elsewhere, a new password, or a disabled account).",
         ),
+        "auth.reload": ("请刷新页面后再登录。", "Reload the page to sign in."),
         "auth.err.disabled": (
             "该账号已停用，请联系区级管理员。",
             "This account is disabled: ask the district.",

@@ -1,6 +1,12 @@
-"""Start the app with warm caches and proper navigation from the first request: ``sibai serve``.
+"""Start the app on its own server, with warm caches and navigation right from the first request.
 
-A plain ``streamlit run app.py`` keeps working, but a fresh server has two rough edges:
+``sibai serve`` calls :func:`main`.
+
+The app runs as Streamlit's ``st.App`` (``asgi.py``: an ASGI app served by
+uvicorn) with routes of its own beside the screens: the sign-in and sign-out
+routes of ``ui/routes.py``, which set and clear the session cookie. A plain
+``streamlit run app.py`` still shows the public page, but has nowhere to sign
+in. Besides, a fresh server has two rough edges:
 
 1. **Cold caches.** The whole-district coverage index, the area layers and the
    map geometry are built by the first page that asks for them (about 8-12 s on
@@ -17,9 +23,14 @@ A plain ``streamlit run app.py`` keeps working, but a fresh server has two rough
 
 :func:`main` sets the flag to False before any session exists (exactly the
 state ``st.navigation`` leaves it in), starts a thread that fills the caches
-as soon as the server is up, and then runs Streamlit's own ``streamlit run``
-command in this process, so every ``--server.*`` flag and every
+as soon as the server is up, and then runs Streamlit's own ``streamlit run
+asgi.py`` command in this process, so every ``--server.*`` flag and every
 ``config.toml`` works as with ``streamlit run``.
+
+Streamlit tells every browser the full path of the entry script on the server
+(``NewSession.main_script_path``, used by the browser only to name the app);
+:func:`hide_script_path` sends the file name alone, so an anonymous visitor
+learns nothing of the server's folders.
 
 The warm-up calls the very cached functions the pages call
 (``st.cache_resource`` caches are process-wide, so a visitor's run finds the
@@ -42,9 +53,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 #: The app's entry script, from this file's place (never the working directory).
 APP = Path(__file__).resolve().parents[1] / "app.py"
+
+#: The file that builds the app's own server (``st.App``) around :data:`APP`.
+LAUNCHER = APP.parent / "asgi.py"
 
 #: Seconds to wait for Streamlit's runtime to start before warming anyway.
 SERVER_START_TIMEOUT = 120.0
@@ -140,6 +155,23 @@ def import_page_modules() -> None:
                 importlib.import_module(f"{module}.{name}")
 
 
+def hide_script_path() -> None:
+    """Make Streamlit send browsers the entry script's file name, not its full path on this server."""
+    from streamlit.runtime.app_session import AppSession
+
+    original = AppSession._create_new_session_message
+    if getattr(original, "sibai_hidden", False):
+        return
+
+    def without_path(self: AppSession, *args: Any, **kwargs: Any) -> Any:
+        msg = original(self, *args, **kwargs)
+        msg.new_session.main_script_path = Path(msg.new_session.main_script_path).name
+        return msg
+
+    without_path.sibai_hidden = True  # type: ignore[attr-defined]
+    AppSession._create_new_session_message = without_path  # type: ignore[method-assign]
+
+
 def _server_running() -> bool:
     from streamlit import runtime
     from streamlit.runtime.runtime import RuntimeState
@@ -173,7 +205,7 @@ def warm_when_up(*, timeout: float = SERVER_START_TIMEOUT) -> None:
 
 
 def main(flags: Sequence[str] = (), *, warm_up: bool = True) -> int:
-    """Run the app like ``streamlit run app.py [FLAGS]``, with the fixes above; return the exit code.
+    """Run the app like ``streamlit run asgi.py [FLAGS]``, with the fixes above; return the exit code.
 
     Parameters
     ----------
@@ -198,7 +230,7 @@ def main(flags: Sequence[str] = (), *, warm_up: bool = True) -> int:
         threading.Thread(target=warm_when_up, name="sibai-warm-up", daemon=True).start()
     try:
         # Streamlit's own command, so flags and config files mean what they mean there.
-        cli.main.main(["run", str(APP), *flags], prog_name="streamlit", standalone_mode=False)
+        cli.main.main(["run", str(LAUNCHER), *flags], prog_name="streamlit", standalone_mode=False)
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

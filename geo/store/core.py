@@ -1179,6 +1179,7 @@ EXTENSION_MODULES = (
     "geo.store.imports",
     "geo.store.walking",
     "geo.store.accounts",
+    "geo.store.sessions",
 )
 """Modules that define tables beside the foundation's schema (on the same metadata)."""
 
