@@ -51,7 +51,7 @@ def data_page(db: str, monkeypatch: pytest.MonkeyPatch, lang: str = "zh") -> App
     monkeypatch.setenv("SIBAI_TODAY", AS_OF.isoformat())  # figures are for the district's day
     at = AppTest.from_file(APP, default_timeout=60)
     sign_in(at, "district", db=db)
-    at.session_state["lang"] = lang
+    at.query_params["lang"] = lang  # a signed-in session takes its language from the link, else its own
     at.switch_page("pages/data.py")
     at.run()
     assert not at.exception

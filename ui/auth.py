@@ -39,7 +39,7 @@ from geo.store import OutOfScope, Scope, number_id
 from geo.store import audit as trail
 from geo.text import plain
 from ui import data, routes
-from ui.i18n import lang, t
+from ui.i18n import LANGS, lang, t
 
 PUBLIC = core.PUBLIC
 STAFF = frozenset(core.ROLES)
@@ -149,8 +149,12 @@ def start_run() -> None:
 
 def _follow_language(value: str, session: sessions.Session) -> None:
     if st.session_state.get(_LANG_KEY) != value:
-        # A new tab, a reload, another replica: the language the person chose.
-        st.session_state["lang"] = session.lang
+        # A new tab, a reload, another replica: the language the person chose, unless the
+        # link asks for one (?lang=en in a shared link), which then becomes their choice.
+        asked = st.query_params.get("lang")
+        if asked in LANGS and asked != session.lang:
+            sessions.set_lang(data.store(), value, asked)
+        st.session_state["lang"] = asked if asked in LANGS else session.lang
         st.session_state[_LANG_KEY] = value
     elif lang() != session.lang:
         sessions.set_lang(data.store(), value, lang())  # chosen in the sidebar just now
