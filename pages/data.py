@@ -16,6 +16,7 @@ from geo.ingest import KINDS, LAYER_KINDS, IngestError, rejects_bytes
 from geo.roundtrip import export_bytes, exportable, formats_for
 from geo.store import StoreError
 from ui import auth, data
+from ui.downloads import log_export
 from ui.i18n import fmt_int, lang, t
 
 auth.require("data")  # sign-in, page rights and the link's areas (ui/auth.py)
@@ -112,7 +113,14 @@ with tab_in:
             st.text(report.summary(lang()))
             if report.rejected:
                 name, payload = rejects_bytes(report, lang=lang())
-                st.download_button(t("data.rejects"), payload, file_name=name, key="data_rejects")
+                st.download_button(
+                    t("data.rejects"),
+                    payload,
+                    file_name=name,
+                    key="data_rejects",
+                    on_click=log_export,  # the rejected rows are household data too
+                    args=(name, report.rejected),
+                )
             problems = report.problems(lang(), limit=2000)
             problems["severity"] = [t(f"data.sev.{s}") for s in problems["severity"]]
             problems["row"] = [

@@ -197,5 +197,20 @@ def test_hostile_names_and_links_show_as_text_on_every_screen(
             assert _made_by_data(page) == [], path
     finally:
         context.close()
+    # The public summary, anonymous: committee names in its tables and its map.
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    outside += external_requests(page)
+    try:
+        open_fresh(page, base, "/")
+        _settle(page)
+        frame = page.locator("iframe").first
+        frame.wait_for(timeout=TIMEOUT)
+        page.wait_for_timeout(1000)
+        assert _made_by_data(page) == []
+        page.screenshot(path=tmp_path / "public-hostile.png", full_page=True)
+    finally:
+        context.close()
     assert dialogs == []
     assert outside == []

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from geo.demo import install_demo
 from geo.roundtrip import export_bytes
 from geo.store import Scope, open_store
+from geo.store import audit as trail
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 AS_OF = dt.date(2026, 11, 26)
@@ -90,6 +91,13 @@ def test_upload_shows_counts_summary_problems_and_the_rejects_file(
     ]
     (download,) = at.get("download_button")
     assert download.proto.label == "下载拒绝行（含行号、列和原因）"
+    # The rejected rows are household data: downloading them is audited like every export.
+    download.click().run()
+    with open_store(db) as store:
+        exports = trail.read(store, action="export")
+    ((who, target, detail),) = exports[["who", "target", "detail"]].values.tolist()
+    assert (who, detail) == ("demo-district", "1 rows")
+    assert target.startswith("file:") and "走访" in target
     with open_store(db) as store:
         visits = store.read_table("visits", scope=Scope.everything())
     assert visits.tail(2)[["household_id", "outcome"]].values.tolist() == [

@@ -307,3 +307,18 @@ def test_walk_page_saves_the_duty_to_the_rota(fresh_db: str, monkeypatch: pytest
     with open_store(fresh_db) as store:
         assert read_duty(store, committee, AS_OF) == other_id
     assert other not in at.selectbox(key="walk_tick_whose").options
+
+
+def test_the_printable_page_shows_hostile_names_as_text() -> None:
+    """Names in the printable walk (title, headings, table cells) are text, never markup (issue 19)."""
+    import html as html_lib
+
+    import pandas as pd
+
+    from geo.walks import print_html
+
+    hostile = "楼<img src=x onerror=alert(1)>"
+    stops = pd.DataFrame({"building": [hostile, "[x](javascript:alert(2))"], "order": [1, 2]})
+    page = print_html(f"今日走访 {hostile}", "2026-11-26", [(hostile, stops)], "<svg></svg>")
+    assert "<img" not in page and "onerror=alert(1)>" not in page
+    assert page.count(hostile) == 0 and html_lib.unescape(page).count(hostile) == 4
