@@ -421,6 +421,20 @@ def _dbf_encoding(data: bytes) -> str | None:
         return None
 
 
+def _feature_collection(source: Source) -> bytes:
+    """Return a GeoJSON file's bytes, a bare array of Features (DataV's format) made a FeatureCollection.
+
+    >>> _feature_collection(Source("a.json", b' [{"type": "Feature"}]'))
+    b'{"type": "FeatureCollection", "features":  [{"type": "Feature"}]}'
+    """
+    data = source.data
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if data.lstrip()[:1] != b"[":
+        return data
+    return b'{"type": "FeatureCollection", "features": ' + data + b"}"
+
+
 def _read_layer(
     source: Source,
     kind: str,
@@ -432,12 +446,17 @@ def _read_layer(
 ) -> RawFile:
     import pyogrio
 
-    buf = io.BytesIO(source.data)
+    data = _feature_collection(source) if fmt == "geojson" else source.data
+    buf = io.BytesIO(data)
     kwargs: dict[str, Any] = {}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL: "non conformant file extension"
             layers = [str(n) for n, _t in pyogrio.list_layers(buf)]
+            if fmt == "geojson":
+                # One layer, named by the file's top-level "name" or else by the random name of
+                # pyogrio's in-memory copy, which the next read does not share: read it unnamed.
+                layers = [n for n in layers if not n.startswith("pyogrio_")] or [kind]
             chosen = layer
             if layer is not None and layer not in layers:
                 raise IngestError(source.name, "no_layer", layer=layer, layers=", ".join(layers))
@@ -453,7 +472,7 @@ def _read_layer(
                 if enc:
                     kwargs["encoding"] = enc
             buf.seek(0)
-            frame = pyogrio.read_dataframe(buf, layer=chosen, **kwargs)
+            frame = pyogrio.read_dataframe(buf, layer=None if fmt == "geojson" else chosen, **kwargs)
     except IngestError:
         raise
     except Exception as exc:  # GDAL errors come in several classes

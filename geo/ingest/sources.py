@@ -91,6 +91,8 @@ def sniff_format(source: Source) -> Format:
 
     >>> sniff_format(Source("a.txt", "户号,人数\\n".encode()))
     'csv'
+    >>> sniff_format(Source("putuo.json", b'[{"type": "Feature", "properties": {"adcode": 310107}}]'))
+    'geojson'
     >>> sniff_format(Source("a.csv", b"%PDF-1.7"))
     Traceback (most recent call last):
     ...
@@ -123,6 +125,9 @@ def sniff_format(source: Source) -> Format:
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head[:1] == b"{" and re.search(rb'"(type|features)"\s*:', head):
         return "geojson"
+    features = re.search(rb'"type"\s*:\s*"Feature"', head)
+    if head[:1] == b"[" and re.match(rb'\[\s*\{\s*"[^"]*"\s*:', head) and features:
+        return "geojson"  # a bare array of Features (DataV's boundaries, 阿里云 DataV.GeoAtlas)
     return "csv"
 
 

@@ -1,0 +1,122 @@
+"""Imports of files shaped like the real ones (issue 16): GeoJSON as GIS tools and DataV write it,
+exit codes a script can rely on, ids that Excel mangled, mixed encodings, laundered field names.
+
+Every fixture is built here in ``tmp_path``; imports go into a copy of a tiny demo district
+(seed 7, as of 2026-11-26), like ``tests/test_ingest.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from geo.demo import install_demo
+from geo.importing import import_file
+from geo.ingest import ImportReport, Source, read_file, rejects_bytes
+from geo.store import Scope, open_store
+
+AS_OF = dt.date(2026, 11, 26)
+NOW = dt.datetime(2026, 11, 27, 8, 0)
+SQUARE = [[[121.40, 31.24], [121.41, 31.24], [121.41, 31.25], [121.40, 31.25], [121.40, 31.24]]]
+
+
+@pytest.fixture(scope="module")
+def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ingest_real") / "tiny.gpkg"
+    with open_store(str(path), create=True) as store:
+        install_demo(store, scale="tiny", seed=7, as_of=AS_OF)
+        store.checkpoint()
+    return path
+
+
+@pytest.fixture
+def db(tiny_db: Path, tmp_path: Path) -> str:
+    path = tmp_path / "district.gpkg"
+    shutil.copy(tiny_db, path)
+    return str(path)
+
+
+def reasons(report: ImportReport) -> dict[int, str]:
+    rej = report.rejects_frame()
+    return dict(zip(rej["_row"].tolist(), rej["_reason"].tolist(), strict=True))
+
+
+def counts(db: str) -> tuple[dict[str, int], tuple[int, int]]:
+    with open_store(db) as store:
+        return store.counts(), store.versions()
+
+
+# --------------------------------------------------------------------------- GeoJSON as it comes
+
+
+def street(street_id: Any, name: str, *, key: str = "street_id", **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "properties": {key: street_id, "name": name, **extra},
+        "geometry": {"type": "MultiPolygon", "coordinates": [SQUARE]},
+    }
+
+
+def datav(adcode: int, name: str) -> dict[str, Any]:
+    """A feature as DataV.GeoAtlas writes it: adcode, name, center, centroid, parent, acroutes…"""
+    return street(
+        adcode,
+        name,
+        key="adcode",
+        center=[121.405, 31.245],
+        centroid=[121.4051, 31.2449],
+        childrenNum=0,
+        level="street",
+        parent={"adcode": 310107},
+        subFeatureIndex=0,
+        acroutes=[100000, 310000, 310107],
+    )
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["collection without a name", "single feature", "collection with a name"],
+)
+def test_geojson_without_a_name_or_as_a_single_feature_imports(shape: str, db: str) -> None:
+    feature = street("S90", "测试街道")
+    doc: dict[str, Any] = (
+        feature if shape == "single feature" else {"type": "FeatureCollection", "features": [feature]}
+    )
+    if shape == "collection with a name":
+        doc["name"] = "streets_export"
+    data = json.dumps(doc, ensure_ascii=False).encode()
+    with open_store(db) as store:
+        report = import_file(store, "streets", data, name="s.geojson", now=NOW)
+        names = store.read_layer("streets", scope=Scope.everything()).set_index("street_id")["name"]
+    assert (report.accepted, report.rejected) == (1, 0)
+    assert names["S90"] == "测试街道"
+
+
+def test_datav_bare_array_of_features_is_gis_data(db: str, tmp_path: Path) -> None:
+    # DataV's format: a JSON array of Features (no FeatureCollection), nested properties.
+    doc = [datav(310107990, "测试街道"), datav(310107991, "")]
+    data = json.dumps(doc, ensure_ascii=False).encode()
+    raw = read_file(Source("putuo.json", data), "streets", columns={"adcode": "street_id"})
+    assert raw.format == "geojson"
+    assert raw.cells.to_dict("list") == {"street_id": ["310107990", "310107991"], "name": ["测试街道", ""]}
+    with open_store(db) as store:
+        report = import_file(
+            store, "streets", data, name="putuo.json", columns={"adcode": "street_id"}, now=NOW
+        )
+    assert (report.accepted, report.rejected) == (1, 1)
+    assert reasons(report) == {2: "name: is required but empty"}
+    name, rejects = rejects_bytes(report)
+    assert name == "putuo.rejects.geojson"
+    back = json.loads(rejects)
+    assert [str(f["properties"]["adcode"]) for f in back["features"]] == ["310107991"]
+
+
+def test_a_bare_array_as_households_is_refused_as_gis_data() -> None:
+    data = json.dumps([datav(310107990, "测试街道")], ensure_ascii=False).encode()
+    with pytest.raises(Exception, match=r"this is a GeoJSON file, not a table"):
+        read_file(Source("putuo.json", data), "households")
