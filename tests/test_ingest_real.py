@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from geo.cli import main
 from geo.demo import install_demo
 from geo.importing import import_file
 from geo.ingest import ImportReport, Source, read_file, rejects_bytes
@@ -120,3 +121,54 @@ def test_a_bare_array_as_households_is_refused_as_gis_data() -> None:
     data = json.dumps([datav(310107990, "测试街道")], ensure_ascii=False).encode()
     with pytest.raises(Exception, match=r"this is a GeoJSON file, not a table"):
         read_file(Source("putuo.json", data), "households")
+
+
+# --------------------------------------------------------------------------- exit codes
+
+
+ONE_BAD_VISIT = (
+    "户号,社工编号,走访时间,结果\n"
+    "H0000001,W0001,2026-11-20 10:00,见面\n"
+    "H9999999,W0001,2026-11-20 11:00,见面\n"
+)
+
+
+@pytest.mark.parametrize("where", ["missing folder", "a folder", "default is a folder"])
+def test_an_unwritable_rejects_file_stops_the_import_before_anything_is_written(
+    where: str, db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "v.csv"
+    src.write_text(ONE_BAD_VISIT, encoding="utf-8")
+    options = {
+        "missing folder": ["--rejects", str(tmp_path / "nonexistent" / "dir" / "r.csv")],
+        "a folder": ["--rejects", str(tmp_path)],
+        "default is a folder": [],
+    }[where]
+    if where == "default is a folder":
+        (tmp_path / "v.rejects.csv").mkdir()
+    before = counts(db)
+    code = main(["import", "visits", str(src), "--db", db, "--quiet", *options])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "cannot write the rejects file" in err and "nothing was imported" in err
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert counts(db) == before
+
+
+def test_exit_codes_all_stored_some_rejected_nothing_written(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "v.csv"
+    src.write_text(ONE_BAD_VISIT, encoding="utf-8")
+    rejects = tmp_path / "out" / "r.csv"
+    rejects.parent.mkdir()
+    visits = counts(db)[0]["visits"]
+    assert main(["import", "visits", str(src), "--db", db, "--quiet", "--rejects", str(rejects)]) == 3
+    assert counts(db)[0]["visits"] == visits + 1
+    assert rejects.read_text(encoding="utf-8-sig").splitlines()[1].startswith("H9999999,")
+    good = tmp_path / "good.csv"
+    good.write_text(ONE_BAD_VISIT.rsplit("H9999999", 1)[0].replace("10:00", "12:00"), encoding="utf-8")
+    assert main(["import", "visits", str(good), "--db", db, "--quiet"]) == 0
+    assert main(["import", "visits", str(tmp_path / "nope.csv"), "--db", db, "--quiet"]) == 1
+    assert counts(db)[0]["visits"] == visits + 2
+    assert "Traceback" not in capsys.readouterr().err
