@@ -18,7 +18,7 @@ import pytest
 from geo.cli import main
 from geo.demo import install_demo
 from geo.importing import import_file
-from geo.ingest import ImportReport, Source, read_file, rejects_bytes
+from geo.ingest import ImportReport, Source, check_rows, read_file, rejects_bytes
 from geo.store import Scope, open_store
 
 AS_OF = dt.date(2026, 11, 26)
@@ -172,3 +172,44 @@ def test_exit_codes_all_stored_some_rejected_nothing_written(
     assert main(["import", "visits", str(tmp_path / "nope.csv"), "--db", db, "--quiet"]) == 1
     assert counts(db)[0]["visits"] == visits + 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- what Excel does to ids
+
+
+def test_ids_in_scientific_notation_are_rejected_with_what_happened_not_as_duplicates(db: str) -> None:
+    # What Excel writes to CSV for 18-digit household numbers and 11-digit phones in General cells.
+    text = (
+        "户号,楼栋编号,人数,联系电话\n"
+        "3.10107E+14,B000001,2,13812345678\n"
+        "3.10107E+14,B000001,3,13812345679\n"
+        "3.10107E+14,B000002,1,13812345670\n"
+        "H7000001,B000001,2,1.38123E+10\n"
+        "H7000002,B000001,2,13812345671\n"
+    )
+    with open_store(db) as store:
+        report = import_file(store, "households", text.encode("gbk"), name="户籍.csv", now=NOW)
+    got = reasons(report)
+    assert sorted(got) == [2, 3, 4, 5] and report.accepted == 1
+    sci = "is a number in Excel's scientific notation"
+    for row in (2, 3, 4):
+        assert got[row].startswith(f"户号 (household_id): '3.10107E+14' {sci}")
+        assert "Format the column as Text" in got[row] and "also appears" not in got[row]
+    assert got[5].startswith(f"联系电话 (phone): '1.38123E+10' {sci}")
+
+
+def test_ids_that_lost_their_leading_zeros_are_rejected() -> None:
+    text = "工号,姓名,居委会编号\n000123,张三,C001\n123,李四,C001\n000124,王五,C001\n"
+    raw = read_file(Source("w.csv", text.encode()), "workers")
+    checked = check_rows(raw, now=NOW)
+    bad = [(f.code, raw.rows[f.positions].tolist()) for f in checked.findings if f.positions is not None]
+    assert bad == [("lost_zeros", [3])]
+
+
+def test_full_width_digits_in_ids_phones_and_room_numbers_are_made_half_width(db: str) -> None:
+    text = "户号,楼栋编号,室号,人数,联系电话\nＨ７０００００１,B000001,３－３０１,２,１３８１２３４５６７８\n"
+    with open_store(db) as store:
+        report = import_file(store, "households", text.encode("utf-8-sig"), name="h.csv", now=NOW)
+        assert report.accepted == 1, reasons(report)
+        stored = store.read_table("households", scope=Scope.everything()).set_index("household_id")
+    assert (stored.loc["H7000001", "unit"], stored.loc["H7000001", "phone"]) == ("3-301", "13812345678")

@@ -71,6 +71,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "cell {cell} holds a formula ({value}), not a value: paste values only",
     ),
     "ragged": ("这一行有 {n} 个单元格，表头只有 {m} 个", "the row has {n} cells but the header only {m}"),
+    "sci_notation": (
+        "{value} 是 Excel 的科学计数法，后面的数字已丢失：请在 Excel 中把这一列设为文本"
+        "（设置单元格格式 → 文本）后重新填入，或从原系统按文本导出",
+        "{value} is a number in Excel's scientific notation: its digits after the first few are lost. "
+        "Format the column as Text in Excel (Format Cells → Text) and enter the values again, "
+        "or export them from the source system as text",
+    ),
+    "lost_zeros": (
+        "{value} 看起来丢了开头的 0（其他以 0 开头的编号都是 {length} 位）："
+        "Excel 把这一列当成了数字；请把这一列设为文本（设置单元格格式 → 文本）后重新导出",
+        "{value} looks like a number that lost its leading zeros (the ids starting with 0 have "
+        "{length} digits): Excel took the column for numbers; format it as Text "
+        "(Format Cells → Text) and export it again",
+    ),
     "unknown_ref": ("{what} {value} 不存在", "unknown {what} {value}"),
     "dup_in_file": ("与第 {other} 行重复", "duplicates row {other}"),
     "dup_conflict": (
