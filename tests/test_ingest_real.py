@@ -213,3 +213,28 @@ def test_full_width_digits_in_ids_phones_and_room_numbers_are_made_half_width(db
         assert report.accepted == 1, reasons(report)
         stored = store.read_table("households", scope=Scope.everything()).set_index("household_id")
     assert (stored.loc["H7000001", "unit"], stored.loc["H7000001", "phone"]) == ("3-301", "13812345678")
+
+
+# --------------------------------------------------------------------------- GIS files through ogr2ogr
+
+
+def test_ogr2ogr_laundered_field_names_map_to_our_fields(db: str, tmp_path: Path) -> None:
+    """A Shapefile's cut names (``building_i``) carried on into a GeoPackage and a CSV by ogr2ogr."""
+    import geopandas as gpd
+    import shapely
+
+    with open_store(db) as store:
+        grids = store.read_layer("grids", scope=Scope.everything())
+    spot = grids.geometry.iloc[0].representative_point()
+    gpkg = tmp_path / "buildings.gpkg"
+    gpd.GeoDataFrame(
+        {"building_i": ["B900001"], "grid_id": [grids["grid_id"].iloc[0]], "name": ["测试楼"], "floors": [6]},
+        geometry=[shapely.Point(spot.x, spot.y).buffer(0.0001)],
+        crs="EPSG:4326",
+    ).to_file(gpkg, layer="buildings", driver="GPKG")
+    csv = "household_,building_i,residents,head_name\nH7000009,B000001,2,张三\n"
+    with open_store(db) as store:
+        built = import_file(store, "buildings", gpkg, now=NOW)
+        homes = import_file(store, "households", csv.encode(), name="ogr2ogr.csv", now=NOW)
+    assert (built.accepted, built.rejected) == (1, 0), reasons(built)
+    assert (homes.accepted, homes.rejected) == (1, 0), reasons(homes)

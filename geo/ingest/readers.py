@@ -149,7 +149,8 @@ def read_file(
         raise IngestError(
             source.name, "wrong_kind", what=FORMAT_NAMES[fmt][1], expected="a table (.csv or .xlsx)"
         )
-    lookup = header_lookup(kind, columns, dbf=fmt == "shapefile")
+    # Field names cut to a Shapefile's 10 bytes survive ogr2ogr into GeoPackage, GeoJSON and CSV.
+    lookup = header_lookup(kind, columns, dbf=True)
     if fmt == "csv":
         return _read_csv(source, kind, lookup)
     if fmt == "xlsx":
