@@ -238,3 +238,22 @@ def test_ogr2ogr_laundered_field_names_map_to_our_fields(db: str, tmp_path: Path
         homes = import_file(store, "households", csv.encode(), name="ogr2ogr.csv", now=NOW)
     assert (built.accepted, built.rejected) == (1, 0), reasons(built)
     assert (homes.accepted, homes.rejected) == (1, 0), reasons(homes)
+
+
+# --------------------------------------------------------------------------- encodings
+
+
+@pytest.mark.parametrize("name", ["李四", "李四光"])  # 李四 in UTF-8 is also valid GBK: 鏉庡洓
+def test_a_gbk_file_with_utf8_rows_pasted_in_is_refused_not_stored_as_mojibake(name: str, db: str) -> None:
+    head = "户号,楼栋编号,人数,户主\nH7000001,B000001,2,张三\n".encode("gbk")
+    pasted = f"H7000002,B000001,3,{name}\n".encode()  # a row copied from a UTF-8 file
+    before = counts(db)
+    with open_store(db) as store, pytest.raises(Exception) as err:
+        import_file(store, "households", head + pasted, name="户籍.csv", now=NOW)
+    assert str(err.value).startswith(
+        "户籍.csv: mixes two text encodings: line 3 is UTF-8 but line 1 is GB18030/GBK"
+    )
+    assert counts(db) == before
+    with open_store(db) as store:  # the same rows in one encoding go in
+        report = import_file(store, "households", head + pasted.decode().encode("gbk"), name="h.csv", now=NOW)
+    assert report.accepted == 2

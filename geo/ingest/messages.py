@@ -36,6 +36,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "line {line} is neither UTF-8 nor GB18030/GBK text (byte 0x{byte}; it looks like {guess}): "
         "save the file as UTF-8",
     ),
+    "mixed_encoding": (
+        "混用了两种文字编码：第 {lines} 行是 UTF-8，第 {line} 行是 GB18030/GBK（从别的文件粘贴的行？）："
+        "请统一另存为一种编码（UTF-8）后重新导入",
+        "mixes two text encodings: line {lines} is UTF-8 but line {line} is GB18030/GBK "
+        "(rows pasted from another file?); save the file again in one encoding (UTF-8) and import it again",
+    ),
     "binary": ("不是文本文件（含有二进制数据）", "is not a text file (it holds binary data)"),
     "unreadable": ("无法读取：{detail}", "cannot be read: {detail}"),
     "layers": (
