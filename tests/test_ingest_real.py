@@ -257,3 +257,23 @@ def test_a_gbk_file_with_utf8_rows_pasted_in_is_refused_not_stored_as_mojibake(n
     with open_store(db) as store:  # the same rows in one encoding go in
         report = import_file(store, "households", head + pasted.decode().encode("gbk"), name="h.csv", now=NOW)
     assert report.accepted == 2
+
+
+def test_create_then_a_fatal_error_leaves_no_file_and_a_missing_file_mentions_create(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fresh = tmp_path / "new.gpkg"
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert main(["import", "visits", str(empty), "--db", str(fresh), "--quiet", "--create"]) == 1
+    assert "empty.csv: the file is empty" in capsys.readouterr().err
+    assert not fresh.exists() and list(tmp_path.iterdir()) == [empty]
+    src = tmp_path / "v.csv"
+    src.write_text(ONE_BAD_VISIT, encoding="utf-8")
+    assert main(["import", "visits", str(src), "--db", str(fresh), "--quiet", "--create", "--dry-run"]) == 3
+    assert not fresh.exists()
+    capsys.readouterr()
+    assert main(["import", "visits", str(src), "--db", str(fresh), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"sibai import: error: database file not found: {fresh}") and "--create" in err
+    assert not fresh.exists()

@@ -14,6 +14,7 @@ written (the file, the database or the rejects file could not be used). See
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +35,23 @@ def _mapping(text: str) -> tuple[str, str]:
 
 class DataError(ValueError):
     """A problem with the command's input, printed on one line (a ValueError, which ``sibai`` reports)."""
+
+
+def _new_database_file(db: str | None) -> Path | None:
+    """Return the SQLite file ``db`` names if it does not exist yet (None: PostgreSQL, or it exists)."""
+    from geo.settings import Settings
+
+    text = db or Settings.from_env().db
+    if "://" in text and not text.startswith("sqlite:///"):
+        return None
+    path = Path(re.sub(r"^sqlite:///", "", text))
+    return None if path.exists() else path
+
+
+def _remove_database_file(path: Path) -> None:
+    """Remove a database file this command created and its SQLite side files."""
+    for p in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        p.unlink(missing_ok=True)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -71,7 +89,14 @@ def cmd_import(args: argparse.Namespace) -> int:
             ) from None
         written.append(out)
 
+    new_db = _new_database_file(args.db)
+    if new_db is not None and not args.create:
+        raise DataError(
+            f"database file not found: {new_db} (add --create to start an empty one, "
+            f"or build a district with `sibai demo --db {new_db}`)"
+        )
     update, close = _progress(not args.quiet)
+    committed = False
     try:
         with open_store(args.db, create=args.create) as store:
             try:
@@ -92,6 +117,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 for out in written:  # the import did not commit: its rejects file would mislead
                     out.unlink(missing_ok=True)
                 raise
+            committed = not args.dry_run and store.has_schema()
             if not args.dry_run:
                 audit.log(
                     store,
@@ -103,6 +129,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                 )
     finally:
         close()
+        if new_db is not None and not committed:
+            _remove_database_file(new_db)  # nothing was stored: leave no empty, non-GeoPackage file
     warnings = report.warnings(lang)
     for line in warnings[:MAX_WARNINGS_SHOWN]:
         print(f"warning: {line}", file=sys.stderr)
