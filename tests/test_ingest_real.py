@@ -277,3 +277,36 @@ def test_create_then_a_fatal_error_leaves_no_file_and_a_missing_file_mentions_cr
     err = capsys.readouterr().err
     assert err.startswith(f"sibai import: error: database file not found: {fresh}") and "--create" in err
     assert not fresh.exists()
+
+
+# --------------------------------------------------------------------------- workbooks
+
+
+def workbook(sheets: dict[str, list[list[Any]]]) -> bytes:
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        ws = book.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+COVER = [["普陀区走访登记表"], ["填表单位：长寿路街道"], ["填表说明：每户一行，走访时间必填"]]
+
+
+def test_a_cover_page_in_front_is_passed_over_and_a_missing_header_names_the_other_sheets() -> None:
+    visits = [["户号", "社工编号", "走访时间", "结果"], ["H0000001", "W0001", "2026-11-20 10:00", "见面"]]
+    raw = read_file(Source("v.xlsx", workbook({"封面": COVER, "走访": visits})), "visits")
+    assert raw.sheet == "走访" and raw.cells["household_id"].tolist() == ["H0000001"]
+    with pytest.raises(Exception) as err:
+        book = workbook({"封面": COVER, "说明": [["见封面"]], "Sheet3": [["x"]]})
+        read_file(Source("v.xlsx", book), "visits")
+    assert str(err.value).startswith("v.xlsx: sheet 封面 is missing required column(s): household_id (户号)")
+    assert str(err.value).endswith("the workbook also has sheets: 说明, Sheet3 (choose one with --sheet)")

@@ -30,6 +30,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "缺少必需的列：{missing}；文件中的列：{found}",
         "missing required column(s): {missing}; the file has: {found}",
     ),
+    "missing_columns_sheet": (
+        "工作表 {sheet} 缺少必需的列：{missing}；其中的列：{found}；"
+        "工作簿还有工作表：{others}（用 --sheet 指定）",
+        "sheet {sheet} is missing required column(s): {missing}; it has: {found}; "
+        "the workbook also has sheets: {others} (choose one with --sheet)",
+    ),
     "same_column": ("列 {a} 和 {b} 都表示 {field}", "columns {a} and {b} both mean {field}"),
     "encoding": (
         "第 {line} 行既不是 UTF-8 也不是 GB18030/GBK 编码（字节 0x{byte}；看起来像 {guess}）：请另存为 UTF-8",

@@ -202,6 +202,11 @@ def _find_header(rows: Sequence[Sequence[object]], lookup: Mapping[str, str]) ->
     return best if best is not None else 0
 
 
+def _has_header(rows: Sequence[Sequence[object]], lookup: Mapping[str, str]) -> bool:
+    """Tell whether one of ``rows`` names at least two fields (a header, not a cover page)."""
+    return any(sum(1 for c in row if c is not None and norm_header(c) in lookup) >= 2 for row in rows)
+
+
 def _read_csv(source: Source, kind: str, lookup: Mapping[str, str]) -> RawFile:
     text, encoding = decode_text(source.data, name=source.name)
     first = text.lstrip("\ufeff").split("\n", 1)[0]
@@ -331,6 +336,7 @@ def _read_xlsx(source: Source, kind: str, lookup: Mapping[str, str], *, sheet: s
         if sheet is not None and sheet not in names:
             raise IngestError(source.name, "no_sheet", sheet=sheet, sheets=", ".join(names))
         chosen = sheet
+        first_with_data: str | None = None
         grids: dict[str, list[tuple[Any, ...]]] = {}
         for name in [sheet] if sheet else names:
             ws = book[name]
@@ -339,8 +345,13 @@ def _read_xlsx(source: Source, kind: str, lookup: Mapping[str, str], *, sheet: s
             rows = [tuple(r) for r in ws.iter_rows()]
             grids[name] = rows
             if chosen is None and any(any(c.value is not None for c in r) for r in rows):
-                chosen = name
-                break
+                first_with_data = first_with_data or name
+                # A cover page (封面, 填表说明) comes first in many registers: take the first sheet
+                # with a header, else the first with data.
+                if _has_header([[c.value for c in r] for r in rows[:HEADER_SCAN_ROWS]], lookup):
+                    chosen = name
+                    break
+        chosen = chosen or first_with_data
         if chosen is None:
             raise IngestError(source.name, "empty")
         cells_rows = grids[chosen]
@@ -349,7 +360,15 @@ def _read_xlsx(source: Source, kind: str, lookup: Mapping[str, str], *, sheet: s
     values = [[c.value for c in r] for r in cells_rows]
     h = _find_header(values, lookup)
     header = values[h]
-    mapped, unused = _map_header(source, kind, header, lookup)
+    try:
+        mapped, unused = _map_header(source, kind, header, lookup)
+    except IngestError as exc:
+        others = [n for n in names if n != chosen]
+        if exc.code != "missing_columns" or not others:
+            raise
+        raise IngestError(
+            source.name, "missing_columns_sheet", sheet=chosen, others=", ".join(others), **exc.params
+        ) from None
     width = max((len(r) for r in values), default=0)
     body = cells_rows[h + 1 :]
     keep = [i for i, r in enumerate(body) if any(c.value is not None and str(c.value).strip() for c in r)]
