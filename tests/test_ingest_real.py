@@ -310,3 +310,26 @@ def test_a_cover_page_in_front_is_passed_over_and_a_missing_header_names_the_oth
         read_file(Source("v.xlsx", book), "visits")
     assert str(err.value).startswith("v.xlsx: sheet 封面 is missing required column(s): household_id (户号)")
     assert str(err.value).endswith("the workbook also has sheets: 说明, Sheet3 (choose one with --sheet)")
+
+
+def test_an_out_of_range_date_cell_is_a_row_finding_not_openpyxl_s_warning(
+    db: str, recwarn: pytest.WarningsRecorder
+) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["户号", "社工编号", "走访时间", "结果"])
+    ws.append(["H0000001", "W0001", 3_000_000, "见面"])  # a date cell beyond 9999-12-31
+    ws["C2"].number_format = "yyyy-mm-dd hh:mm"
+    ws.append(["H0000001", "W0001", dt.datetime(2026, 11, 20, 10), "见面"])
+    import io
+
+    buf = io.BytesIO()
+    book.save(buf)
+    with open_store(db) as store:
+        report = import_file(store, "visits", buf.getvalue(), name="走访.xlsx", now=NOW)
+    assert report.accepted == 1
+    assert reasons(report) == {2: "走访时间 (visited_at): '3000000' is not a date (use 2023-02-15, "
+                                  "2023/2/15, 2023年2月15日 or an Excel date)"}  # fmt: skip
+    assert not [w for w in recwarn if "marked as a date" in str(w.message)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -336,13 +337,17 @@ def _read_xlsx(source: Source, kind: str, lookup: Mapping[str, str], *, sheet: s
         if sheet is not None and sheet not in names:
             raise IngestError(source.name, "no_sheet", sheet=sheet, sheets=", ".join(names))
         chosen = sheet
+        bad_dates: dict[tuple[str, str], str] = {}
         first_with_data: str | None = None
         grids: dict[str, list[tuple[Any, ...]]] = {}
         for name in [sheet] if sheet else names:
             ws = book[name]
             if hasattr(ws, "reset_dimensions"):
                 ws.reset_dimensions()  # trust the rows, not a stale or missing <dimension>: one pass
-            rows = [tuple(r) for r in ws.iter_rows()]
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                rows = [tuple(r) for r in ws.iter_rows()]
+            bad_dates.update(_bad_date_cells(name, caught))
             grids[name] = rows
             if chosen is None and any(any(c.value is not None for c in r) for r in rows):
                 first_with_data = first_with_data or name
@@ -387,6 +392,12 @@ def _read_xlsx(source: Source, kind: str, lookup: Mapping[str, str], *, sheet: s
             v = getattr(c, "value", None)
             orig[p, j] = v
             text[p, j] = _cell_text(v)
+            if bad_dates and getattr(c, "data_type", None) == "e":
+                # openpyxl made an out-of-range date serial '#VALUE!' (and warned): keep the number,
+                # so the row is rejected with it (bad_date) instead of a raw UserWarning on stderr.
+                serial = bad_dates.get((chosen, str(getattr(c, "coordinate", ""))))
+                if serial is not None:
+                    orig[p, j] = text[p, j] = serial
             if getattr(c, "data_type", None) == "f" and j in mapped:
                 formulas.setdefault(mapped[j], {})[p] = f"{getattr(c, 'coordinate', '?')}: {v}"
     original = Original(header_names, orig)
@@ -400,6 +411,27 @@ def _read_xlsx(source: Source, kind: str, lookup: Mapping[str, str], *, sheet: s
     if others and sheet is None:
         raw.notes.append(Finding("other_sheets", None, extra={"sheet": chosen, "others": ", ".join(others)}))
     return raw
+
+
+_BAD_DATE_WARNING = re.compile(r"Cell (\w+) is marked as a date but the serial value (\S+) is outside")
+
+
+def _bad_date_cells(sheet: str, caught: Sequence[warnings.WarningMessage]) -> dict[tuple[str, str], str]:
+    """Return ``{(sheet, cell): serial}`` from openpyxl's warnings about dates out of range; re-warn others.
+
+    >>> w = warnings.WarningMessage(UserWarning("Cell C2 is marked as a date but the serial value "
+    ...     "3000000 is outside the limits for dates."), UserWarning, "x.py", 1)
+    >>> _bad_date_cells("走访", [w])
+    {('走访', 'C2'): '3000000'}
+    """
+    out: dict[tuple[str, str], str] = {}
+    for w in caught:
+        m = _BAD_DATE_WARNING.search(str(w.message))
+        if m is not None:
+            out[(sheet, m.group(1))] = m.group(2)
+        elif not issubclass(w.category, UserWarning):  # styles, data validation: dropped as before
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out
 
 
 def _row_of(cells: Sequence[Any], fallback: int) -> int:
