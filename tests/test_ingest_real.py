@@ -333,3 +333,55 @@ def test_an_out_of_range_date_cell_is_a_row_finding_not_openpyxl_s_warning(
     assert reasons(report) == {2: "走访时间 (visited_at): '3000000' is not a date (use 2023-02-15, "
                                   "2023/2/15, 2023年2月15日 or an Excel date)"}  # fmt: skip
     assert not [w for w in recwarn if "marked as a date" in str(w.message)]
+
+
+def zipped_shapefile(folder: Path, frame: Any, *, encoding: str, ldid: int) -> bytes:
+    """A Shapefile as an office sends it: no ``.cpg``, the ``.dbf`` header claiming code page ``ldid``."""
+    import io
+    import zipfile
+
+    import pyogrio
+
+    folder.mkdir()
+    with pytest.warns(RuntimeWarning) if encoding == "ISO-8859-1" else _no_warning():
+        pyogrio.write_dataframe(frame, folder / "grids.shp", encoding=encoding)
+    (folder / "grids.cpg").unlink(missing_ok=True)
+    dbf = bytearray((folder / "grids.dbf").read_bytes())
+    dbf[29] = ldid  # 0x57: "ANSI" (ISO-8859-1 / Windows-1252)
+    (folder / "grids.dbf").write_bytes(bytes(dbf))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for f in sorted(folder.iterdir()):
+            z.write(f, f.name)
+    return buf.getvalue()
+
+
+def _no_warning() -> Any:
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+@pytest.mark.parametrize("encoding", ["GBK", "ISO-8859-1"])
+def test_a_shapefile_without_cpg_claiming_iso_8859_1_keeps_its_names_or_is_rejected(
+    encoding: str, db: str, tmp_path: Path
+) -> None:
+    import geopandas as gpd
+    import shapely
+
+    with open_store(db) as store:
+        committee = store.read_layer("committees", scope=Scope.everything())["committee_id"].iloc[0]
+    frame = gpd.GeoDataFrame(
+        {"grid_id": ["G900"], "committee_": [committee], "name": ["长寿路一号网格"]},
+        geometry=[shapely.box(121.300, 31.300, 121.301, 31.301)],
+        crs="EPSG:4326",
+    )
+    data = zipped_shapefile(tmp_path / "shp", frame, encoding=encoding, ldid=0x57)
+    with open_store(db) as store:
+        report = import_file(store, "grids", data, name="grids.zip", now=NOW)
+        names = store.read_layer("grids", scope=Scope.everything()).set_index("grid_id")["name"]
+    if encoding == "GBK":
+        assert report.accepted == 1 and names["G900"] == "长寿路一号网格"
+    else:  # the names were lost when the file was written: refuse them, never store '???????'
+        assert report.accepted == 0 and "G900" not in names
+        assert reasons(report)[1].startswith("name: '???????' is only question marks")

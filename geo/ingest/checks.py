@@ -156,6 +156,9 @@ def _column(
         uniq = np.where(long_u, "", uniq)
     if fld.type == "id" or fld.name == "phone":
         uniq = _excel_numbers(fld, uniq, codes, findings)
+    if fld.type in ("id", "text"):
+        lost_u = np.fromiter((_lost_text(t) for t in uniq.tolist()), dtype=bool, count=len(uniq))
+        found(findings, "lost_text", fld.name, lost_u[codes], uniq[codes])
     values = typed_column(fld, uniq, codes, empty_u, findings, date_only, now64)
     if fld.default is not None and fld.type in ("text", "tags", "choice", "bool"):
         values = values.where(~pd.Series(empty, index=values.index), fld.default)
@@ -193,6 +196,16 @@ def _excel_numbers(fld: Field, uniq: np.ndarray, codes: np.ndarray, findings: li
             found(findings, "lost_zeros", fld.name, short_u[codes], uniq[codes], length=int(padded[0]))
             bad_u = bad_u | short_u
     return np.where(bad_u, "", uniq) if bad_u.any() else uniq
+
+
+def _lost_text(text: str) -> bool:
+    """Tell whether ``text`` is what is left of Chinese text saved in an encoding without it: ``?????``.
+
+    >>> [_lost_text(t) for t in ("???????", "??1???", "长寿路?", "?", "A??B??C")]
+    [True, True, False, False, True]
+    """
+    n = text.count("?")
+    return n >= 2 and 2 * n >= len(text) and text.isascii() and not text.isspace()
 
 
 def _formulas(raw: RawFile, findings: list[Finding]) -> None:

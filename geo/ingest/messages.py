@@ -97,6 +97,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{length} digits): Excel took the column for numbers; format it as Text "
         "(Format Cells → Text) and export it again",
     ),
+    "lost_text": (
+        "{value} 只剩问号：文件保存时用了不含中文的编码（如 ISO-8859-1），文字已丢失；"
+        "请用 UTF-8 重新导出（Shapefile：带内容为 UTF-8 的 .cpg 文件）",
+        "{value} is only question marks: the text was lost when the file was saved in an encoding "
+        "without Chinese characters (e.g. ISO-8859-1); export it again as UTF-8 "
+        "(a Shapefile: with a .cpg file saying UTF-8)",
+    ),
     "unknown_ref": ("{what} {value} 不存在", "unknown {what} {value}"),
     "dup_in_file": ("与第 {other} 行重复", "duplicates row {other}"),
     "dup_conflict": (
