@@ -385,3 +385,26 @@ def test_a_shapefile_without_cpg_claiming_iso_8859_1_keeps_its_names_or_is_rejec
     else:  # the names were lost when the file was written: refuse them, never store '???????'
         assert report.accepted == 0 and "G900" not in names
         assert reasons(report)[1].startswith("name: '???????' is only question marks")
+
+
+# --------------------------------------------------------------------------- after the import
+
+
+def test_a_street_without_committees_has_its_row_of_zeros_in_coverage_by_street(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = {"type": "FeatureCollection", "features": [street("S90", "桃浦镇")]}
+    with open_store(db) as store:
+        assert import_file(store, "streets", json.dumps(doc).encode(), name="s.geojson", now=NOW).accepted
+        streets = sorted(store.read_layer("streets", scope=Scope.everything())["street_id"])
+    args = ["coverage", "--db", db, "--from", "2026-01-01", "--to", "2026-11-26", "--level", "street"]
+    assert main([*args, "--format", "json"]) == 0
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert sorted(rows) == streets and "S90" in rows
+    assert {k: rows["S90"][k] for k in ("households", "visited", "open_issues", "overdue_issues")} == {
+        "households": 0,
+        "visited": 0,
+        "open_issues": 0,
+        "overdue_issues": 0,
+    }
+    assert rows["S90"]["coverage"] is None  # no households: no coverage, never 0 %
