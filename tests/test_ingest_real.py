@@ -408,3 +408,21 @@ def test_a_street_without_committees_has_its_row_of_zeros_in_coverage_by_street(
         "overdue_issues": 0,
     }
     assert rows["S90"]["coverage"] is None  # no households: no coverage, never 0 %
+
+
+def test_a_footpath_network_kilometres_from_every_building_is_imported_with_a_warning(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from geo.paths import osm_xml_from_ways, street_grid_ways
+    from geo.walks import walk_inputs
+
+    with open_store(db) as store:
+        spots = walk_inputs(store, "G0003", scope=Scope.everything()).buildings
+    x0, x1, y0, y1 = spots["x"].min(), spots["x"].max(), spots["y"].min(), spots["y"].max()
+    for name, shift, warned in (("estate", 0.0, False), ("elsewhere", 8000.0, True)):
+        ways = street_grid_ways((x0 - 200 + shift, x1 + 200 + shift), (y0 - 200, y1 + 200), spacing_m=60)
+        osm = tmp_path / f"{name}.osm"
+        osm.write_text(osm_xml_from_ways(ways), encoding="utf-8")
+        assert main(["import-paths", str(osm), "--db", db, "--dry-run"]) == 0
+        err = capsys.readouterr().err
+        assert ("km from the nearest building, so no walk will use it" in err) is warned, err
