@@ -9,42 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+import test_ingest
+from test_ingest import NOW, reasons
 
 from geo.cli import main
-from geo.demo import install_demo
 from geo.importing import import_file
-from geo.ingest import ImportReport, Source, check_rows, read_file, rejects_bytes
+from geo.ingest import Source, check_rows, read_file, rejects_bytes
 from geo.store import Scope, open_store
 
-AS_OF = dt.date(2026, 11, 26)
-NOW = dt.datetime(2026, 11, 27, 8, 0)
+# The tiny district of tests/test_ingest.py (seed 7, as of 2026-11-26) and a fresh copy per test.
+tiny_db = test_ingest.tiny_db
+db = test_ingest.db
+
 SQUARE = [[[121.40, 31.24], [121.41, 31.24], [121.41, 31.25], [121.40, 31.25], [121.40, 31.24]]]
-
-
-@pytest.fixture(scope="module")
-def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ingest_real") / "tiny.gpkg"
-    with open_store(str(path), create=True) as store:
-        install_demo(store, scale="tiny", seed=7, as_of=AS_OF)
-        store.checkpoint()
-    return path
-
-
-@pytest.fixture
-def db(tiny_db: Path, tmp_path: Path) -> str:
-    path = tmp_path / "district.gpkg"
-    shutil.copy(tiny_db, path)
-    return str(path)
-
-
-def reasons(report: ImportReport) -> dict[int, str]:
-    rej = report.rejects_frame()
-    return dict(zip(rej["_row"].tolist(), rej["_reason"].tolist(), strict=True))
 
 
 def counts(db: str) -> tuple[dict[str, int], tuple[int, int]]:
