@@ -186,6 +186,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, StoreError, ValueError, LookupError) as exc:
         print(f"sibai {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except OSError as exc:  # a file that cannot be read or written: one line, never a traceback
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"sibai {args.command}: error:{where} {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print(f"sibai {args.command}: interrupted; nothing was written", file=sys.stderr)
         return 130

@@ -71,6 +71,8 @@ class Areas:
 
     grid_committee: pd.Series
     committee_street: pd.Series
+    streets: tuple[str, ...] = ()
+    """Every street, with or without committees (a street without any still has its row, all zeros)."""
 
     def parent_of_grids(self, level: str, grid_ids: pd.Series | pd.Index) -> pd.Series:
         """Map grid ids to their area id at ``level``."""
@@ -93,14 +95,25 @@ class Areas:
         if level == "committee":
             return pd.Index(sorted(self.committee_street.index), dtype=object)
         if level == "street":
-            return pd.Index(sorted(set(self.committee_street.to_numpy().tolist())), dtype=object)
+            ids = set(self.committee_street.to_numpy().tolist()) | set(self.streets)
+            return pd.Index(sorted(ids), dtype=object)
         if level == "district":
             return pd.Index([DISTRICT_ID], dtype=object)
         raise ValueError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
 
 
-def areas_from_frames(grids: pd.DataFrame, committees: pd.DataFrame) -> Areas:
-    """Build the hierarchy from frames with ``grid_id, committee_id`` and ``committee_id, street_id``."""
+def areas_from_frames(
+    grids: pd.DataFrame, committees: pd.DataFrame, streets: pd.DataFrame | None = None
+) -> Areas:
+    """Build the hierarchy from frames with ``grid_id, committee_id``, ``committee_id, street_id``
+    and, optionally, ``street_id`` (so that streets without committees are areas too).
+
+    >>> areas = areas_from_frames(pd.DataFrame({"grid_id": ["g1"], "committee_id": ["c1"]}),
+    ...                           pd.DataFrame({"committee_id": ["c1"], "street_id": ["s1"]}),
+    ...                           pd.DataFrame({"street_id": ["s1", "s2"]}))
+    >>> areas.ids("street").tolist()
+    ['s1', 's2']
+    """
     return Areas(
         grid_committee=pd.Series(
             grids["committee_id"].to_numpy(dtype=object),
@@ -110,6 +123,7 @@ def areas_from_frames(grids: pd.DataFrame, committees: pd.DataFrame) -> Areas:
             committees["street_id"].to_numpy(dtype=object),
             index=committees["committee_id"].to_numpy(dtype=object),
         ),
+        streets=() if streets is None else tuple(streets["street_id"].tolist()),
     )
 
 

@@ -46,6 +46,7 @@ def import_file(
     source: str | None = None,
     now: dt.datetime | None = None,
     progress: Progress | None = None,
+    before_commit: Callable[[ingest.ImportReport], object] | None = None,
 ) -> ingest.ImportReport:
     """Import one file of ``kind`` into ``store``; return what happened to every row.
 
@@ -76,6 +77,12 @@ def import_file(
         Local time for the "in the future" check (default: now in Shanghai).
     progress
         Called with (fraction done, message).
+    before_commit
+        Called with the report once every row's fate is decided and the
+        accepted rows are loaded, before the transaction commits (also on a
+        dry run): the place to write the rejects file, so that a rejects file
+        that cannot be written stops the import. If it raises, nothing is
+        written and the exception propagates.
 
     Raises
     ------
@@ -113,14 +120,21 @@ def import_file(
     if dry_run or len(checked) == 0:
         verdict = ingest.check_against(checked, store_imports.read_refs(store, checked))
         report = ingest.ImportReport.build(checked, verdict, dry_run=dry_run)
+        if before_commit is not None:
+            before_commit(report)
     else:
-        report = _check_and_load(store, checked, step)
+        report = _check_and_load(store, checked, step, before_commit)
     report.seconds = time.perf_counter() - started
     step(1.0, "done")
     return report
 
 
-def _check_and_load(store: Store, checked: ingest.Checked, step: Progress) -> ingest.ImportReport:
+def _check_and_load(
+    store: Store,
+    checked: ingest.Checked,
+    step: Progress,
+    before_commit: Callable[[ingest.ImportReport], object] | None,
+) -> ingest.ImportReport:
     """Check ``checked`` against the database and load the accepted rows, in one transaction."""
     kind = checked.kind
     with store_imports.loading(store, checked) as load:
@@ -129,5 +143,7 @@ def _check_and_load(store: Store, checked: ingest.Checked, step: Progress) -> in
         if report.accepted:
             step(0.5, f"writing {report.accepted:,} {kind}")
             load.rows(kind, verdict.accepted, lambda f: step(0.5 + 0.45 * f, f"writing {kind}"))
-            report.written = True
+        if before_commit is not None:
+            before_commit(report)  # raising here rolls the load back
+        report.written = report.accepted > 0
     return report

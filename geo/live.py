@@ -59,6 +59,7 @@ def read_areas(store: Store) -> Areas:
     return areas_from_frames(
         store.read_table("grids", scope=everything, columns=["grid_id", "committee_id"]),
         store.read_table("committees", scope=everything, columns=["committee_id", "street_id"]),
+        store.read_table("streets", scope=everything, columns=["street_id"]),
     )
 
 

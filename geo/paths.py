@@ -209,12 +209,33 @@ def network_from_edges(edges: pd.DataFrame) -> PathNetwork:
     return PathNetwork(np.column_stack([x, y]), graph)
 
 
+MAX_SNAP_M = 150.0
+"""A point farther than this from every node of the network is not walked to along it."""
+
+
+def nearest_building_m(network: PathNetwork, buildings_xy: np.ndarray) -> float | None:
+    """Return the metres between the network and the building nearest to it (None: no nodes or buildings).
+
+    A network farther than ``max_snap_m`` of :func:`distance_matrix_from_network`
+    from every building is never walked on: the wrong area, or coordinates in
+    another system.
+
+    >>> net = PathNetwork(np.array([[0.0, 0.0], [100.0, 0.0]]), csr_matrix((2, 2)))
+    >>> nearest_building_m(net, np.array([[100.0, 3000.0], [5000.0, 0.0]]))
+    3000.0
+    """
+    if not network.nodes or not len(buildings_xy):
+        return None
+    dist, _ = cKDTree(network.xy).query(np.asarray(buildings_xy, dtype=float))
+    return float(np.min(dist))
+
+
 def distance_matrix_from_network(
     network: PathNetwork,
     points: pd.DataFrame,
     *,
     detour_factor: float = 1.3,
-    max_snap_m: float = 150.0,
+    max_snap_m: float = MAX_SNAP_M,
 ) -> pd.DataFrame:
     """Return walking metres between ``points`` (index: labels; columns ``x``, ``y`` in metres).
 

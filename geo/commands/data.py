@@ -2,15 +2,19 @@
 
 ``sibai import KIND FILE`` checks every row, loads the accepted ones in one
 transaction and writes the rejected ones, with row, column and reason, to a
-rejects file in the input's format. The last line on stdout sums it up.
-Exit status: 0 when every row was accepted or unchanged, 3 when some rows
-were rejected (the others were written, unless ``--dry-run``), 1 when the
-file could not be imported at all (nothing was written). See ``docs/import.md``.
+rejects file in the input's format — before the transaction commits, so a
+rejects file that cannot be written stops the import with nothing written.
+The last line on stdout sums it up. Exit status: 0 when every row was
+accepted or unchanged, 3 when some rows were rejected (the others were
+written, unless ``--dry-run``; the rejects file is there), 1 when nothing was
+written (the file, the database or the rejects file could not be used). See
+``docs/import.md`` and ``docs/cli.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -33,31 +37,87 @@ class DataError(ValueError):
     """A problem with the command's input, printed on one line (a ValueError, which ``sibai`` reports)."""
 
 
+def _new_database_file(db: str | None) -> Path | None:
+    """Return the SQLite file ``db`` names if it does not exist yet (None: PostgreSQL, or it exists)."""
+    from geo.settings import Settings
+
+    text = db or Settings.from_env().db
+    if "://" in text and not text.startswith("sqlite:///"):
+        return None
+    path = Path(re.sub(r"^sqlite:///", "", text))
+    return None if path.exists() else path
+
+
+def _remove_database_file(path: Path) -> None:
+    """Remove a database file this command created and its SQLite side files."""
+    for p in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        p.unlink(missing_ok=True)
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from geo.cli import _progress
     from geo.commands.user import cli_actor
     from geo.importing import import_file
     from geo.ingest import rejects_bytes
     from geo.store import audit, open_store
+    from geo.writers import write_atomic
 
     file = Path(args.file)
     if not file.exists():
         raise DataError(f"no such file: {file}")
+    lang = args.lang
+    written: list[Path] = []
+
+    def keep_rejects(report: Any) -> None:
+        """Write the rejects file before the commit: if it cannot be written, nothing is imported."""
+        if not report.rejected:
+            return
+        name, data = rejects_bytes(report, lang=lang)
+        out = Path(args.rejects) if args.rejects else file.with_name(name)
+        folder = out.parent if str(out.parent) else Path(".")
+        try:
+            if out.is_dir():
+                raise IsADirectoryError(21, "it is a folder")
+            if not folder.is_dir():
+                raise FileNotFoundError(2, f"folder {folder} does not exist")
+            write_atomic(data, out)
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            raise DataError(
+                f"cannot write the rejects file {out} ({why}); nothing was imported: "
+                "choose a writable place with --rejects"
+            ) from None
+        written.append(out)
+
+    new_db = _new_database_file(args.db)
+    if new_db is not None and not args.create:
+        raise DataError(
+            f"database file not found: {new_db} (add --create to start an empty one, "
+            f"or build a district with `sibai demo --db {new_db}`)"
+        )
     update, close = _progress(not args.quiet)
+    committed = False
     try:
         with open_store(args.db, create=args.create) as store:
-            report = import_file(
-                store,
-                args.kind,
-                file,
-                dry_run=args.dry_run,
-                crs=args.crs,
-                columns=dict(args.map or []),
-                layer=args.layer,
-                sheet=args.sheet,
-                source=args.source,
-                progress=update,
-            )
+            try:
+                report = import_file(
+                    store,
+                    args.kind,
+                    file,
+                    dry_run=args.dry_run,
+                    crs=args.crs,
+                    columns=dict(args.map or []),
+                    layer=args.layer,
+                    sheet=args.sheet,
+                    source=args.source,
+                    progress=update,
+                    before_commit=keep_rejects,
+                )
+            except BaseException:
+                for out in written:  # the import did not commit: its rejects file would mislead
+                    out.unlink(missing_ok=True)
+                raise
+            committed = not args.dry_run and store.has_schema()
             if not args.dry_run:
                 audit.log(
                     store,
@@ -69,16 +129,15 @@ def cmd_import(args: argparse.Namespace) -> int:
                 )
     finally:
         close()
-    lang = args.lang
+        if new_db is not None and not committed:
+            _remove_database_file(new_db)  # nothing was stored: leave no empty, non-GeoPackage file
     warnings = report.warnings(lang)
     for line in warnings[:MAX_WARNINGS_SHOWN]:
         print(f"warning: {line}", file=sys.stderr)
     if len(warnings) > MAX_WARNINGS_SHOWN:
         print(f"warning: … and {len(warnings) - MAX_WARNINGS_SHOWN:,} more", file=sys.stderr)
     if report.rejected:
-        name, data = rejects_bytes(report, lang=lang)
-        out = Path(args.rejects) if args.rejects else file.with_name(name)
-        out.write_bytes(data)
+        out = written[0]
         problems = report.problems(lang, limit=MAX_WARNINGS_SHOWN)
         for row in problems[problems["severity"] == "error"].itertuples(index=False):
             where = f"row {row.row}" + (f", {row.column}" if row.column else "")

@@ -9,6 +9,7 @@ walk planner measures distances along the network (``docs/route.md``).
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -18,8 +19,15 @@ def cmd_import_paths(args: argparse.Namespace) -> int:
     import numpy as np
     from scipy.sparse.csgraph import connected_components
 
-    from geo.paths import edges_from_lines, network_from_edges, read_osm_lines
-    from geo.store import open_store
+    from geo.crs import metric_xy
+    from geo.paths import (
+        MAX_SNAP_M,
+        edges_from_lines,
+        nearest_building_m,
+        network_from_edges,
+        read_osm_lines,
+    )
+    from geo.store import Scope, open_store
     from geo.store.walking import replace_path_edges
 
     lines = read_osm_lines(args.file)
@@ -34,10 +42,23 @@ def cmd_import_paths(args: argparse.Namespace) -> int:
         f"{len(edges):,} segments of {ways:,} ways, {edges['length_m'].sum() / 1000:,.1f} km, "
         f"{net.nodes:,} nodes ({100 * largest / max(1, net.nodes):.0f} % in the largest connected part)"
     )
-    if args.dry_run:
-        print(f"checked {args.file}: {what}; nothing written (--dry-run)")
-        return 0
     with open_store(args.db) as store:
+        # The CLI is an operator's tool on the server: it reads the whole district (docs/security.md).
+        buildings = store.read_layer("buildings", scope=Scope.everything()) if store.has_schema() else None
+        if buildings is not None and len(buildings):
+            spots = buildings.geometry.representative_point()
+            x, y = metric_xy(spots.x.to_numpy(float), spots.y.to_numpy(float))
+            gap = nearest_building_m(net, np.column_stack([x, y]))
+            if gap is not None and gap > MAX_SNAP_M:
+                print(
+                    f"warning: {args.file}: the network is {gap / 1000:,.1f} km from the nearest building, "
+                    f"so no walk will use it (a building must be within {MAX_SNAP_M:.0f} m of a path): "
+                    "is it the right area, and in WGS84 (not GCJ-02 or BD-09)?",
+                    file=sys.stderr,
+                )
+        if args.dry_run:
+            print(f"checked {args.file}: {what}; nothing written (--dry-run)")
+            return 0
         replace_path_edges(store, edges)
     print(f"imported {args.file}: {what}")
     return 0

@@ -8,6 +8,7 @@ needs the database; :func:`geo.ingest.check_against` does the rest.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,12 @@ from geo.ingest.readers import CHINA_BOUNDS, RawFile, in_bounds
 from geo.ingest.specs import MAX_ID, SPECS, Field, Spec
 from geo.ingest.values import strip_uniques, typed_column
 from geo.writers import restore
+
+DIGIT_FIELDS = frozenset({"phone", "unit"})
+"""Text fields whose full-width digits and dashes become half-width (NFKC), like ids': ``３－３０１``."""
+
+_SCIENTIFIC = re.compile(r"[+-]?\d+(?:\.\d*)?[eE][+-]?\d+")
+"""What Excel shows (and writes to CSV) for a long number in a General cell: ``3.10107E+14``."""
 
 
 @dataclass
@@ -129,7 +136,8 @@ def _column(
     now64: np.datetime64,
 ) -> pd.Series:
     """Check and type the file's column of ``fld``: required, length, then the type's own rules."""
-    codes, uniq = strip_uniques(raw.cells[fld.name], nfkc=fld.type != "text", distinct=fld.type != "datetime")
+    nfkc = fld.type != "text" or fld.name in DIGIT_FIELDS
+    codes, uniq = strip_uniques(raw.cells[fld.name], nfkc=nfkc, distinct=fld.type != "datetime")
     if raw.format == "csv" and fld.type in ("text", "id"):
         uniq = np.array([restore(u) for u in uniq.tolist()], dtype=object)
     if fld.name == "source" and source:
@@ -146,10 +154,58 @@ def _column(
         per_row = [{"n": int(lens[codes[p]])} for p in pos]
         findings.append(Finding("too_long", fld.name, pos, None, {"max": limit}, per_row=per_row))
         uniq = np.where(long_u, "", uniq)
+    if fld.type == "id" or fld.name == "phone":
+        uniq = _excel_numbers(fld, uniq, codes, findings)
+    if fld.type in ("id", "text"):
+        lost_u = np.fromiter((_lost_text(t) for t in uniq.tolist()), dtype=bool, count=len(uniq))
+        found(findings, "lost_text", fld.name, lost_u[codes], uniq[codes])
     values = typed_column(fld, uniq, codes, empty_u, findings, date_only, now64)
     if fld.default is not None and fld.type in ("text", "tags", "choice", "bool"):
         values = values.where(~pd.Series(empty, index=values.index), fld.default)
     return values
+
+
+def _excel_numbers(fld: Field, uniq: np.ndarray, codes: np.ndarray, findings: list[Finding]) -> np.ndarray:
+    """Reject ids and phones that Excel turned into numbers: scientific notation, lost leading zeros.
+
+    Such a value is no longer the id (``3.10107E+14`` stands for a thousand
+    households), so its rows are rejected with what happened, before duplicates
+    are looked for (several of them would otherwise look like one id with
+    conflicting rows). A value is taken to have lost its zeros when every other
+    all-digit value that starts with ``0`` has one length and it is all digits,
+    shorter and without the ``0``. Returns ``uniq`` with those values emptied.
+
+    >>> findings = []
+    >>> fld = Field("household_id", "id")
+    >>> out = _excel_numbers(fld, np.array(["3.10107E+14", "0012", "12", "0034"], dtype=object),
+    ...                      np.array([0, 1, 2, 3]), findings)
+    >>> [(f.code, f.positions.tolist(), f.values) for f in findings], out.tolist()
+    ([('sci_notation', [0], ['3.10107E+14']), ('lost_zeros', [2], ['12'])], ['', '0012', '', '0034'])
+    """
+    texts = uniq.tolist()
+    sci_u = np.fromiter((bool(_SCIENTIFIC.fullmatch(t)) for t in texts), dtype=bool, count=len(texts))
+    found(findings, "sci_notation", fld.name, sci_u[codes], uniq[codes])
+    bad_u = sci_u
+    if fld.type == "id":
+        digits = np.fromiter((t.isascii() and t.isdigit() for t in texts), dtype=bool, count=len(texts))
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        zero_led = digits & np.fromiter((t.startswith("0") for t in texts), dtype=bool, count=len(texts))
+        padded = np.unique(lengths[zero_led])
+        if len(padded) == 1:
+            short_u = digits & ~zero_led & (lengths < padded[0])
+            found(findings, "lost_zeros", fld.name, short_u[codes], uniq[codes], length=int(padded[0]))
+            bad_u = bad_u | short_u
+    return np.where(bad_u, "", uniq) if bad_u.any() else uniq
+
+
+def _lost_text(text: str) -> bool:
+    """Tell whether ``text`` is what is left of Chinese text saved in an encoding without it: ``?????``.
+
+    >>> [_lost_text(t) for t in ("???????", "??1???", "长寿路?", "?", "A??B??C")]
+    [True, True, False, False, True]
+    """
+    n = text.count("?")
+    return n >= 2 and 2 * n >= len(text) and text.isascii() and not text.isspace()
 
 
 def _formulas(raw: RawFile, findings: list[Finding]) -> None:

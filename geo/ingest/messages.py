@@ -30,11 +30,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "缺少必需的列：{missing}；文件中的列：{found}",
         "missing required column(s): {missing}; the file has: {found}",
     ),
+    "missing_columns_sheet": (
+        "工作表 {sheet} 缺少必需的列：{missing}；其中的列：{found}；"
+        "工作簿还有工作表：{others}（用 --sheet 指定）",
+        "sheet {sheet} is missing required column(s): {missing}; it has: {found}; "
+        "the workbook also has sheets: {others} (choose one with --sheet)",
+    ),
     "same_column": ("列 {a} 和 {b} 都表示 {field}", "columns {a} and {b} both mean {field}"),
     "encoding": (
         "第 {line} 行既不是 UTF-8 也不是 GB18030/GBK 编码（字节 0x{byte}；看起来像 {guess}）：请另存为 UTF-8",
         "line {line} is neither UTF-8 nor GB18030/GBK text (byte 0x{byte}; it looks like {guess}): "
         "save the file as UTF-8",
+    ),
+    "mixed_encoding": (
+        "混用了两种文字编码：第 {lines} 行是 UTF-8，第 {line} 行是 GB18030/GBK（从别的文件粘贴的行？）："
+        "请统一另存为一种编码（UTF-8）后重新导入",
+        "mixes two text encodings: line {lines} is UTF-8 but line {line} is GB18030/GBK "
+        "(rows pasted from another file?); save the file again in one encoding (UTF-8) and import it again",
     ),
     "binary": ("不是文本文件（含有二进制数据）", "is not a text file (it holds binary data)"),
     "unreadable": ("无法读取：{detail}", "cannot be read: {detail}"),
@@ -71,6 +83,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "cell {cell} holds a formula ({value}), not a value: paste values only",
     ),
     "ragged": ("这一行有 {n} 个单元格，表头只有 {m} 个", "the row has {n} cells but the header only {m}"),
+    "sci_notation": (
+        "{value} 是 Excel 的科学计数法，后面的数字已丢失：请在 Excel 中把这一列设为文本"
+        "（设置单元格格式 → 文本）后重新填入，或从原系统按文本导出",
+        "{value} is a number in Excel's scientific notation: its digits after the first few are lost. "
+        "Format the column as Text in Excel (Format Cells → Text) and enter the values again, "
+        "or export them from the source system as text",
+    ),
+    "lost_zeros": (
+        "{value} 看起来丢了开头的 0（其他以 0 开头的编号都是 {length} 位）："
+        "Excel 把这一列当成了数字；请把这一列设为文本（设置单元格格式 → 文本）后重新导出",
+        "{value} looks like a number that lost its leading zeros (the ids starting with 0 have "
+        "{length} digits): Excel took the column for numbers; format it as Text "
+        "(Format Cells → Text) and export it again",
+    ),
+    "lost_text": (
+        "{value} 只剩问号：文件保存时用了不含中文的编码（如 ISO-8859-1），文字已丢失；"
+        "请用 UTF-8 重新导出（Shapefile：带内容为 UTF-8 的 .cpg 文件）",
+        "{value} is only question marks: the text was lost when the file was saved in an encoding "
+        "without Chinese characters (e.g. ISO-8859-1); export it again as UTF-8 "
+        "(a Shapefile: with a .cpg file saying UTF-8)",
+    ),
     "unknown_ref": ("{what} {value} 不存在", "unknown {what} {value}"),
     "dup_in_file": ("与第 {other} 行重复", "duplicates row {other}"),
     "dup_conflict": (

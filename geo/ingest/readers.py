@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -149,7 +150,8 @@ def read_file(
         raise IngestError(
             source.name, "wrong_kind", what=FORMAT_NAMES[fmt][1], expected="a table (.csv or .xlsx)"
         )
-    lookup = header_lookup(kind, columns, dbf=fmt == "shapefile")
+    # Field names cut to a Shapefile's 10 bytes survive ogr2ogr into GeoPackage, GeoJSON and CSV.
+    lookup = header_lookup(kind, columns, dbf=True)
     if fmt == "csv":
         return _read_csv(source, kind, lookup)
     if fmt == "xlsx":
@@ -199,6 +201,11 @@ def _find_header(rows: Sequence[Sequence[object]], lookup: Mapping[str, str]) ->
         if best is None and cells:
             best = i
     return best if best is not None else 0
+
+
+def _has_header(rows: Sequence[Sequence[object]], lookup: Mapping[str, str]) -> bool:
+    """Tell whether one of ``rows`` names at least two fields (a header, not a cover page)."""
+    return any(sum(1 for c in row if c is not None and norm_header(c) in lookup) >= 2 for row in rows)
 
 
 def _read_csv(source: Source, kind: str, lookup: Mapping[str, str]) -> RawFile:
@@ -330,16 +337,26 @@ def _read_xlsx(source: Source, kind: str, lookup: Mapping[str, str], *, sheet: s
         if sheet is not None and sheet not in names:
             raise IngestError(source.name, "no_sheet", sheet=sheet, sheets=", ".join(names))
         chosen = sheet
+        bad_dates: dict[tuple[str, str], str] = {}
+        first_with_data: str | None = None
         grids: dict[str, list[tuple[Any, ...]]] = {}
         for name in [sheet] if sheet else names:
             ws = book[name]
             if hasattr(ws, "reset_dimensions"):
                 ws.reset_dimensions()  # trust the rows, not a stale or missing <dimension>: one pass
-            rows = [tuple(r) for r in ws.iter_rows()]
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                rows = [tuple(r) for r in ws.iter_rows()]
+            bad_dates.update(_bad_date_cells(name, caught))
             grids[name] = rows
             if chosen is None and any(any(c.value is not None for c in r) for r in rows):
-                chosen = name
-                break
+                first_with_data = first_with_data or name
+                # A cover page (封面, 填表说明) comes first in many registers: take the first sheet
+                # with a header, else the first with data.
+                if _has_header([[c.value for c in r] for r in rows[:HEADER_SCAN_ROWS]], lookup):
+                    chosen = name
+                    break
+        chosen = chosen or first_with_data
         if chosen is None:
             raise IngestError(source.name, "empty")
         cells_rows = grids[chosen]
@@ -348,7 +365,15 @@ def _read_xlsx(source: Source, kind: str, lookup: Mapping[str, str], *, sheet: s
     values = [[c.value for c in r] for r in cells_rows]
     h = _find_header(values, lookup)
     header = values[h]
-    mapped, unused = _map_header(source, kind, header, lookup)
+    try:
+        mapped, unused = _map_header(source, kind, header, lookup)
+    except IngestError as exc:
+        others = [n for n in names if n != chosen]
+        if exc.code != "missing_columns" or not others:
+            raise
+        raise IngestError(
+            source.name, "missing_columns_sheet", sheet=chosen, others=", ".join(others), **exc.params
+        ) from None
     width = max((len(r) for r in values), default=0)
     body = cells_rows[h + 1 :]
     keep = [i for i, r in enumerate(body) if any(c.value is not None and str(c.value).strip() for c in r)]
@@ -367,6 +392,12 @@ def _read_xlsx(source: Source, kind: str, lookup: Mapping[str, str], *, sheet: s
             v = getattr(c, "value", None)
             orig[p, j] = v
             text[p, j] = _cell_text(v)
+            if bad_dates and getattr(c, "data_type", None) == "e":
+                # openpyxl made an out-of-range date serial '#VALUE!' (and warned): keep the number,
+                # so the row is rejected with it (bad_date) instead of a raw UserWarning on stderr.
+                serial = bad_dates.get((chosen, str(getattr(c, "coordinate", ""))))
+                if serial is not None:
+                    orig[p, j] = text[p, j] = serial
             if getattr(c, "data_type", None) == "f" and j in mapped:
                 formulas.setdefault(mapped[j], {})[p] = f"{getattr(c, 'coordinate', '?')}: {v}"
     original = Original(header_names, orig)
@@ -380,6 +411,27 @@ def _read_xlsx(source: Source, kind: str, lookup: Mapping[str, str], *, sheet: s
     if others and sheet is None:
         raw.notes.append(Finding("other_sheets", None, extra={"sheet": chosen, "others": ", ".join(others)}))
     return raw
+
+
+_BAD_DATE_WARNING = re.compile(r"Cell (\w+) is marked as a date but the serial value (\S+) is outside")
+
+
+def _bad_date_cells(sheet: str, caught: Sequence[warnings.WarningMessage]) -> dict[tuple[str, str], str]:
+    """Return ``{(sheet, cell): serial}`` from openpyxl's warnings about dates out of range; re-warn others.
+
+    >>> w = warnings.WarningMessage(UserWarning("Cell C2 is marked as a date but the serial value "
+    ...     "3000000 is outside the limits for dates."), UserWarning, "x.py", 1)
+    >>> _bad_date_cells("走访", [w])
+    {('走访', 'C2'): '3000000'}
+    """
+    out: dict[tuple[str, str], str] = {}
+    for w in caught:
+        m = _BAD_DATE_WARNING.search(str(w.message))
+        if m is not None:
+            out[(sheet, m.group(1))] = m.group(2)
+        elif not issubclass(w.category, UserWarning):  # styles, data validation: dropped as before
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out
 
 
 def _row_of(cells: Sequence[Any], fallback: int) -> int:
@@ -421,6 +473,20 @@ def _dbf_encoding(data: bytes) -> str | None:
         return None
 
 
+def _feature_collection(source: Source) -> bytes:
+    """Return a GeoJSON file's bytes, a bare array of Features (DataV's format) made a FeatureCollection.
+
+    >>> _feature_collection(Source("a.json", b' [{"type": "Feature"}]'))
+    b'{"type": "FeatureCollection", "features":  [{"type": "Feature"}]}'
+    """
+    data = source.data
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if data.lstrip()[:1] != b"[":
+        return data
+    return b'{"type": "FeatureCollection", "features": ' + data + b"}"
+
+
 def _read_layer(
     source: Source,
     kind: str,
@@ -432,12 +498,17 @@ def _read_layer(
 ) -> RawFile:
     import pyogrio
 
-    buf = io.BytesIO(source.data)
+    data = _feature_collection(source) if fmt == "geojson" else source.data
+    buf = io.BytesIO(data)
     kwargs: dict[str, Any] = {}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # GDAL: "non conformant file extension"
             layers = [str(n) for n, _t in pyogrio.list_layers(buf)]
+            if fmt == "geojson":
+                # One layer, named by the file's top-level "name" or else by the random name of
+                # pyogrio's in-memory copy, which the next read does not share: read it unnamed.
+                layers = [n for n in layers if not n.startswith("pyogrio_")] or [kind]
             chosen = layer
             if layer is not None and layer not in layers:
                 raise IngestError(source.name, "no_layer", layer=layer, layers=", ".join(layers))
@@ -453,7 +524,7 @@ def _read_layer(
                 if enc:
                     kwargs["encoding"] = enc
             buf.seek(0)
-            frame = pyogrio.read_dataframe(buf, layer=chosen, **kwargs)
+            frame = pyogrio.read_dataframe(buf, layer=None if fmt == "geojson" else chosen, **kwargs)
     except IngestError:
         raise
     except Exception as exc:  # GDAL errors come in several classes

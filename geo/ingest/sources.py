@@ -91,6 +91,8 @@ def sniff_format(source: Source) -> Format:
 
     >>> sniff_format(Source("a.txt", "户号,人数\\n".encode()))
     'csv'
+    >>> sniff_format(Source("putuo.json", b'[{"type": "Feature", "properties": {"adcode": 310107}}]'))
+    'geojson'
     >>> sniff_format(Source("a.csv", b"%PDF-1.7"))
     Traceback (most recent call last):
     ...
@@ -123,6 +125,9 @@ def sniff_format(source: Source) -> Format:
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head[:1] == b"{" and re.search(rb'"(type|features)"\s*:', head):
         return "geojson"
+    features = re.search(rb'"type"\s*:\s*"Feature"', head)
+    if head[:1] == b"[" and re.match(rb'\[\s*\{\s*"[^"]*"\s*:', head) and features:
+        return "geojson"  # a bare array of Features (DataV's boundaries, 阿里云 DataV.GeoAtlas)
     return "csv"
 
 
@@ -155,11 +160,45 @@ def decode_text(data: bytes, *, name: str = "file") -> tuple[str, str]:
             return _strict(data, guess.replace("_", "-"), name), guess.replace("_", "-")
         raise IngestError(name, "binary")
     try:
-        return data.decode("gb18030"), "gb18030"
+        text = data.decode("gb18030")
     except UnicodeDecodeError:
         pass
+    else:
+        _refuse_mixed(data, first_bad, name)
+        return text, "gb18030"
+    _refuse_mixed(data, first_bad, name)
     line = data[:first_bad].count(b"\n") + 1
     raise IngestError(name, "encoding", line=line, byte=f"{data[first_bad]:02x}", guess=_guess(data))
+
+
+def _refuse_mixed(data: bytes, first_bad: int, name: str) -> None:
+    """Refuse GB18030/GBK text with UTF-8 lines in it (rows pasted from another file).
+
+    Read as GBK, the UTF-8 lines would be stored as mojibake (``鎴戜滑``), so the
+    file is refused naming both kinds of line. A line counts as UTF-8 when it
+    decodes as UTF-8 with at least two non-ASCII characters (GBK text almost
+    never does).
+
+    >>> try:
+    ...     _refuse_mixed("户号,姓名\\n".encode("gbk") + "H1,张三\\n".encode(), 0, "m.csv")
+    ... except IngestError as exc:
+    ...     print(str(exc)[:75])
+    m.csv: mixes two text encodings: line 2 is UTF-8 but line 1 is GB18030/GBK
+    """
+    utf8_lines: list[int] = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            decoded = line.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if sum(not c.isascii() for c in decoded) >= 2:
+            utf8_lines.append(number)
+    if utf8_lines:
+        shown = ", ".join(map(str, utf8_lines[:5])) + (", …" if len(utf8_lines) > 5 else "")
+        gbk_line = data[:first_bad].count(b"\n") + 1
+        raise IngestError(name, "mixed_encoding", lines=shown, line=gbk_line)
 
 
 def _strict(data: bytes, encoding: str, name: str) -> str:

@@ -376,7 +376,12 @@ def norm_header(text: object) -> str:
 def header_lookup(kind: str, columns: Mapping[str, str] | None, *, dbf: bool = False) -> dict[str, str]:
     """Map every accepted header of ``kind`` (normalised) to its field, with ``columns`` on top.
 
-    ``dbf``: also accept headers cut to a Shapefile's 10-byte field names.
+    ``dbf``: also accept headers cut to a Shapefile's 10-byte field names (and
+    lower-cased: ogr2ogr's laundering), whatever format they were carried into.
+
+    >>> lookup = header_lookup("households", None, dbf=True)
+    >>> [lookup.get(norm_header(h)) for h in ("household_", "BUILDING_I", "户号")]
+    ['household_id', 'building_id', 'household_id']
     """
     lookup: dict[str, str] = {}
     for name, aliases in HEADERS[kind].items():
