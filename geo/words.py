@@ -721,7 +721,7 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "walk.col.distance_m": ("距离(米)", "Distance (m)"),
     "walk.col.finish": ("结束", "Finish"),
     "walk.col.done": ("已记录", "Recorded"),
-    "walk.col.household_ids": ("户号", "Household ids"),
+    "walk.col.household_ids": ("户号清单", "Household ids"),
     "walk.col.worker_id": ("工号", "Worker id"),
     "walk.tick.title": ("走访后勾选结果", "After the walk: tick each door"),
     "walk.tick.whose": ("谁的路线", "Whose walk"),
