@@ -17,7 +17,7 @@ from geo.store import audit as trail
 from geo.text import plain
 from ui import auth, data
 from ui.downloads import csv, xlsx
-from ui.i18n import fmt_int, t
+from ui.i18n import ANY, fmt_int, t
 
 auth.require("audit")  # sign-in, page rights and the link's areas (ui/auth.py)
 
@@ -33,11 +33,14 @@ c1, c2, c3, c4 = st.columns([2, 2, 3, 3])
 since = c1.date_input(t("audit.from"), value=today - dt.timedelta(days=30), max_value=today, key="audit_from")
 until = c2.date_input(t("audit.to"), value=today, max_value=today, key="audit_to")
 who = c3.text_input(t("audit.who"), key="audit_who", max_chars=256, placeholder=t("audit.any")).strip()
-action = c4.selectbox(
-    t("audit.action"),
-    [None, *trail.ACTIONS],
-    format_func=lambda a: t("audit.any") if a is None else t(f"audit.action.{a}"),
-    key="audit_action",
+action = (
+    c4.selectbox(
+        t("audit.action"),
+        [ANY, *trail.ACTIONS],
+        format_func=lambda a: t("audit.any") if a == ANY else t(f"audit.action.{a}"),
+        key="audit_action",
+    )
+    or None
 )
 rows = trail.read(
     store,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Literal
+from typing import Final, Literal
 
 import streamlit as st
 
@@ -13,6 +13,9 @@ from geo.text import Plain, plain
 
 LANGS = words.LANGS
 Lang = Literal["zh", "en"]
+
+ANY: Final = ""
+"""The "all" / "any" option of a selector: text rather than None, so :func:`relabel` can send it again."""
 
 
 def lang() -> Lang:
@@ -57,3 +60,25 @@ def fmt_pct(x: float | None) -> str:
 def fmt_date(d: dt.date) -> str:
     """Format a date for the current language."""
     return f"{d.year}年{d.month}月{d.day}日" if lang() == "zh" else d.isoformat()
+
+
+def relabel() -> None:
+    """Send every chosen option again after a language switch, so the browser shows it in the new language.
+
+    The browser keeps a selector's choice as the label it showed, and a keyed
+    widget keeps its identity when its labels change: without this an English
+    page goes on showing 今年以来 or 全部 (issue 14). A value set through the
+    session state is sent to the browser again, formatted in the new language.
+    Only text values and non-empty lists of text are set again: those are what
+    selectors hold (with :data:`ANY` for "all"); buttons, uploads, dates and
+    numbers carry no words and some may not be set at all.
+    """
+    state = st.session_state
+    for key in list(state.keys()):
+        if key == "lang" or not isinstance(key, str) or key.startswith("_"):
+            continue
+        value = state[key]
+        if isinstance(value, str) or (
+            isinstance(value, list) and value and all(isinstance(v, str) for v in value)
+        ):
+            state[key] = value

@@ -1,0 +1,48 @@
+"""Words on the screens come from the catalogue, in the page's language (issue 14), under AppTest."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from conftest import sign_in
+from streamlit.testing.v1 import AppTest
+
+from geo.demo import install_demo
+from geo.store import open_store
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+AS_OF = dt.date(2026, 11, 26)
+
+
+@pytest.fixture(scope="module")
+def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("words") / "tiny.gpkg"
+    with open_store(str(path), create=True) as store:
+        install_demo(store, scale="tiny", seed=7, as_of=AS_OF)
+    return str(path)
+
+
+def _app(db: str, monkeypatch: pytest.MonkeyPatch, role: str = "district", page: str | None = None) -> AppTest:
+    monkeypatch.setenv("SIBAI_DB", db)
+    monkeypatch.setenv("SIBAI_TODAY", AS_OF.isoformat())
+    at = AppTest.from_file(APP if page is None else page, default_timeout=60)
+    sign_in(at, role, db=db)
+    return at
+
+
+def test_a_language_switch_sends_every_chosen_option_again_in_the_new_language(
+    tiny_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The browser keeps a selector's choice as the label it showed: unless the
+    # value is sent again, an English page goes on showing 本月 and 全部.
+    at = _app(tiny_db, monkeypatch)
+    at.run()
+    at.sidebar.selectbox(key="period").select("month").run()
+    at.sidebar.segmented_control(key="lang").set_value("en").run()
+    assert not at.exception
+    period = at.sidebar.selectbox(key="period")
+    street = at.sidebar.selectbox(key="street")
+    assert (period.value, period.proto.set_value, period.proto.raw_value) == ("month", True, "This month")
+    assert (street.value, street.proto.set_value, street.proto.raw_value) == ("", True, "All")
