@@ -741,8 +741,12 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "walk.coverage": ("本年覆盖率", "Coverage this year"),
     "walk.dist_network": ("距离沿导入的步行路网计算。", "Distances follow the imported footpath network."),
     "walk.dist_straight": (
-        "距离按直线×{f}估算（未导入步行路网：sibai import-paths）。",
-        "Distances are straight line × {f} (no footpath network imported: sibai import-paths).",
+        "距离按直线×{f}估算（尚未导入步行路网，可请区级管理员导入）。",
+        "Distances are straight line × {f} (no footpath network yet: the district's administrator can import one).",
+    ),
+    "walk.dist_straight_admin": (
+        "距离按直线×{f}估算（未导入步行路网：在服务器上运行 sibai import-paths 导入 OpenStreetMap 路网）。",
+        "Distances are straight line × {f} (no footpath network: run sibai import-paths on the server to import an OpenStreetMap extract).",
     ),
     "walk.no_workers": (
         "没有可走访的社工（均在值班或未登记）。",

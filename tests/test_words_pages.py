@@ -24,7 +24,9 @@ def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
-def _app(db: str, monkeypatch: pytest.MonkeyPatch, role: str = "district", page: str | None = None) -> AppTest:
+def _app(
+    db: str, monkeypatch: pytest.MonkeyPatch, role: str = "district", page: str | None = None
+) -> AppTest:
     monkeypatch.setenv("SIBAI_DB", db)
     monkeypatch.setenv("SIBAI_TODAY", AS_OF.isoformat())
     at = AppTest.from_file(APP if page is None else page, default_timeout=60)
@@ -46,3 +48,24 @@ def test_a_language_switch_sends_every_chosen_option_again_in_the_new_language(
     street = at.sidebar.selectbox(key="street")
     assert (period.value, period.proto.set_value, period.proto.raw_value) == ("month", True, "This month")
     assert (street.value, street.proto.set_value, street.proto.raw_value) == ("", True, "All")
+
+
+def _texts(at: AppTest) -> list[str]:
+    return [str(e.value) for kind in ("caption", "markdown", "info", "warning") for e in at.get(kind)]
+
+
+@pytest.mark.parametrize(("role", "command_shown"), [("grid", False), ("district", True)])
+def test_the_walk_names_the_paths_command_to_administrators_only(
+    tiny_db: str, monkeypatch: pytest.MonkeyPatch, role: str, command_shown: bool
+) -> None:
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = _app(tiny_db, monkeypatch, role=role)
+    at.run()
+    at.switch_page("pages/walk.py").run()
+    assert not at.exception
+    notes = [x for x in _texts(at) if "×" in x]  # the note on how distances were measured
+    assert notes, _texts(at)
+    assert any("sibai import-paths" in x for x in notes) is command_shown

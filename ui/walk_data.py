@@ -138,7 +138,10 @@ def save_duty(committee_id: str, day: dt.date, key: str) -> None:
 
 def distance_note(found: WalkInputs) -> str:
     """Say how distances were measured."""
-    return t("walk.dist_network") if found.network is not None else t("walk.dist_straight", f=DETOUR_FACTOR)
+    if found.network is not None:
+        return t("walk.dist_network")
+    # The command is for whoever runs the server (the data page's users); field staff get a plain word.
+    return t("walk.dist_straight_admin" if auth.may_use("data") else "walk.dist_straight", f=DETOUR_FACTOR)
 
 
 def localised(frame: pd.DataFrame) -> pd.DataFrame:
