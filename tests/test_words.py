@@ -141,3 +141,29 @@ def test_text_fills_values_and_refuses_unknown_keys() -> None:
     assert words.text("audit.count", "en", n=3) == "3 rows"
     with pytest.raises(KeyError):
         words.text("no.such.key", "en")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_demo_build_reports_progress_in_one_language(tmp_path: Path, lang: str) -> None:
+    # The first start's bar mixed 首次启动 with "writing households": every step is a word now.
+    import datetime as dt
+
+    from geo.demo import install_demo
+    from geo.store import open_store
+
+    messages: list[str] = []
+    with open_store(str(tmp_path / "d.gpkg"), create=True) as store:
+        install_demo(
+            store,
+            scale="tiny",
+            seed=7,
+            as_of=dt.date(2026, 11, 26),
+            lang=lang,
+            progress=lambda _f, m: messages.append(m),
+        )
+    assert messages
+    if lang == "zh":
+        assert [m for m in messages if re.search("[A-Za-z]", m)] == []
+    else:
+        assert [m for m in messages if re.search("[\u4e00-\u9fff]", m)] == []
+        assert "writing households" in messages
