@@ -69,3 +69,23 @@ def test_the_walk_names_the_paths_command_to_administrators_only(
     notes = [x for x in _texts(at) if "×" in x]  # the note on how distances were measured
     assert notes, _texts(at)
     assert any("sibai import-paths" in x for x in notes) is command_shown
+
+
+def test_the_audit_trail_reads_in_words_not_in_code(tiny_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first start's accounts were listed under the role "cli" with "demo account; role=district
+    # areas=" as their detail, and every sign-in as "password".
+    from geo.auth import create_demo_accounts
+
+    with open_store(tiny_db) as store:
+        create_demo_accounts(store)
+    at = _app(tiny_db, monkeypatch)
+    monkeypatch.setenv("SIBAI_TODAY", dt.date.today().isoformat())  # the rows are written now
+    at.run()
+    at.switch_page("pages/audit.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    roles, details = set(table["角色"]), set(table["说明"])
+    assert "系统（命令行或首次启动）" in roles and "区级" in roles
+    assert not roles & {"cli", "district", "street", "committee", "grid"}
+    assert "密码登录" in details and "演示账号；角色：区级；辖区：全区" in details
+    assert not [d for d in details if d == "password" or "role=" in d or "demo account" in d]
