@@ -779,6 +779,7 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
         "{day}\u3000{start}–{end}\u3000每户{n}分钟",
         "{day}  {start}–{end}  {n} min per household",
     ),
+    "table.empty": ("（没有可显示的行）", "(nothing to show)"),
     "error.unexpected": (
         "出错了，操作未完成。请刷新页面重试；如仍出错，请把参考号 {ref} 告诉系统管理员。",
         "Something went wrong and nothing was done. Reload the page and try again; if it happens again, give the administrator the reference {ref}.",

@@ -89,3 +89,18 @@ def test_the_audit_trail_reads_in_words_not_in_code(tiny_db: str, monkeypatch: p
     assert not roles & {"cli", "district", "street", "committee", "grid"}
     assert "密码登录" in details and "演示账号；角色：区级；辖区：全区" in details
     assert not [d for d in details if d == "password" or "role=" in d or "demo account" in d]
+
+
+@pytest.mark.parametrize("role", ["district", "street", "committee"])
+def test_office_tables_without_rows_say_so_in_the_page_language(
+    tiny_db: str, monkeypatch: pytest.MonkeyPatch, role: str
+) -> None:
+    # Streamlit draws a table without rows with its own word "empty" (the staffing table by street
+    # for a committee account).
+    at = _app(tiny_db, monkeypatch, role=role)
+    at.run()
+    at.switch_page("pages/workers.py").run()
+    assert not at.exception
+    assert [len(d.value) for d in at.dataframe if len(d.value) == 0] == []
+    if role == "committee":
+        assert "（没有可显示的行）" in [c.value for c in at.caption]

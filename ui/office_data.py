@@ -590,6 +590,10 @@ def table(
     ``drop_empty`` leaves out columns with no value at all (e.g. details of anomaly kinds not present).
     """
     f = frame[columns] if columns else frame
+    if not len(f):
+        # Streamlit draws a table without rows with its own English word "empty".
+        st.caption(t("table.empty"))
+        return
     if drop_empty and len(f):
         f = f.loc[:, f.notna().any().to_numpy()]
     out = export.localise(f, lang=lang())
