@@ -779,6 +779,11 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
         "{day}\u3000{start}–{end}\u3000每户{n}分钟",
         "{day}  {start}–{end}  {n} min per household",
     ),
+    "upload.button": ("选择文件", "Choose a file"),
+    "upload.limit": (
+        "拖放文件到此处，每个文件不超过 {mb} MB · {types}",
+        "Drop a file here, up to {mb} MB each · {types}",
+    ),
     "table.empty": ("（没有可显示的行）", "(nothing to show)"),
     "error.unexpected": (
         "出错了，操作未完成。请刷新页面重试；如仍出错，请把参考号 {ref} 告诉系统管理员。",

@@ -104,3 +104,34 @@ def test_office_tables_without_rows_say_so_in_the_page_language(
     assert [len(d.value) for d in at.dataframe if len(d.value) == 0] == []
     if role == "committee":
         assert "（没有可显示的行）" in [c.value for c in at.caption]
+
+
+def test_the_data_page_labels_its_file_uploader_in_chinese(
+    tiny_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # st.file_uploader has no parameters for its "Upload" button and "200MB per file" line: the
+    # data page hides them with a style sheet and shows catalogue words in their place.
+    at = _app(tiny_db, monkeypatch)
+    at.run()
+    at.switch_page("pages/data.py").run()
+    assert not at.exception
+    assert len(at.get("file_uploader")) == 1
+    (style,) = [h.proto.body for h in at.get("html") if "stFileUploaderDropzone" in h.proto.body]
+    assert 'content: "选择文件"' in style and "每个文件不超过 200 MB" in style
+    assert 'stFileUploaderDropzoneInstructions"] > * {display: none;}' in style
+
+
+def _uploader_script(lang: str) -> None:
+    import streamlit as st
+
+    from ui.uploads import file_uploader
+
+    st.session_state["lang"] = lang
+    file_uploader("file", types=["csv", "xlsx"], key="f")
+
+
+def test_the_file_uploader_is_labelled_in_english_on_english_pages() -> None:
+    at = AppTest.from_function(_uploader_script, args=("en",)).run()
+    assert not at.exception
+    (style,) = [h.proto.body for h in at.get("html")]
+    assert 'content: "Choose a file"' in style and "Drop a file here, up to 200 MB each · CSV, XLSX" in style
