@@ -135,3 +135,33 @@ def test_the_file_uploader_is_labelled_in_english_on_english_pages() -> None:
     assert not at.exception
     (style,) = [h.proto.body for h in at.get("html")]
     assert 'content: "Choose a file"' in style and "Drop a file here, up to 200 MB each · CSV, XLSX" in style
+
+
+def test_a_grid_leader_sees_their_own_name_in_full_and_colleagues_masked(
+    tiny_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Their own name was 顾* in the visit history and 顾文 on the walk: one rule now.
+    import sqlite3
+
+    from geo.privacy import mask_name
+
+    con = sqlite3.connect(tiny_db)
+    (leader, name), *_ = con.execute(
+        "SELECT w.worker_id, w.name FROM grid_workers g JOIN workers w USING (worker_id)"
+        " WHERE g.grid_id = 'G0001' AND g.role = 'leader'"
+    ).fetchall()
+    others = dict(
+        con.execute(
+            "SELECT worker_id, name FROM workers WHERE committee_id = (SELECT committee_id FROM grids"
+            " WHERE grid_id = 'G0001') AND worker_id != ?",
+            (leader,),
+        ).fetchall()
+    )
+    con.close()
+    at = _app(tiny_db, monkeypatch, role="grid")
+    at.run()
+    at.switch_page("pages/walk.py").run()
+    assert not at.exception
+    shown = {o for sb in at.selectbox for o in sb.options if "（W" in o}
+    assert f"{name}（{leader}）" in shown
+    assert not [o for o in shown for w, n in others.items() if o == f"{n}（{w}）" and mask_name(n) != n]

@@ -18,7 +18,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from geo import assess, export, maps
+from geo import assess, export, maps, privacy
 from geo import uncovered as unc
 from geo.areas import grids_in_area
 from geo.privacy import mask_frame
@@ -525,6 +525,14 @@ def assessment() -> Assessment:
     """Return this year's ledger and standings."""
     rules_, _ = deductions()
     return _assessment(_versions(), auth.scope(), data.today(), rules_)
+
+
+def own_workers() -> frozenset[str]:
+    """Return the worker ids the signed-in account is (its grids' leaders for a grid account)."""
+    user = auth.current()
+    if user is None:
+        return frozenset()
+    return privacy.own_worker_ids(user.role, user.areas, frames(data.today()).grid_workers)
 
 
 def standings_in_area(a: Assessment, street_id: str | None, committee_id: str | None) -> pd.DataFrame:

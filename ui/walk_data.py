@@ -33,6 +33,7 @@ from ui import auth, data
 from ui.grid_data import leaflet_assets as leaflet_assets  # one served copy of Leaflet for st_folium
 from ui.grid_data import problem_text
 from ui.i18n import t
+from ui.office_data import own_workers as own_workers  # the walk page's name rule
 from ui.sidebar import Filters
 
 OUTCOMES = ("met", "not_home", "refused", "inaccessible", "vacant")
