@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from geo import words
 from geo.uncovered import WORKER_LEVELS, WorkCalendar, pace
 
 if TYPE_CHECKING:
@@ -510,10 +511,7 @@ def staffing(
     )
 
 
-_LEDGER_TEXT = {
-    "zh": {"date": "日期", "balance": "剩余分值", "reason": "扣分原因", "points": "扣分", "month": "%-m月"},
-    "en": {"date": "Date", "balance": "Points left", "reason": "Reason", "points": "Points", "month": "%b"},
-}
+_LEDGER_TEXT = words.by_lang("assess.ledger.")
 
 
 def ledger_chart(

@@ -75,6 +75,7 @@ import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from geo import words
 from geo.settings import Settings
 from geo.store import Scope, Store, audit
 from geo.store import accounts as acc
@@ -670,3 +671,51 @@ def create_demo_accounts(store: Store) -> list[tuple[str, str, str, tuple[str, .
         )  # fmt: skip
         out.append((name, role, DEMO_PASSWORD, ids))
     return out
+
+
+_ACCOUNT_DETAIL = re.compile(
+    r"^(?P<demo>demo account; )?role=(?P<role>\w+) areas=(?P<areas>\S*)(?: sso=(?P<sso>\S+))?$"
+)
+_LOCKED_DETAIL = re.compile(r"^(?P<n>\d+) failures; locked until (?P<until>.+)$")
+_ROWS_DETAIL = re.compile(r"^(?P<n>\d+) rows$")
+
+
+def role_text(role: str, lang: str = "zh") -> str:
+    """Return a role as a person reads it (``cli``: the command line or first start); others as stored.
+
+    >>> role_text("cli", "en"), role_text("grid", "zh"), role_text("robot", "en")
+    ('System (command line or first start)', '网格长', 'robot')
+    """
+    key = f"auth.role.{role}"
+    return words.text(key, lang) if key in words.WORDS else role
+
+
+def detail_text(detail: str, lang: str = "zh") -> str:
+    """Return an audit row's ``detail`` as a person reads it, in ``lang``.
+
+    The trail stores details as the code wrote them (``password``, ``role=grid
+    areas=G0001``, ``3 rows``): stable for searching, never translated in the
+    table. The screen and its downloads show them as words; a detail of any
+    other shape (an id, a file name) is data and stays as it is.
+
+    >>> detail_text("demo account; role=district areas=", "zh")
+    '演示账号；角色：区级；辖区：全区'
+    >>> detail_text("wrong password", "en"), detail_text("grid:G0001", "en")
+    ('wrong password', 'grid:G0001')
+    """
+    simple = detail.strip().replace(" ", "_")
+    for key in (f"audit.detail.{simple}", f"audit.detail.cause.{simple}", f"audit.detail.end.{simple}"):
+        if key in words.WORDS:
+            return words.text(key, lang)
+    if m := _ACCOUNT_DETAIL.match(detail):
+        areas = m["areas"].replace(",", "、" if lang == "zh" else ", ") or words.text(
+            "audit.detail.no_areas", lang
+        )
+        key = "audit.detail.demo_account" if m["demo"] else "audit.detail.account"
+        out = words.text(key, lang, role=role_text(m["role"], lang), areas=areas)
+        return out + (words.text("audit.detail.sso_identity", lang, identity=m["sso"]) if m["sso"] else "")
+    if m := _LOCKED_DETAIL.match(detail):
+        return words.text("audit.detail.locked_until", lang, n=m["n"], until=m["until"])
+    if m := _ROWS_DETAIL.match(detail):
+        return words.text("audit.detail.rows", lang, n=m["n"])
+    return detail

@@ -7,12 +7,19 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from geo import words
 from geo.settings import DEFAULT_DB
 from geo.store import Store
 from geo.synth import build_district
 
 Progress = Callable[[float, str], object]
 """A progress callback: fraction done in [0, 1] and a short message (its return value is ignored)."""
+
+
+def _step(name: str, lang: str) -> str:
+    """Return a build step (``households``, ``checks`` ...) in ``lang``; one without a word keeps its name."""
+    key = f"demo.step.{name}"
+    return words.text(key, lang) if key in words.WORDS else name
 
 
 def install_demo(
@@ -22,21 +29,23 @@ def install_demo(
     seed: int = 42,
     as_of: dt.date | None = None,
     progress: Progress | None = None,
+    lang: str = "en",
 ) -> dict[str, int]:
     """Generate the synthetic district and replace the store's data with it, atomically.
 
-    Generation takes the first 40 % of the progress bar, writing the rest.
-    Returns the row count of every table.
+    Generation takes the first 40 % of the progress bar, writing the rest;
+    its messages are in ``lang`` (the command line's English by default, the
+    UI language on the app's first start). Returns the row count of every table.
     """
     as_of = as_of or dt.date.today()
 
     def generating(fraction: float, message: str) -> None:
         if progress is not None:
-            progress(0.4 * fraction, f"generating {message}")
+            progress(0.4 * fraction, words.text("demo.generating", lang, what=_step(message, lang)))
 
     def writing(fraction: float, message: str) -> None:
         if progress is not None:
-            progress(0.4 + 0.6 * fraction, f"writing {message}")
+            progress(0.4 + 0.6 * fraction, words.text("demo.writing", lang, what=_step(message, lang)))
 
     frames = build_district(scale=scale, seed=seed, as_of=as_of, progress=generating)
     store.replace_all(
@@ -76,7 +85,7 @@ def first_start_due(db: str, *, default: str | os.PathLike[str] | None = None) -
     return path == Path(default or DEFAULT_DB).resolve() and not path.exists()
 
 
-def install_first_start(db: str, *, scale: str, progress: Progress | None = None) -> None:
+def install_first_start(db: str, *, scale: str, progress: Progress | None = None, lang: str = "en") -> None:
     """Build the demo district and its demo accounts into the new file ``db``, all or nothing.
 
     The district is written to a temporary file beside ``db`` that takes its
@@ -95,7 +104,7 @@ def install_first_start(db: str, *, scale: str, progress: Progress | None = None
         leftover.unlink(missing_ok=True)
     try:
         with open_store(str(part), create=True) as s:
-            install_demo(s, scale=scale, progress=progress)
+            install_demo(s, scale=scale, progress=progress, lang=lang)
             # Demo only: one account per role, so the first start can be signed in to
             # (names and password in README.md and docs/security.md).
             create_demo_accounts(s)

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geo import words
 from geo.writers import FORMULA_STARTS, clean_text, csv_bytes, neutralise, sheet_title, write_atomic
 
 __all__ = [
@@ -47,146 +48,10 @@ __all__ = [
     "write_export",
 ]
 
-COLUMN_LABELS: dict[str, tuple[str, str]] = {
-    # areas
-    "rank": ("排名", "Rank"),
-    "spot": ("盲区编号", "Blind spot"),
-    "grid_id": ("网格编号", "Grid id"),
-    "grid_name": ("网格", "Grid"),
-    "grid_ids": ("所含网格编号", "Grid ids"),
-    "grid_names": ("所含网格", "Grid names"),
-    "grids": ("网格数", "Grids"),
-    "committee_id": ("居委会编号", "Committee id"),
-    "committee_name": ("居委会", "Committee"),
-    "committee_names": ("涉及居委会", "Committees"),
-    "street_id": ("街道编号", "Street id"),
-    "street_name": ("街道 / 镇", "Street / town"),
-    "street_names": ("涉及街道 / 镇", "Streets / towns"),
-    "district_id": ("区", "District"),
-    "name": ("名称", "Name"),
-    "area_km2": ("面积（平方公里）", "Area (km²)"),
-    # coverage
-    "households": ("在住户数", "Occupied households"),
-    "visited": ("已见面户数", "Households met"),
-    "unvisited": ("未见面户数", "Households not met"),
-    "coverage": ("覆盖率", "Coverage"),
-    "residents": ("居民数", "Residents"),
-    "residents_covered": ("已覆盖居民", "Residents covered"),
-    "open_issues": ("未结诉求", "Open issues"),
-    "overdue_issues": ("超期诉求", "Overdue issues"),
-    # pace
-    "expected": ("应达进度", "Pace needed"),
-    "gap": ("进度差", "Gap to pace"),
-    "behind": ("落后进度", "Behind pace"),
-    "remaining": ("尚需见面户数", "Households still to meet"),
-    "weeks_left": ("剩余工作周", "Working weeks left"),
-    "needed_per_week": ("每周需见面户数", "Households needed per week"),
-    "recent_per_week": ("近4周每周新见面户数", "First met per week, last 4 weeks"),
-    "projected": ("年底预计覆盖率", "Projected year-end coverage"),
-    # households not met
-    "household_id": ("住户编号", "Household id"),
-    "building_id": ("楼栋编号", "Building id"),
-    "building_name": ("楼栋", "Building"),
-    "unit": ("门牌", "Unit"),
-    "head_name": ("户主", "Head of household"),
-    "phone": ("电话", "Phone"),
-    "tags": ("重点人群", "Vulnerable"),
-    "last_met_at": ("最近见面时间", "Last met"),
-    "days_since": ("距今天数", "Days since"),
-    "not_met": ("久未见面户数", "Not met for months"),
-    "share": ("占在住户比例", "Share of households"),
-    # weekly check
-    "visits_week": ("本周走访次数", "Visits this week"),
-    "visits_year": ("今年走访次数", "Visits this year"),
-    "met_week": ("本周见面次数", "Met this week"),
-    "met_year": ("今年见面次数", "Met this year"),
-    "newly_met_week": ("本周新见面户数", "Households first met this week"),
-    "newly_met_year": ("今年已见面户数", "Households met this year"),
-    "coverage_gained_week": ("本周覆盖率提升", "Coverage gained this week"),
-    "coverage_year": ("今年覆盖率", "Coverage this year"),
-    "opened_week": ("本周新增诉求", "Issues opened this week"),
-    "opened_year": ("今年新增诉求", "Issues opened this year"),
-    "closed_week": ("本周办结诉求", "Issues closed this week"),
-    "closed_year": ("今年办结诉求", "Issues closed this year"),
-    "overdue": ("当前超期诉求", "Issues overdue"),
-    "anomalies_week": ("本周异常", "Anomalies this week"),
-    "worker_id": ("社工编号", "Worker id"),
-    "worker_name": ("社工", "Worker"),
-    "grids_led": ("负责网格数", "Grids led"),
-    "kind": ("异常类型", "Anomaly"),
-    "visit_id": ("走访编号", "Visit id"),
-    "other_visit_id": ("关联走访编号", "Related visit id"),
-    "visited_at": ("走访时间", "Visited at"),
-    "minutes": ("间隔（分钟）", "Minutes"),
-    "metres": ("距离（米）", "Metres"),
-    "visits": ("走访次数", "Visits"),
-    "channel": ("走访方式", "Channel"),
-    "outcome": ("走访结果", "Outcome"),
-    # assessment
-    "date": ("日期", "Date"),
-    "reason": ("扣分原因", "Reason"),
-    "ref": ("依据", "Reference"),
-    "points": ("分值变化", "Points"),
-    "balance": ("变动后分值", "Balance"),
-    "points_left": ("剩余分值", "Points left"),
-    "lost_behind_pace": ("进度落后扣分", "Lost: behind pace"),
-    "lost_overdue_issue": ("诉求超期扣分", "Lost: overdue issues"),
-    "lost_failed_spot_check": ("抽查不实扣分", "Lost: failed spot checks"),
-    "lost_confirmed_anomaly": ("异常属实扣分", "Lost: confirmed anomalies"),
-    "deductions": ("扣分次数", "Deductions"),
-    "standing": ("状态", "Standing"),
-    "workers": ("在岗社工", "Active workers"),
-    "per_10k": ("每万人社工数", "Workers per 10,000"),
-    "target": ("应配社工", "Workers needed"),
-    "shortfall": ("缺口", "Shortfall"),
-    "meets": ("达标", "Meets the goal"),
-    "result": ("抽查结果", "Check result"),
-    "checked_at": ("抽查时间", "Checked at"),
-    "checked_by": ("抽查人", "Checked by"),
-    "note": ("备注", "Note"),
-}
+COLUMN_LABELS: dict[str, tuple[str, str]] = words.pairs("export.col.")
 """Column headers in Chinese and English, by column name."""
 
-VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
-    "kind": {
-        "after_hours": ("15:30后走访", "After 15:30"),
-        "non_workday": ("非工作日走访", "On a non-working day"),
-        "burst": ("短时间内密集登记", "Burst minutes apart"),
-        "far_apart": ("短时间内相距过远", "Far apart within minutes"),
-        "over_households": ("走访次数超过户数", "More visits than households"),
-    },
-    "reason": {
-        "behind_pace": ("网格进度落后", "Grid behind pace"),
-        "overdue_issue": ("诉求超期", "Issue overdue"),
-        "failed_spot_check": ("电话抽查不实", "Spot check failed"),
-        "confirmed_anomaly": ("异常经核实", "Anomaly confirmed"),
-    },
-    "standing": {
-        "ok": ("正常", "OK"),
-        "warning": ("预警", "Warning"),
-        "exhausted": ("分值已扣完", "No points left"),
-    },
-    "channel": {"door": ("上门", "Door"), "phone": ("电话", "Phone"), "online": ("线上", "Online")},
-    "outcome": {
-        "met": ("见面", "Met"),
-        "not_home": ("不在家", "Not at home"),
-        "refused": ("拒访", "Refused"),
-        "vacant": ("空置", "Vacant"),
-        "inaccessible": ("无法进入", "Inaccessible"),
-    },
-    "tags": {
-        "alone_elderly": ("独居老人", "Elderly, alone"),
-        "very_old": ("高龄", "Very old"),
-        "disabled": ("残疾", "Disabled"),
-        "low_income": ("低保", "Low income"),
-        "small_children": ("有12岁以下儿童", "Children under 12"),
-    },
-    "result": {
-        "confirmed": ("属实", "Confirmed"),
-        "failed": ("不属实", "Failed"),
-        "unreachable": ("未联系上", "Unreachable"),
-    },
-}
+VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = words.nested("export.value.")
 """Translations of coded values, by column name."""
 
 LIST_COLUMNS = frozenset({"tags"})

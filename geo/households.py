@@ -33,6 +33,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo import words
 from geo.areas import Crumb, UnknownArea
 from geo.store.schema import TAGS
 from geo.text import plain
@@ -55,13 +56,7 @@ __all__ = [
     "visit_summary",
 ]
 
-TAG_LABELS: Final[Mapping[str, tuple[str, str]]] = {
-    "alone_elderly": ("独居老人", "elderly, alone"),
-    "very_old": ("高龄", "very old"),
-    "disabled": ("残疾", "disabled"),
-    "low_income": ("低保", "low income"),
-    "small_children": ("有12岁以下儿童", "children under 12"),
-}
+TAG_LABELS: Final[Mapping[str, tuple[str, str]]] = words.pairs("households.tag.")
 """Chinese and English labels of the household tags."""
 
 VULNERABLE_TAGS: Final = frozenset(TAGS)
@@ -454,10 +449,7 @@ def drill_trail(
 
 # --------------------------------------------------------------------- map
 
-_MAP_LABELS: Final = {
-    "zh": {"committee": "网格", "street": "居委会", "grids": "楼栋", "outline": "网格边界"},
-    "en": {"committee": "Grid", "street": "Committee", "grids": "Buildings", "outline": "Grid outline"},
-}
+_MAP_LABELS: Final = words.by_lang("households.map.")
 
 
 def building_map(

@@ -60,6 +60,7 @@ from branca.element import MacroElement
 from folium.map import Layer
 from folium.template import Template
 
+from geo import words
 from geo.text import plain
 
 __all__ = [
@@ -167,52 +168,7 @@ BIVARIATE_THRESHOLDS: Final[dict[str, tuple[float, ...]]] = {
 # for 2,000 values), so larger inputs are classified on a quantile sketch.
 _JENKS_SKETCH: Final = 128
 
-_TEXT: Final[dict[str, dict[str, str]]] = {
-    "zh": {
-        "grid": "网格",
-        "grids": "微网格",
-        "committee": "居委会",
-        "committees": "居委会边界",
-        "street": "街道",
-        "streets": "街道/镇边界",
-        "households": "在住户数",
-        "coverage": "走访覆盖率",
-        "open_issues": "未结诉求",
-        "overdue_issues": "超期诉求",
-        "no_households": "无在住户",
-        "no_data": "无数据",
-        "sep": "：",
-        "locale": "zh-CN",
-        "title_coverage": "走访覆盖率",
-        "title_open_issues_per_100": "每百户未结诉求",
-        "title_overdue_issues": "超期诉求（件）",
-        "title_bivariate": "覆盖率 × 每百户诉求",
-        "bi_x": "覆盖率 高→低",
-        "bi_y": "诉求 少→多",
-    },
-    "en": {
-        "grid": "Grid",
-        "grids": "Grids",
-        "committee": "Committee",
-        "committees": "Committee outlines",
-        "street": "Street",
-        "streets": "Street outlines",
-        "households": "Occupied households",
-        "coverage": "Visit coverage",
-        "open_issues": "Open issues",
-        "overdue_issues": "Overdue issues",
-        "no_households": "No occupied households",
-        "no_data": "No data",
-        "sep": ": ",
-        "locale": "en-GB",
-        "title_coverage": "Visit coverage",
-        "title_open_issues_per_100": "Open issues per 100 households",
-        "title_overdue_issues": "Overdue issues",
-        "title_bivariate": "Coverage × issues per 100 households",
-        "bi_x": "coverage high→low",
-        "bi_y": "issues few→many",
-    },
-}
+_TEXT: Final[dict[str, dict[str, str]]] = words.by_lang("maps.")
 
 _GRID_COLUMNS: Final = (
     "grid_id",

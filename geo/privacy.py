@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Final
 
@@ -31,10 +31,13 @@ __all__ = [
     "mask_frame",
     "mask_name",
     "mask_phone",
+    "own_worker_ids",
     "round_to",
     "suppress_linked",
     "suppress_nested",
     "suppress_small",
+    "worker_label",
+    "worker_name",
 ]
 
 PERSONAL_COLUMNS: Final[Mapping[str, str]] = MappingProxyType(
@@ -708,3 +711,43 @@ def audit_suppression(
             }
         )
     return pd.DataFrame(rows)
+
+
+def own_worker_ids(role: str, areas: Iterable[str], grid_workers: pd.DataFrame) -> frozenset[str]:
+    """Return the workers a signed-in account is: a grid account is its grids' leaders; offices are none.
+
+    Accounts are not linked to worker records; a grid account (网格长) is held by
+    its grid's leader, so that is whose name is "their own" (:func:`worker_label`).
+
+    >>> gw = pd.DataFrame({"grid_id": ["G1", "G1", "G2"], "worker_id": ["W1", "W2", "W3"],
+    ...                    "role": ["leader", "member", "leader"]})
+    >>> sorted(own_worker_ids("grid", ["G1"], gw)), sorted(own_worker_ids("committee", ["C1"], gw))
+    (['W1'], [])
+    """
+    if role != "grid" or grid_workers.empty:
+        return frozenset()
+    mine = grid_workers["grid_id"].isin(list(areas)) & (grid_workers["role"] == "leader")
+    return frozenset(grid_workers.loc[mine, "worker_id"].astype(str))
+
+
+def worker_label(name: object, worker_id: str, *, own: Collection[str] = ()) -> str:
+    """Return a worker as staff see them: the signed-in worker's own name in full, anyone else's masked.
+
+    One rule for every screen (the walk, the visit history, the workers page),
+    with the id beside the name so masked colleagues stay distinguishable.
+
+    >>> worker_label("顾文", "W1", own={"W1"}), worker_label("顾文", "W1")
+    ('顾文（W1）', '顾*（W1）')
+    >>> worker_label("李娜", "W2", own={"W1"})
+    '李*（W2）'
+    """
+    return f"{worker_name(name, worker_id, own=own)}（{worker_id}）"
+
+
+def worker_name(name: object, worker_id: str, *, own: Collection[str] = ()) -> str:
+    """Return a worker's name by the rule of :func:`worker_label`, without the id.
+
+    >>> worker_name("顾文", "W1", own={"W1"}), worker_name("顾文", "W1")
+    ('顾文', '顾*')
+    """
+    return str(name) if worker_id in own and not _is_missing(name) else mask_name(name)

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import pandas as pd
 
+from geo import words
 from geo.coverage import CoverageIndex, period_bounds
 from geo.maps import classify
 from geo.privacy import round_to, suppress_nested
@@ -87,11 +88,7 @@ MIN_BUILDINGS: Final = 2
 GROUPS: Final = ("housing", "environment", "community")
 """The coarse groups that issue categories are published in."""
 
-GROUP_TEXT: Final[Mapping[str, tuple[str, str]]] = {
-    "housing": ("住房与设施", "Housing & facilities"),
-    "environment": ("环境与秩序", "Environment & order"),
-    "community": ("民生服务及其他", "Care, services & other"),
-}
+GROUP_TEXT: Final[Mapping[str, tuple[str, str]]] = words.pairs("public.group_name.")
 
 # A category goes to the first group one of whose words it contains; the
 # synthetic district's 14 categories and the usual wording of real registers
@@ -121,69 +118,7 @@ NOT_PUBLISHED: Final = -1
 
 DISTRICT_ID: Final = "district"
 
-TEXT: Final[Mapping[str, tuple[str, str]]] = {
-    "title": ("四百走访公示", "Sibai household visits: public summary"),
-    "subtitle": (
-        "普陀区“四百”走访：走百家门、知百家情、解百家忧、暖百家心",
-        "Putuo district's household visits: every door, every family",
-    ),
-    "district": ("普陀区", "Putuo district"),
-    "as_of": ("数据截至 {date}（周日）", "Data as of Sunday {date}"),
-    "period": ("统计范围：{start} 至 {end}", "Period: {start} to {end}"),
-    "headline": (
-        "今年以来，走访覆盖居民 {residents} 人，见面走访 {visits} 次，解决群众急难愁盼 {solved} 件。",
-        "This year, visits have reached {residents} residents in {visits} visits, "
-        "and {solved} problems have been solved.",
-    ),
-    "coverage": ("走访覆盖率", "Visit coverage"),
-    "residents_visited": ("覆盖居民（人）", "Residents reached"),
-    "visits": ("见面走访（次）", "Visits"),
-    "solved": ("解决诉求（件）", "Problems solved"),
-    "street": ("街道 / 镇", "Street / town"),
-    "committee": ("居委会", "Committee"),
-    "grid": ("微网格", "Grid"),
-    "by_street": ("各街道（镇）", "By street or town"),
-    "by_committee": ("各居委会", "By committee"),
-    "by_group": ("解决诉求分类", "Problems solved by kind"),
-    "group": ("类别", "Kind"),
-    "map": ("地图", "Map"),
-    "map.committees": ("按居委会", "By committee"),
-    "map.streets": ("按街道", "By street"),
-    "map.grids": ("按微网格", "By grid"),
-    "map.hint": ("鼠标移到区域上查看数字。", "Hover over an area to see its figures."),
-    "legend": ("走访覆盖率", "Visit coverage"),
-    "not_published": ("不公示", "Not published"),
-    "all": ("全部", "All"),
-    "lang": ("English", "中文"),
-    "note.hidden": (
-        "“*”表示少于 {k}，或为防止由合计推算出小于 {k} 的数而隐藏。",
-        "“*” means fewer than {k}, or hidden so that a count below {k} cannot be worked out from the totals.",
-    ),
-    "note.rounding": (
-        "人数、次数和件数均取整到 {base} 的倍数，合计与分项之和可能略有出入。",
-        "Counts are rounded to the nearest multiple of {base}; a total may differ slightly "
-        "from the sum of its parts.",
-    ),
-    "note.coverage": (
-        "走访覆盖率 = 今年见过面的在住户 ÷ 在住户，向下取整；在住户少于 {n} 户的区域不公示覆盖率。",
-        "Visit coverage = occupied households met this year ÷ occupied households, rounded down; "
-        "not published for areas with fewer than {n} occupied households.",
-    ),
-    "note.residents": (
-        "覆盖居民为今年见过面的住户的在住人数；见面走访为见到居民的走访次数。",
-        "Residents reached: the residents of the households met this year. "
-        "Visits: visits in which a resident was met.",
-    ),
-    "note.grids": (
-        "微网格只显示覆盖率分档，且仅限在住户不少于 {n} 户、分布在至少 {b} 栋楼的网格。",
-        "Grids show a coverage class only, and only where a grid has at least {n} occupied "
-        "households in at least {b} buildings.",
-    ),
-    "note.privacy": (
-        "本页只有汇总数字，不含任何姓名、电话、门牌、楼栋或住户信息。",
-        "This page holds totals only: no names, phone numbers, addresses, buildings or household data.",
-    ),
-}
+TEXT: Final[Mapping[str, tuple[str, str]]] = words.pairs("public.")
 """Every label of the public page and site, (Chinese, English)."""
 
 

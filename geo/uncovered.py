@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo import words
 from geo.coverage import CoverageIndex, overdue_from
 from geo.issues import limits_days
 from geo.settings import Settings
@@ -448,22 +449,7 @@ def blind_spots(
     return out.reset_index(drop=True)
 
 
-_MAP_TEXT = {
-    "zh": {
-        "layer": "盲区",
-        "spot": "盲区编号",
-        "grids": "网格数",
-        "unvisited": "未见面户数",
-        "households": "在住户数",
-    },
-    "en": {
-        "layer": "Blind spots",
-        "spot": "Blind spot",
-        "grids": "Grids",
-        "unvisited": "Households not met",
-        "households": "Occupied households",
-    },
-}
+_MAP_TEXT = words.by_lang("uncovered.map.")
 
 
 def blind_spot_map(
@@ -857,26 +843,7 @@ def burn_up(
     return out
 
 
-_CHART_TEXT = {
-    "zh": {
-        "actual": "实际覆盖率",
-        "goal": "目标进度",
-        "projected": "按近期速度预计",
-        "date": "日期",
-        "coverage": "覆盖率",
-        "series": "曲线",
-        "month": "%-m月",
-    },
-    "en": {
-        "actual": "Coverage so far",
-        "goal": "Pace needed",
-        "projected": "Projected at recent rate",
-        "date": "Date",
-        "coverage": "Coverage",
-        "series": "Series",
-        "month": "%b",
-    },
-}
+_CHART_TEXT = words.by_lang("uncovered.chart.")
 
 
 def burn_up_chart(frame: pd.DataFrame, *, lang: str = "zh", title: str = "") -> alt.Chart:

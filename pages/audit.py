@@ -13,11 +13,12 @@ import datetime as dt
 
 import streamlit as st
 
+from geo import auth as core
 from geo.store import audit as trail
 from geo.text import plain
 from ui import auth, data
 from ui.downloads import csv, xlsx
-from ui.i18n import fmt_int, t
+from ui.i18n import ANY, fmt_int, lang, t
 
 auth.require("audit")  # sign-in, page rights and the link's areas (ui/auth.py)
 
@@ -33,11 +34,14 @@ c1, c2, c3, c4 = st.columns([2, 2, 3, 3])
 since = c1.date_input(t("audit.from"), value=today - dt.timedelta(days=30), max_value=today, key="audit_from")
 until = c2.date_input(t("audit.to"), value=today, max_value=today, key="audit_to")
 who = c3.text_input(t("audit.who"), key="audit_who", max_chars=256, placeholder=t("audit.any")).strip()
-action = c4.selectbox(
-    t("audit.action"),
-    [None, *trail.ACTIONS],
-    format_func=lambda a: t("audit.any") if a is None else t(f"audit.action.{a}"),
-    key="audit_action",
+action = (
+    c4.selectbox(
+        t("audit.action"),
+        [ANY, *trail.ACTIONS],
+        format_func=lambda a: t("audit.any") if a == ANY else t(f"audit.action.{a}"),
+        key="audit_action",
+    )
+    or None
 )
 rows = trail.read(
     store,
@@ -49,8 +53,8 @@ rows = trail.read(
 )
 shown = rows[list(COLUMNS)].copy()
 shown["action"] = [t(f"audit.action.{a}") for a in shown["action"]]
-role_labels = {r: t(f"auth.role.{r}") for r in (*auth.STAFF, auth.PUBLIC)}
-shown["role"] = [role_labels.get(r, r) for r in shown["role"]]  # "cli" and the like stay as they are
+shown["role"] = [core.role_text(r, lang()) for r in shown["role"]]
+shown["detail"] = [core.detail_text(d, lang()) for d in shown["detail"]]
 shown = shown.rename(columns={c: t(f"audit.col.{c}") for c in COLUMNS})
 
 note = t("audit.count", n=fmt_int(len(rows)))

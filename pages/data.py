@@ -18,6 +18,7 @@ from geo.store import StoreError
 from ui import auth, data
 from ui.downloads import log_export
 from ui.i18n import fmt_int, lang, t
+from ui.uploads import file_uploader
 
 auth.require("data")  # sign-in, page rights and the link's areas (ui/auth.py)
 
@@ -44,7 +45,7 @@ with tab_in:
     else:
         st.caption(t("data.import_hint"))
         kind = st.selectbox(t("data.kind"), KINDS, format_func=KIND_LABELS.__getitem__, key="data_kind")
-        upload = st.file_uploader(t("data.file"), type=UPLOAD_TYPES, key="data_file")
+        upload = file_uploader(t("data.file"), types=UPLOAD_TYPES, key="data_file")
         c1, c2, c3 = st.columns(3)
         crs = c1.selectbox(
             t("data.crs"),

@@ -11,7 +11,7 @@ import streamlit as st
 from geo import public, site
 from geo.text import plain
 from ui import auth, data
-from ui.i18n import lang
+from ui.i18n import ANY, lang
 
 auth.require("public")  # sign-in, page rights and the link's areas (ui/auth.py)
 
@@ -41,11 +41,14 @@ st.dataframe(
 
 st.subheader(plain(labels["by_committee"]))
 streets = summary.level("street")["name"]
-street = st.selectbox(
-    plain(labels["street"]),
-    [None, *streets.index],
-    format_func=lambda s: labels["all"] if s is None else str(streets[s]),
-    key="public_street",
+street = (
+    st.selectbox(
+        plain(labels["street"]),
+        [ANY, *streets.index],
+        format_func=lambda s: labels["all"] if s == ANY else str(streets[s]),
+        key="public_street",
+    )
+    or None
 )
 st.dataframe(
     public.table(summary, "committee", lang=lang(), street=street),

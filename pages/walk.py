@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.privacy import worker_name
 from geo.route import TeamPlan
 from geo.store import OutOfScope
 from geo.text import plain
@@ -80,7 +81,11 @@ try:
 except OutOfScope as exc:
     st.error(plain(exc))
     st.stop()
-workers = dict(zip(found.workers["worker_id"], found.workers["name"], strict=True))
+own = wd.own_workers()  # one rule: the signed-in worker's own name in full, colleagues masked
+workers = {
+    w: worker_name(n, w, own=own)
+    for w, n in zip(found.workers["worker_id"], found.workers["name"], strict=True)
+}
 if mode == "team":
     on_duty = found.workers.loc[found.workers["on_duty"], "worker_id"].tolist()
     with st.container(horizontal=True, vertical_alignment="bottom"):

@@ -23,7 +23,7 @@ from geo.live import LiveCoverage
 from geo.public import PublicSummary, summary_from_store
 from geo.settings import Settings
 from geo.store import Scope, Store, open_store
-from ui.i18n import t
+from ui.i18n import lang, t
 
 _BUILD_LOCK = threading.Lock()
 
@@ -56,6 +56,7 @@ def ensure_database() -> None:
             cfg.db,
             scale=cfg.demo_scale,
             progress=lambda f, m: bar.progress(min(f, 1.0), text=f"{t('building.first_run')} {m}"),
+            lang=lang(),
         )
         bar.empty()
         store.clear()

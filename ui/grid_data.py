@@ -21,7 +21,7 @@ import streamlit.components.v1 as components
 from geo import households as hh
 from geo import maps
 from geo.areas import Crumb, breadcrumbs
-from geo.privacy import mask_frame, mask_name, mask_phone
+from geo.privacy import mask_frame, mask_name, mask_phone, worker_label
 from geo.store import Scope, StoreError
 from geo.store import records as rec
 from geo.text import plain
@@ -37,6 +37,7 @@ from geo.visits import (
 )
 from ui import auth, data
 from ui.i18n import lang, t
+from ui.office_data import own_workers
 
 STAFF_ROLES = auth.STAFF
 """Roles that may open the grid page, record visits and unmask personal data (inside their scope)."""
@@ -413,7 +414,8 @@ def visit_rows(p: hh.HouseholdProfile) -> pd.DataFrame:
         {
             t("col.visited_at"): [pd.Timestamp(x).strftime("%Y-%m-%d %H:%M") for x in v["visited_at"]],
             t("col.worker"): [
-                f"{mask_name(n)}（{w}）" for w, n in zip(v["worker_id"], v["worker_name"], strict=True)
+                worker_label(n, w, own=own_workers())
+                for w, n in zip(v["worker_id"], v["worker_name"], strict=True)
             ],
             t("col.outcome"): [t(f"outcome.{o}") for o in v["outcome"]],
             t("col.channel"): [t(f"channel.{c}") for c in v["channel"]],

@@ -18,7 +18,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from geo import assess, export, maps
+from geo import assess, export, maps, privacy
 from geo import uncovered as unc
 from geo.areas import grids_in_area
 from geo.privacy import mask_frame
@@ -527,6 +527,14 @@ def assessment() -> Assessment:
     return _assessment(_versions(), auth.scope(), data.today(), rules_)
 
 
+def own_workers() -> frozenset[str]:
+    """Return the worker ids the signed-in account is (its grids' leaders for a grid account)."""
+    user = auth.current()
+    if user is None:
+        return frozenset()
+    return privacy.own_worker_ids(user.role, user.areas, frames(data.today()).grid_workers)
+
+
 def standings_in_area(a: Assessment, street_id: str | None, committee_id: str | None) -> pd.DataFrame:
     """Return the standings of workers whose committee is in the sidebar's area."""
     s = a.standings
@@ -590,6 +598,10 @@ def table(
     ``drop_empty`` leaves out columns with no value at all (e.g. details of anomaly kinds not present).
     """
     f = frame[columns] if columns else frame
+    if not len(f):
+        # Streamlit draws a table without rows with its own English word "empty".
+        st.caption(t("table.empty"))
+        return
     if drop_empty and len(f):
         f = f.loc[:, f.notna().any().to_numpy()]
     out = export.localise(f, lang=lang())

@@ -9,7 +9,7 @@ import streamlit as st
 
 from geo.periods import PERIODS, period_range
 from ui import auth, data
-from ui.i18n import LANGS, lang, t
+from ui.i18n import ANY, LANGS, lang, relabel, t
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ def render() -> Filters:
         LANGS,
         format_func=lambda code: "中文" if code == "zh" else "English",
         key="lang",  # initial value: lang() has put it in the session state
+        on_change=relabel,
     )
     today = data.today()
     period = sb.selectbox(
@@ -68,44 +69,46 @@ def render() -> Filters:
     all_label = t("area.all") if everything else t("area.mine")
     s_rows = layers.streets if everything else layers.streets[layers.streets["street_id"].isin(vis_streets)]
     streets = dict(zip(s_rows["street_id"], s_rows["name"], strict=True))
-    if st.session_state.get("street") not in (None, *streets):
+    if st.session_state.get("street") not in (None, ANY, *streets):
         del st.session_state["street"]  # another account's choice, before a sign-in in this session
     q_street = st.query_params.get("street")
-    default_street = q_street if q_street in streets else None
+    default_street = q_street if q_street in streets else ANY
     # A picker with nothing to pick (the public; a committee or grid account) is not drawn: it would
     # only offer "all", and a widget drawn afresh after signing in shows its labels right.
     street = (
         sb.selectbox(
             t("area.street"),
-            [None, *streets],
-            index=([None, *streets].index(default_street)),
-            format_func=lambda s: all_label if s is None else streets[s],
+            [ANY, *streets],
+            index=([ANY, *streets].index(default_street)),
+            format_func=lambda s: all_label if s == ANY else streets[s],
             key="street",
         )
         if streets
         else None
     )
+    street = street or None  # ANY: every street
     comms = layers.committees
     if vis_comms is not None:
         comms = comms[comms["committee_id"].isin(vis_comms)]
     if street:
         comms = comms[comms["street_id"] == street]
     committees = dict(zip(comms["committee_id"], comms["name"], strict=True))
-    if st.session_state.get("committee") not in (None, *committees):
+    if st.session_state.get("committee") not in (None, ANY, *committees):
         del st.session_state["committee"]
     q_comm = st.query_params.get("committee")
-    default_comm = q_comm if q_comm in committees else None
+    default_comm = q_comm if q_comm in committees else ANY
     committee = (
         sb.selectbox(
             t("area.committee"),
-            [None, *committees],
-            index=([None, *committees].index(default_comm)),
-            format_func=lambda c: all_label if c is None else committees[c],
+            [ANY, *committees],
+            index=([ANY, *committees].index(default_comm)),
+            format_func=lambda c: all_label if c == ANY else committees[c],
             key="committee",
         )
         if committees
         else None
     )
+    committee = committee or None
     _set_query("street", street, streets)
     _set_query("committee", committee, committees)
     return Filters(period=period, start=start, end=end, street_id=street, committee_id=committee)

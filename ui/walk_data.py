@@ -28,24 +28,13 @@ from geo.walks import (
     walk_svg,
     walk_table,
 )
+from geo.words import WORDS
 from ui import auth, data
 from ui.grid_data import leaflet_assets as leaflet_assets  # one served copy of Leaflet for st_folium
 from ui.grid_data import problem_text
-from ui.i18n import TEXT, lang, t
+from ui.i18n import t
+from ui.office_data import own_workers as own_workers  # the walk page's name rule
 from ui.sidebar import Filters
-
-LABELS = {
-    "order": ("顺序", "Stop"),
-    "building": ("楼栋", "Building"),
-    "arrive": ("到达", "Arrive"),
-    "leave": ("离开", "Leave"),
-    "households": ("户数", "Households"),
-    "walk_m": ("步行(米)", "Walk (m)"),
-    "household_id": ("户号", "Household"),
-    "priority": ("优先级", "Priority"),
-    "reason": ("原因", "Reason"),
-}
-"""Column labels of the walk's tables (more come from ``walk.col.*`` in ui/i18n.py)."""
 
 OUTCOMES = ("met", "not_home", "refused", "inaccessible", "vacant")
 """What a worker may tick per household (nothing ticked: not visited)."""
@@ -150,15 +139,15 @@ def save_duty(committee_id: str, day: dt.date, key: str) -> None:
 
 def distance_note(found: WalkInputs) -> str:
     """Say how distances were measured."""
-    return t("walk.dist_network") if found.network is not None else t("walk.dist_straight", f=DETOUR_FACTOR)
+    if found.network is not None:
+        return t("walk.dist_network")
+    # The command is for whoever runs the server (the data page's users); field staff get a plain word.
+    return t("walk.dist_straight_admin" if auth.may_use("data") else "walk.dist_straight", f=DETOUR_FACTOR)
 
 
 def localised(frame: pd.DataFrame) -> pd.DataFrame:
     """Rename columns into the UI language."""
-    i = 1 if lang() == "en" else 0
-    names = {k: v[i] for k, v in LABELS.items()}
-    names.update({c: t(f"walk.col.{c}") for c in frame.columns if c not in names and f"walk.col.{c}" in TEXT})
-    return frame.rename(columns=names)
+    return frame.rename(columns={c: t(f"walk.col.{c}") for c in frame.columns if f"walk.col.{c}" in WORDS})
 
 
 SCREEN_FIRST = ("worker_id", "worker", "order", "building", "arrive", "households", "done")

@@ -8,6 +8,7 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from geo import words
 from geo.ingest.messages import IngestError
 
 Format = Literal["csv", "xlsx", "gpkg", "geojson", "shapefile"]
@@ -56,13 +57,7 @@ def _zip_shapefile(path: Any) -> bytes:
     return buf.getvalue()
 
 
-FORMAT_NAMES = {
-    "csv": ("CSV 表格", "a CSV table"),
-    "xlsx": ("Excel 工作簿（.xlsx）", "an Excel workbook (.xlsx)"),
-    "gpkg": ("GeoPackage", "a GeoPackage"),
-    "geojson": ("GeoJSON", "a GeoJSON file"),
-    "shapefile": ("压缩的 Shapefile", "a zipped Shapefile"),
-}
+FORMAT_NAMES = words.pairs("ingest.format.")
 """Each format's name in messages, ``format -> (中文, English)``."""
 
 _MAGIC = (

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from geo import words
+
 LAYER_KINDS = ("streets", "committees", "grids", "buildings")
 """Kinds that come from GIS files, in the order they depend on each other."""
 
@@ -275,14 +277,7 @@ SPECS: dict[str, Spec] = {
 """The rules of every kind. Keys of ``visits`` and ``issues`` are natural keys (their
 ids are assigned by the store unless the file brings them)."""
 
-REF_WHAT = {
-    "streets": ("街道", "street"),
-    "committees": ("居委会", "committee"),
-    "grids": ("网格", "grid"),
-    "buildings": ("楼栋", "building"),
-    "households": ("户", "household"),
-    "workers": ("社工", "worker"),
-}
+REF_WHAT = words.pairs("ingest.what.")
 
 # --------------------------------------------------------------------------- headers
 
