@@ -607,8 +607,14 @@ class Store:
             for stmt in gpkg.drop_rtree_triggers_sql(name):
                 conn.exec_driver_sql(stmt)
             conn.exec_driver_sql(f"DELETE FROM {gpkg.rtree_name(name)}")
-        for name in _emptied_with(order):
-            if name in present:  # an extension table an older file may not have yet
+        emptied = [n for n in _emptied_with(order) if n in present]  # an older file may lack one
+        if self.backend == "postgresql":
+            # One TRUNCATE of the whole set: no row-by-row cascade and foreign-key work (a
+            # DELETE of 2.7 million visits took minutes before the first row was written).
+            # Transactional like the DELETE; nothing outside the set refers to it.
+            conn.exec_driver_sql(f"TRUNCATE {', '.join(emptied)}")
+        else:
+            for name in emptied:
                 conn.exec_driver_sql(f"DELETE FROM {name}")
         for name in order:
             if progress:
