@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from geo import words
+from geo.text import plain
 from ui.i18n import lang
 
 _ZONE = '[data-testid="stFileUploaderDropzone"]'
@@ -56,4 +57,4 @@ def file_uploader(label: str, *, types: Sequence[str], key: str, **kwargs: Any) 
     kinds = ("、" if here == "zh" else ", ").join(x.upper() for x in types)
     limit = words.text("upload.limit", here, mb=st.get_option("server.maxUploadSize"), types=kinds)
     st.html(uploader_css(words.text("upload.button", here), limit))
-    return st.file_uploader(label, type=list(types), key=key, **kwargs)
+    return st.file_uploader(plain(label), type=list(types), key=key, **kwargs)
