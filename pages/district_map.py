@@ -28,11 +28,10 @@ if visible is not None:
 
 # A click on the map (the component's value, kept under its key) selects a grid
 # before anything is drawn, so one run shows it and mirrors it in the URL.
-click = st.session_state.get("district_map")
-if isinstance(click, dict) and click.get("grid") and click.get("seq") != st.session_state.get("map_seq"):
-    st.session_state["map_seq"] = click.get("seq")
-    if auth.sees("grid", str(click["grid"])):
-        st.query_params["grid"] = str(click["grid"])
+clicked = gridmap.new_click("district_map")
+if clicked:
+    if auth.sees("grid", clicked):
+        st.query_params["grid"] = clicked
     else:
         st.toast(t("auth.map_foreign"))
 

@@ -124,22 +124,18 @@ with left:
         geometry_hash=geometry.hash,
     )
     view = area_bounds(layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id)
-    click = gridmap.show(
+    gridmap.show(
         maps.gridmap_args(geometry.path, style, height=420, lang=lang(), view=view,
                           view_token=f.committee_id or f.street_id or "district"),
         key="issues_map",
     )  # fmt: skip
-    if click and click.get("grid") and click.get("seq") != st.session_state.get("iss_map_seq"):
-        st.session_state["iss_map_seq"] = click.get("seq")
+    clicked = gridmap.new_click("issues_map")
+    if clicked:
         in_area = grids_in_area(
             layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id
         )
-        if (
-            str(click["grid"]) in set(in_area)
-            and auth.sees("grid", str(click["grid"]))
-            and click["grid"] != grid_id
-        ):
-            st.query_params["grid"] = str(click["grid"])
+        if clicked in set(in_area) and auth.sees("grid", clicked) and clicked != grid_id:
+            st.query_params["grid"] = clicked
             st.rerun()
     st.caption(t("issues.map_hint"))
 with right:
