@@ -25,8 +25,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "walk.end": ("结束时间（330工作法）", "End (the 15:30 rule)"),
     "walk.minutes": ("每户分钟", "Minutes per household"),
     "walk.bad_time": ("结束时间必须晚于出发时间。", "The end must be after the start."),
-    "walk.households": ("可走访户数", "Households in the walk"),
-    "walk.distance": ("步行距离", "Walking distance"),
+    "walk.households": ("可走访户数", "Households"),
+    "walk.distance": ("步行距离", "Distance"),
     "walk.finish": ("预计结束", "Finishes at"),
     "walk.why": ("为什么是这些住户（优先级）", "Why these households (priority)"),
     "nav.uncovered": ("盲区与周查", "Uncovered & weekly check"),
@@ -766,7 +766,7 @@ TEXT.update(
         "walk.duty_saved": ("已保存：{name} 值班。", "Saved: {name} is on duty."),
         "walk.duty_from_rota": ("依据值班表", "from the rota"),
         "walk.duty_from_rotation": ("值班表未填，按轮值规则", "no rota row: by rotation"),
-        "walk.walkers": ("走访社工", "Workers walking"),
+        "walk.walkers": ("走访社工", "Walkers"),
         "walk.team_summary": ("分工", "Who walks where"),
         "walk.col.worker": ("社工", "Worker"),
         "walk.col.on_duty": ("值班", "On duty"),
@@ -793,7 +793,12 @@ TEXT.update(
         "walk.tick.stop": ("{order}. {building}　{arrive}", "{order}. {building}  {arrive}"),
         "walk.print": ("打印版（HTML）", "Printable page (HTML)"),
         "walk.replan": ("重新规划", "Plan again"),
-        "walk.coverage": ("本年覆盖率", "Coverage this year"),
+        "walk.closed": (
+            "今天的走访时段已于 {end} 结束：下面的路线从默认出发时间算起，供走访后勾选结果。",
+            "Today's visiting window closed at {end}: the walk below starts at the usual time, for ticking"
+            " the doors afterwards.",
+        ),
+        "walk.coverage": ("本年覆盖率", "Coverage YTD"),
         "walk.dist_network": (
             "距离沿导入的步行路网计算。",
             "Distances follow the imported footpath network.",
