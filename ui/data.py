@@ -141,15 +141,18 @@ def grid_frame(grid_id: str) -> pd.DataFrame:
     return g[g["grid_id"] == grid_id]
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def _public_summary(versions: tuple[int, int], today: dt.date, db: str) -> PublicSummary:
-    return summary_from_store(store(), index=coverage_index(), today=today)
+@st.cache_data(max_entries=16, show_spinner=False)
+def _public_summary(
+    versions: tuple[int, int], today: dt.date, db: str, period: tuple[dt.date, dt.date]
+) -> PublicSummary:
+    return summary_from_store(store(), index=coverage_index(), today=today, period=period)
 
 
-def public_summary() -> PublicSummary:
-    """Return the public summary (as of the Sunday before today), rebuilt only when data or the day changes.
+def public_summary(start: dt.date, end: dt.date) -> PublicSummary:
+    """Return the public summary of a published period (``geo.public.published_period``), cached.
 
-    Building it costs about a quarter of a second on the full district; every
-    visitor of the public page would otherwise pay it on every rerun.
+    Rebuilt only when data, the day or the period changes: building it costs
+    about a quarter of a second on the full district, which every visitor of
+    the public page would otherwise pay on every rerun.
     """
-    return _public_summary(store().versions(), today(), settings().db)
+    return _public_summary(store().versions(), today(), settings().db, (start, end))
