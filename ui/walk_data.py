@@ -247,10 +247,10 @@ def tick_form(walk: Walk, found: WalkInputs, day: dt.date, worker_id: str, key: 
             st.markdown(f"**{plain(label)}**")
             for h in row.household_ids:
                 recorded = done.get(str(h), "")
-                door = plain(doors.get(str(h), str(h)))  # room · masked head · id
+                door = doors.get(str(h), str(h))  # room · masked head · id
                 # Pills: one tap per door, and they wrap on a phone instead of a dropdown per row.
                 st.pills(
-                    door + (f" · ✔ {t('outcome.' + recorded)}" if recorded else ""),
+                    plain(door) + (f" · ✔ {t('outcome.' + recorded)}" if recorded else ""),
                     OUTCOMES,
                     format_func=lambda o: t(f"outcome.{o}"),
                     key=f"tick_{key}_{h}",
