@@ -89,10 +89,11 @@ board = rules.issue_board(issues, events, filters, now=now, limits=limits, start
 
 # ------------------------------------------------------------------ metrics
 m = board.metrics
+fig = issue_data.area_figures(f, grid_id, now)  # the area's figures: the same as on the map and grid page
 median, share = m["median_days_to_close"], m["share_within_committee"]
 cols = st.columns(6)
-cols[0].metric(t("issues.m.open"), fmt_int(m["open"]), help=t("issues.m.help"))
-cols[1].metric(t("issues.m.overdue"), fmt_int(m["overdue"]))
+cols[0].metric(t("issues.m.open"), fmt_int(fig.open_issues), help=t("issues.m.help"))
+cols[1].metric(t("issues.m.overdue"), fmt_int(fig.overdue_issues))
 cols[2].metric(t("issues.m.timed_out"), fmt_int(m["timed_out"]))
 cols[3].metric(t("issues.m.resolved"), fmt_int(m["resolved"]))
 cols[4].metric(t("issues.m.median"), "—" if pd.isna(median) else f"{median:.1f}")

@@ -72,7 +72,7 @@ def test_deep_link_selects_a_grid_with_breadcrumbs(tiny_db: str, monkeypatch: py
     c = committees.set_index("committee_id").loc[g["committee_id"]]
     s = streets.set_index("street_id").loc[c["street_id"]]
     assert at.subheader[0].value == g["name"]
-    assert at.main.caption[-1].value == " › ".join(["普陀区", s["name"], c["name"], g["name"]])
+    assert at.main.caption[-2].value == " › ".join(["普陀区", s["name"], c["name"], g["name"]])
     assert at.warning.len == 0
 
 

@@ -17,6 +17,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from geo import figures
 from geo.coverage import CoverageIndex
 from geo.demo import first_start_due, install_first_start
 from geo.live import LiveCoverage
@@ -83,6 +84,18 @@ def live() -> LiveCoverage:
 def coverage_index() -> CoverageIndex:
     """Return a coverage index that reflects every committed write."""
     return live().current()
+
+
+def now() -> dt.datetime:
+    """Return the local time now (settings ``timezone``), to the second: the moment issue counts are taken."""
+    from geo.visits import local_now
+
+    return local_now(settings())
+
+
+def figures_by_grid(start: dt.date, end: dt.date, at: dt.datetime) -> pd.DataFrame:
+    """Return every grid's figures for the period, counted at ``at`` (``geo.figures``)."""
+    return figures.figures_by_grid(coverage_index(), start=start, end=end, now=at)
 
 
 @dataclass(frozen=True)

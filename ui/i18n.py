@@ -98,6 +98,8 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "grid.staff_only": ("网格详情仅向工作人员开放。", "Grid details are for staff only."),
     "grid.period": ("统计周期 {start} – {end}", "Period {start} – {end}"),
+    "households.occupied": ("在住户数", "Occupied homes"),
+    "figures.as_of": ("诉求数截至 {at}", "Issue counts as of {at}"),
     "grid.buildings": ("楼栋", "Buildings"),
     "grid.map_hint": ("点击楼栋，列出其住户。", "Click a building to list its households."),
     "grid.list_building": ("{name} 的住户", "Households of {name}"),
@@ -105,7 +107,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "grid.whole_grid": ("← 全网格", "← Whole grid"),
     "grid.filters": ("筛选", "Filters"),
     "grid.list_hint": ("选中一行，打开该户的一户一表。", "Select a row to open the household's profile."),
-    "grid.count": ("{n} 户（共 {total} 户）", "{n} of {total} households"),
+    "grid.count": ("{n} 户（共 {total} 户，含空置）", "{n} of {total} households (vacant included)"),
     "grid.pick_household": (
         "在列表中选中一户，查看一户一表并登记走访。",
         "Select a household in the list to see its profile and record a visit.",
