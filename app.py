@@ -82,7 +82,7 @@ here = nav.url_path or home  # the hidden entry page ("/") has the url_path ""
 if (here == "signin" and staff) or (auth.just_signed_out() and here != home):
     st.switch_page(by_url[home])  # after signing in or out: home
 auth.account_box()
-st.session_state["filters"] = sidebar.render()
+st.session_state["filters"] = sidebar.render(public=here == "public")
 auth.require(here)  # each page calls it too: Streamlit may run a page without app.py
 with errors.caught():
     nav.run()

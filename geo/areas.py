@@ -97,24 +97,6 @@ def grids_in_area(
     return g["grid_id"].reset_index(drop=True)
 
 
-def area_summary(metrics: pd.DataFrame, grid_ids: pd.Series | list[str]) -> dict[str, float]:
-    """Sum grid metrics over some grids; coverage is recomputed (NaN without households).
-
-    >>> m = pd.DataFrame({"households": [10, 0], "visited": [4, 0], "residents": [20, 0],
-    ...                   "residents_covered": [9, 0], "open_issues": [1, 2], "overdue_issues": [0, 1]},
-    ...                  index=["G1", "G2"])
-    >>> area_summary(m, ["G1", "G2"])["coverage"]
-    0.4
-    """
-    rows = metrics.reindex(list(grid_ids))
-    cols = ["households", "visited", "residents", "residents_covered", "open_issues", "overdue_issues"]
-    out = {c: float(rows[c].sum()) for c in cols if c in rows}
-    hh = out.get("households", 0.0)
-    out["coverage"] = out["visited"] / hh if hh > 0 else float("nan")
-    out["grids"] = float(len(rows))
-    return out
-
-
 def area_bounds(
     grids: pd.DataFrame,
     committees: pd.DataFrame,

@@ -86,6 +86,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _now(text: str) -> dt.datetime:
+    from geo.commands.issues import parse_now
+
+    return parse_now(text)
+
+
 def cmd_coverage(args: argparse.Namespace) -> int:
     from geo.live import coverage_index_from_store
     from geo.store import Scope
@@ -95,8 +101,14 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     with _open_district(args.db) as store:
         # The CLI is an operator's tool on the server: it reads the whole district (docs/security.md).
         index, _ = coverage_index_from_store(store, scope=Scope.everything())
-    frame = index.coverage(args.from_, args.to, level=args.level)
+    from geo.figures import counted_at
+    from geo.visits import local_now
+
+    # Issue counts move with the escalation clock: taken at one moment (the app's: now), printed with them.
+    now = args.now or local_now(store.settings)
+    frame = index.coverage(args.from_, args.to, level=args.level, now=now)
     frame = frame.reset_index().rename(columns={f"{args.level}_id": "id"})
+    frame["as_of"] = f"{counted_at(args.to, now):%Y-%m-%d %H:%M:%S}"
     if args.format == "json":
         records: list[dict[str, Any]] = frame.to_dict("records")
         for r in records:
@@ -151,6 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--level", choices=["grid", "committee", "street", "district", "building"], default="grid"
     )
     cov.add_argument("--format", choices=["csv", "json"], default="csv")
+    cov.add_argument(
+        "--now",
+        type=_now,
+        default=None,
+        metavar='"YYYY-MM-DD HH:MM"',
+        help="count issues as at this local time (default: now), as the app does",
+    )
 
     add("check", "check integrity: references, geometries, counts", cmd_check)
     for module in command_modules():

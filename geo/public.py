@@ -47,6 +47,7 @@ import pandas as pd
 from geo import words
 from geo.coverage import CoverageIndex, period_bounds
 from geo.maps import classify
+from geo.periods import period_range
 from geo.privacy import round_to, suppress_nested
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ __all__ = [
     "last_sunday",
     "number_labels",
     "public_summary",
+    "published_period",
     "reporting_day",
     "reporting_period",
     "solved_issues",
@@ -160,6 +162,39 @@ def reporting_period(today: dt.date) -> tuple[dt.date, dt.date]:
     """
     end = last_sunday(today)
     return dt.date(end.year, 1, 1), end
+
+
+def published_period(
+    period: str,
+    *,
+    today: dt.date,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> tuple[dt.date, dt.date]:
+    """Return the period the public summary shows for a sidebar ``period``: whole weeks, complete ones.
+
+    A named period is taken as it stood on the last completed Sunday
+    (:func:`last_sunday`), the one "as of" date of the public summary. A custom
+    period is widened to whole weeks (Monday to Sunday) and ends by that
+    Sunday: published figures then change only week by week, so comparing
+    two periods tells no more than comparing two weekly releases.
+
+    >>> published_period("month", today=dt.date(2026, 12, 7))
+    (datetime.date(2026, 12, 1), datetime.date(2026, 12, 6))
+    >>> published_period("month", today=dt.date(2026, 12, 1))  # December has no complete week yet
+    (datetime.date(2026, 11, 1), datetime.date(2026, 11, 29))
+    >>> wed, mon = dt.date(2026, 11, 4), dt.date(2026, 12, 7)
+    >>> published_period("custom", today=mon, start=wed, end=mon)
+    (datetime.date(2026, 11, 2), datetime.date(2026, 12, 6))
+    """
+    limit = last_sunday(today)
+    if period != "custom":
+        return period_range(period, today=limit)
+    if start is None or end is None:
+        raise ValueError("a custom period needs a start and an end date")
+    end = min(limit, end + dt.timedelta(days=6 - end.weekday()))
+    start = min(start, end) - dt.timedelta(days=min(start, end).weekday())
+    return start, end
 
 
 def reporting_day(meta: Mapping[str, str], *, today: dt.date | None = None) -> dt.date:
@@ -659,6 +694,7 @@ def summary_from_store(
     index: CoverageIndex | None = None,
     k: int | None = None,
     progress: Progress | None = None,
+    period: tuple[dt.date, dt.date] | None = None,
 ) -> PublicSummary:
     """Build the public summary of a database, as of the Sunday before ``today``.
 
@@ -677,6 +713,9 @@ def summary_from_store(
         The small-count threshold (default: the ``public_min_count`` setting).
     progress
         Called with the fraction done and a short message.
+    period
+        First and last day (from :func:`published_period`); default: this
+        year to the Sunday before ``today`` (:func:`reporting_period`).
 
     Returns
     -------
@@ -685,7 +724,7 @@ def summary_from_store(
     """
     report = progress or (lambda _f, _m: None)
     today = today or reporting_day(store.meta())
-    start, end = reporting_period(today)
+    start, end = period or reporting_period(today)
     k = store.settings.public_min_count if k is None else k
     report(0.0, "areas")
     from geo.store import Scope
@@ -769,7 +808,7 @@ def labels(
     >>> labels(s)["as_of"]
     '数据截至 2026年11月22日（周日）'
     >>> labels(s, lang="en")["headline"]
-    'This year, visits have reached 870 residents in 640 visits, and 0 problems have been solved.'
+    'In this period, visits have reached 870 residents in 640 visits, and 0 problems have been solved.'
     """
     params = label_params(summary.to_json() if data is None else data, lang=lang)
     return {key: value.format(**params) for key, value in text(lang).items()}

@@ -24,6 +24,7 @@ import shapely
 
 from geo.crs import lonlat_from_metric, metric_xy
 from geo.paths import PathNetwork, distance_matrix_from_network, network_from_edges
+from geo.privacy import mask_name
 from geo.route import (
     START_LABEL,
     PriorityWeights,
@@ -46,6 +47,7 @@ __all__ = [
     "WalkInputs",
     "default_duty",
     "distance_matrix",
+    "door_labels",
     "plan_grid_walk",
     "plan_team_walk",
     "print_html",
@@ -55,6 +57,7 @@ __all__ = [
     "walk_inputs",
     "walk_map",
     "walk_outcomes",
+    "walk_start",
     "walk_svg",
     "walk_table",
 ]
@@ -243,8 +246,12 @@ def _area_inputs(
             network = network_from_edges(edges)
     return WalkInputs(
         grid_id=grid_id,
-        households=store.read_table(
-            "households", scope=area, columns=["household_id", "building_id", "occupied", "residents", "tags"]
+        households=_with_masked_head(
+            store.read_table(
+                "households",
+                scope=area,
+                columns=["household_id", "building_id", "unit", "head_name", "occupied", "residents", "tags"],
+            )
         ),
         visits=store.read_table(
             "visits", scope=area, columns=["household_id", "worker_id", "visited_at", "outcome"]
@@ -257,6 +264,81 @@ def _area_inputs(
         workers=workers,
         network=network,
     )
+
+
+def _with_masked_head(households: pd.DataFrame) -> pd.DataFrame:
+    """Replace ``head_name`` by its mask (``head``): a walk's frames never hold a full name."""
+    out = households.drop(columns=["head_name"])
+    out["head"] = [mask_name(n) for n in households["head_name"]]
+    return out
+
+
+def door_labels(inputs: WalkInputs) -> dict[str, str]:
+    """Return, per household id, what tells its door on a landing: room, masked head, id.
+
+    The building is the stop's own heading; the id stays last so that two
+    doors with the same room and initials can still be told apart.
+
+    Examples
+    --------
+    >>> hh = pd.DataFrame({"household_id": ["H1", "H2"], "unit": ["3-602", None], "head": ["王*华", ""]})
+    >>> door_labels(WalkInputs("G1", hh, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), (0.0, 0.0)))
+    {'H1': '3-602 · 王*华 · H1', 'H2': 'H2'}
+    """
+    hh = inputs.households
+    units = hh["unit"] if "unit" in hh.columns else pd.Series("", index=hh.index)
+    heads = hh["head"] if "head" in hh.columns else pd.Series("", index=hh.index)
+    out: dict[str, str] = {}
+    for h, unit, head in zip(hh["household_id"].astype(str), units, heads, strict=True):
+        parts = [str(v) for v in (unit, head) if isinstance(v, str) and v.strip()]
+        out[h] = " · ".join([*parts, h])
+    return out
+
+
+@dataclass(frozen=True)
+class WalkStart:
+    """When a walk is planned from, and whether today's visiting window has already closed."""
+
+    start: dt.time
+    closed: bool
+
+
+def walk_start(
+    now: dt.datetime,
+    day: dt.date,
+    *,
+    day_start: str,
+    day_end: str,
+    usual: str = "13:00",
+    step_minutes: int = 15,
+) -> WalkStart:
+    """Return the start time to plan ``day``'s walk from, given the local time ``now``.
+
+    Today: now rounded up to ``step_minutes``, never before ``day_start``;
+    once that reaches ``day_end`` the window has closed, and the walk is the
+    one planned from ``usual`` (what the worker walked, to tick afterwards).
+    Another day (one chosen to plan ahead, or to look back at): ``usual``,
+    clipped to the working day, and nothing to say about the clock.
+
+    Examples
+    --------
+    >>> walk_start(dt.datetime(2026, 12, 7, 13, 46), dt.date(2026, 12, 7), day_start="08:30", day_end="15:30")
+    WalkStart(start=datetime.time(14, 0), closed=False)
+    >>> walk_start(dt.datetime(2026, 12, 7, 7, 2), dt.date(2026, 12, 7), day_start="08:30", day_end="15:30")
+    WalkStart(start=datetime.time(8, 30), closed=False)
+    >>> walk_start(dt.datetime(2026, 12, 7, 15, 20), dt.date(2026, 12, 7), day_start="08:30", day_end="15:30")
+    WalkStart(start=datetime.time(13, 0), closed=True)
+    """
+    first, last = dt.time.fromisoformat(day_start), dt.time.fromisoformat(day_end)
+    normal = min(max(dt.time.fromisoformat(usual), first), last)
+    if day != now.date():
+        return WalkStart(normal, closed=False)
+    minutes = now.hour * 60 + now.minute + (1 if now.second or now.microsecond else 0)
+    minutes = -(-minutes // step_minutes) * step_minutes
+    if minutes >= last.hour * 60 + last.minute:
+        return WalkStart(normal, closed=True)
+    rounded = dt.time(minutes // 60, minutes % 60)
+    return WalkStart(max(rounded, first), closed=False)
 
 
 def default_duty(worker_ids: Sequence[str], day: dt.date) -> str | None:

@@ -44,8 +44,8 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "walk.end": ("结束时间（330工作法）", "End (the 15:30 rule)"),
     "walk.minutes": ("每户分钟", "Minutes per household"),
     "walk.bad_time": ("结束时间必须晚于出发时间。", "The end must be after the start."),
-    "walk.households": ("可走访户数", "Households in the walk"),
-    "walk.distance": ("步行距离", "Walking distance"),
+    "walk.households": ("可走访户数", "Households"),
+    "walk.distance": ("步行距离", "Distance"),
     "walk.finish": ("预计结束", "Finishes at"),
     "walk.why": ("为什么是这些住户（优先级）", "Why these households (priority)"),
     "nav.uncovered": ("盲区与周查", "Uncovered & weekly check"),
@@ -123,7 +123,7 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "grid.whole_grid": ("← 全网格", "← Whole grid"),
     "grid.filters": ("筛选", "Filters"),
     "grid.list_hint": ("选中一行，打开该户的一户一表。", "Select a row to open the household's profile."),
-    "grid.count": ("{n} 户（共 {total} 户）", "{n} of {total} households"),
+    "grid.count": ("{n} 户（共 {total} 户，含空置）", "{n} of {total} households (vacant included)"),
     "grid.pick_household": (
         "在列表中选中一户，查看一户一表并登记走访。",
         "Select a household in the list to see its profile and record a visit.",
@@ -724,7 +724,7 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "walk.duty_saved": ("已保存：{name} 值班。", "Saved: {name} is on duty."),
     "walk.duty_from_rota": ("依据值班表", "from the rota"),
     "walk.duty_from_rotation": ("值班表未填，按轮值规则", "no rota row: by rotation"),
-    "walk.walkers": ("走访社工", "Workers walking"),
+    "walk.walkers": ("走访社工", "Walkers"),
     "walk.team_summary": ("分工", "Who walks where"),
     "walk.col.order": ("顺序", "Stop"),
     "walk.col.building": ("楼栋", "Building"),
@@ -759,7 +759,7 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "walk.tick.stop": ("{order}. {building}\u3000{arrive}", "{order}. {building}  {arrive}"),
     "walk.print": ("打印版（HTML）", "Printable page (HTML)"),
     "walk.replan": ("重新规划", "Plan again"),
-    "walk.coverage": ("本年覆盖率", "Coverage this year"),
+    "walk.coverage": ("本年覆盖率", "Coverage YTD"),
     "walk.dist_network": ("距离沿导入的步行路网计算。", "Distances follow the imported footpath network."),
     "walk.dist_straight": (
         "距离按直线×{f}估算（尚未导入步行路网，可请区级管理员导入）。",
@@ -942,8 +942,8 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "public.as_of": ("数据截至 {date}（周日）", "Data as of Sunday {date}"),
     "public.period": ("统计范围：{start} 至 {end}", "Period: {start} to {end}"),
     "public.headline": (
-        "今年以来，走访覆盖居民 {residents} 人，见面走访 {visits} 次，解决群众急难愁盼 {solved} 件。",
-        "This year, visits have reached {residents} residents in {visits} visits, and {solved} problems have been solved.",
+        "统计期内，走访覆盖居民 {residents} 人，见面走访 {visits} 次，解决群众急难愁盼 {solved} 件。",
+        "In this period, visits have reached {residents} residents in {visits} visits, and {solved} problems have been solved.",
     ),
     "public.coverage": ("走访覆盖率", "Visit coverage"),
     "public.residents_visited": ("覆盖居民（人）", "Residents reached"),
@@ -1239,6 +1239,12 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "households.map.street": ("居委会", "Committee"),
     "households.map.grids": ("楼栋", "Buildings"),
     "households.map.outline": ("网格边界", "Grid outline"),
+    "households.occupied": ("在住户数", "Occupied homes"),
+    "figures.as_of": ("诉求数截至 {at}", "Issue counts as of {at}"),
+    "walk.closed": (
+        "今天的走访时段已于 {end} 结束：下面的路线从默认出发时间算起，供走访后勾选结果。",
+        "Today's visiting window closed at {end}: the walk below starts at the usual time, for ticking the doors afterwards.",
+    ),
 }
 """Every word, ``key -> (中文, English)``."""
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from geo import maps
-from geo.areas import UnknownArea, area_bounds, area_summary, breadcrumbs, grids_in_area
+from geo.areas import UnknownArea, area_bounds, breadcrumbs, grids_in_area
+from geo.figures import area_figures
 from geo.text import plain
 from ui import auth, data, gridmap, sidebar
 from ui.i18n import fmt_int, fmt_pct, lang, t
@@ -21,18 +22,18 @@ METRIC_LABELS: dict[maps.Metric, str] = {
 
 f = sidebar.current()
 layers = data.layers()
-metrics = data.coverage_index().coverage(f.start, f.end, level="grid")
+now = data.now()  # issue counts move with the escalation clock: taken at one moment, shown with it
+metrics = data.figures_by_grid(f.start, f.end, now)
 visible = auth.visible_grids()  # None: the district role sees every grid's figures
 if visible is not None:
     metrics = metrics[metrics.index.isin(visible)]  # other grids are drawn without figures
 
 # A click on the map (the component's value, kept under its key) selects a grid
 # before anything is drawn, so one run shows it and mirrors it in the URL.
-click = st.session_state.get("district_map")
-if isinstance(click, dict) and click.get("grid") and click.get("seq") != st.session_state.get("map_seq"):
-    st.session_state["map_seq"] = click.get("seq")
-    if auth.sees("grid", str(click["grid"])):
-        st.query_params["grid"] = str(click["grid"])
+clicked = gridmap.new_click("district_map")
+if clicked:
+    if auth.sees("grid", clicked):
+        st.query_params["grid"] = clicked
     else:
         st.toast(t("auth.map_foreign"))
 
@@ -101,12 +102,15 @@ with side:
         st.caption(" › ".join(plain(c.name) for c in trail))
         st.subheader(plain(row["name"]))
         m = metrics.loc[selected]
-        st.metric(t("coverage"), fmt_pct(m["coverage"]))
+        fig = area_figures(metrics, [selected], end=f.end, now=now)
+        st.metric(t("coverage"), fmt_pct(fig.coverage))
         st.write(
-            f"{t('households')}: {fmt_int(m['households'])} · {t('visited')}: {fmt_int(m['visited'])}  \n"
-            f"{t('residents')}: {fmt_int(m['residents'])} · {t('open_issues')}: {fmt_int(m['open_issues'])}"
-            f" · {t('overdue_issues')}: {fmt_int(m['overdue_issues'])}"
+            f"{t('households.occupied')}: {fmt_int(fig.households)} · {t('visited')}: {fmt_int(fig.visited)}"
+            f"  \n{t('residents')}: {fmt_int(m['residents'])}"
+            f" · {t('open_issues')}: {fmt_int(fig.open_issues)}"
+            f" · {t('overdue_issues')}: {fmt_int(fig.overdue_issues)}"
         )
+        st.caption(t("figures.as_of", at=f"{fig.as_of:%Y-%m-%d %H:%M}"))
         st.page_link("pages/grid.py", label=t("open_grid"), query_params={"grid": selected})
     else:
         ids = grids_in_area(
@@ -114,7 +118,7 @@ with side:
         )
         if visible is not None:
             ids = ids[ids.isin(visible)]
-        s = area_summary(metrics, ids)
+        fig = area_figures(metrics, ids, end=f.end, now=now)
         try:
             trail = breadcrumbs(
                 layers.streets,
@@ -128,10 +132,11 @@ with side:
         st.caption(" › ".join(plain(c.name) for c in trail))
         mine = visible is not None and not (f.street_id or f.committee_id)
         st.subheader(t("area.mine") if mine else plain(trail[-1].name) if trail else t("district"))
-        st.metric(t("coverage"), fmt_pct(s["coverage"]))
+        st.metric(t("coverage"), fmt_pct(fig.coverage))
         st.write(
-            f"{t('grids')}: {fmt_int(s['grids'])} · {t('households')}: {fmt_int(s['households'])}  \n"
-            f"{t('visited')}: {fmt_int(s['visited'])} · {t('open_issues')}: {fmt_int(s['open_issues'])}"
-            f" · {t('overdue_issues')}: {fmt_int(s['overdue_issues'])}"
+            f"{t('grids')}: {fmt_int(len(ids))} · {t('households.occupied')}: {fmt_int(fig.households)}  \n"
+            f"{t('visited')}: {fmt_int(fig.visited)} · {t('open_issues')}: {fmt_int(fig.open_issues)}"
+            f" · {t('overdue_issues')}: {fmt_int(fig.overdue_issues)}"
         )
+        st.caption(t("figures.as_of", at=f"{fig.as_of:%Y-%m-%d %H:%M}"))
         st.info(t("click_hint"))

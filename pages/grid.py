@@ -80,14 +80,18 @@ with st.container(horizontal=True, gap="small", vertical_alignment="center"):
             )
 
 st.header(t("grid.title", name=crumbs[3].name), anchor=False)
-row = gd.metrics(filters.start, filters.end, "grid").loc[grid_id]
+fig = gd.figures(filters.start, filters.end, grid_id)
 with st.container(horizontal=True, gap="medium"):
-    st.metric(t("households"), fmt_int(row["households"]), width=105)
-    st.metric(t("visited"), fmt_int(row["visited"]), width=105)
-    st.metric(t("coverage"), fmt_pct(float(row["coverage"])), width=105)
-    st.metric(t("open_issues"), fmt_int(row["open_issues"]), width=105)
-    st.metric(t("overdue_issues"), fmt_int(row["overdue_issues"]), width=105)
-st.caption(t("grid.period", start=filters.start.isoformat(), end=filters.end.isoformat()))
+    st.metric(t("households.occupied"), fmt_int(fig.households), width=105)
+    st.metric(t("visited"), fmt_int(fig.visited), width=105)
+    st.metric(t("coverage"), fmt_pct(fig.coverage), width=105)
+    st.metric(t("open_issues"), fmt_int(fig.open_issues), width=105)
+    st.metric(t("overdue_issues"), fmt_int(fig.overdue_issues), width=105)
+st.caption(
+    t("grid.period", start=filters.start.isoformat(), end=filters.end.isoformat())
+    + " · "
+    + t("figures.as_of", at=f"{fig.as_of:%Y-%m-%d %H:%M}")
+)
 
 left, right = st.columns([4, 7], gap="medium")
 with left:

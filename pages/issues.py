@@ -89,10 +89,11 @@ board = rules.issue_board(issues, events, filters, now=now, limits=limits, start
 
 # ------------------------------------------------------------------ metrics
 m = board.metrics
+fig = issue_data.area_figures(f, grid_id, now)  # the area's figures: the same as on the map and grid page
 median, share = m["median_days_to_close"], m["share_within_committee"]
 cols = st.columns(6)
-cols[0].metric(t("issues.m.open"), fmt_int(m["open"]), help=t("issues.m.help"))
-cols[1].metric(t("issues.m.overdue"), fmt_int(m["overdue"]))
+cols[0].metric(t("issues.m.open"), fmt_int(fig.open_issues), help=t("issues.m.help"))
+cols[1].metric(t("issues.m.overdue"), fmt_int(fig.overdue_issues))
 cols[2].metric(t("issues.m.timed_out"), fmt_int(m["timed_out"]))
 cols[3].metric(t("issues.m.resolved"), fmt_int(m["resolved"]))
 cols[4].metric(t("issues.m.median"), "—" if pd.isna(median) else f"{median:.1f}")
@@ -124,22 +125,18 @@ with left:
         geometry_hash=geometry.hash,
     )
     view = area_bounds(layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id)
-    click = gridmap.show(
+    gridmap.show(
         maps.gridmap_args(geometry.path, style, height=420, lang=lang(), view=view,
                           view_token=f.committee_id or f.street_id or "district"),
         key="issues_map",
     )  # fmt: skip
-    if click and click.get("grid") and click.get("seq") != st.session_state.get("iss_map_seq"):
-        st.session_state["iss_map_seq"] = click.get("seq")
+    clicked = gridmap.new_click("issues_map")
+    if clicked:
         in_area = grids_in_area(
             layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id
         )
-        if (
-            str(click["grid"]) in set(in_area)
-            and auth.sees("grid", str(click["grid"]))
-            and click["grid"] != grid_id
-        ):
-            st.query_params["grid"] = str(click["grid"])
+        if clicked in set(in_area) and auth.sees("grid", clicked) and clicked != grid_id:
+            st.query_params["grid"] = clicked
             st.rerun()
     st.caption(t("issues.map_hint"))
 with right:

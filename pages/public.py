@@ -1,4 +1,4 @@
-"""公示 · Public summary: the year's visits and problems solved, by street and committee; nothing personal.
+"""公示 · Public summary: visits and problems solved in the sidebar's period, by area; nothing personal.
 
 Open to anyone (no login). Shows exactly what ``sibai export-public`` publishes:
 one builder (geo.public.summary_from_store, cached in ui.data) makes the figures of both.
@@ -10,12 +10,13 @@ import streamlit as st
 
 from geo import public, site
 from geo.text import plain
-from ui import auth, data
+from ui import auth, data, sidebar
 from ui.i18n import ANY, lang
 
 auth.require("public")  # sign-in, page rights and the link's areas (ui/auth.py)
 
-summary = data.public_summary()
+f = sidebar.current(public=True)  # the published period: whole weeks to the last Sunday
+summary = data.public_summary(f.start, f.end)
 labels = public.labels(summary, lang=lang())
 right = {name: st.column_config.TextColumn(alignment="right") for name in public.number_labels(lang())}
 

@@ -72,3 +72,42 @@ def test_deep_link_opens_the_same_grid(page: Page, streamlit_server, tiny_db: st
         name = store.read_table("grids", scope=Scope.everything()).set_index("grid_id").loc["G0007", "name"]
     expect(page.get_by_role("heading", name=name)).to_be_visible(timeout=20_000)
     assert outside == []
+
+
+def _click_grid(page: Page, index: int, *, before: str = "none") -> str:
+    """Click the ``index``-th grid on the map; wait until the side panel and the URL show it; return its id.
+
+    ``before`` is the grid the URL names before the click (its id must change).
+    """
+    frame = _map_frame(page)
+    page.wait_for_load_state("networkidle")
+    frame.locator("path.leaflet-interactive").nth(index).dispatch_event("click")
+    expect(page).to_have_url(re.compile(rf"[?&]grid=(?!{before})G\d{{4}}"), timeout=15_000)
+    grid_id = re.search(r"grid=(G\d{4})", page.url).group(1)  # type: ignore[union-attr]
+    with open_store(page.context.sibai_db) as store:  # type: ignore[attr-defined]
+        name = store.read_table("grids", scope=Scope.everything()).set_index("grid_id").loc[grid_id, "name"]
+    expect(page.locator("h3").first).to_have_text(name, timeout=15_000)
+    link = page.get_by_role("link", name=re.compile("打开网格页"))
+    expect(link).to_have_attribute("href", re.compile(rf"grid={grid_id}"), timeout=15_000)
+    return grid_id
+
+
+def test_every_click_counts_first_after_sign_in_after_coming_back_and_the_next(
+    page: Page, streamlit_server, tiny_db: str
+) -> None:
+    """Issue 14: the first click in a new map frame was taken for the last click of the old one."""
+    base = streamlit_server(tiny_db)
+    page.context.sibai_db = tiny_db  # type: ignore[attr-defined]
+    open_fresh(page, base, "/map")
+    sign_in_browser(page, tiny_db)
+    first = _click_grid(page, 4)  # the first click after signing in
+    # Another screen, then back to the map through the menu: a new map frame.
+    page.get_by_role("link", name="诉求", exact=True).click()
+    page.wait_for_url(re.compile(r"/issues"), timeout=15_000)
+    page.get_by_role("link", name="总览地图", exact=True).click()
+    page.wait_for_url(re.compile(r"/map"), timeout=15_000)
+    expect(page.get_by_role("heading", name="普陀区")).to_be_visible(timeout=15_000)
+    second = _click_grid(page, 7)  # the first click in the new frame
+    assert second != first
+    third = _click_grid(page, 2, before=second)  # and the next one, in the same frame
+    assert third not in (first, second)

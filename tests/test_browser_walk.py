@@ -172,7 +172,9 @@ def test_walk_reads_on_a_phone_and_records_a_ticked_door(
         coverage_before = _metric(page, "本年覆盖率")
         recorded_before = _recorded(table)
         doors = form.get_by_role("radiogroup").evaluate_all("gs => gs.map(g => g.getAttribute('aria-label'))")
-        door = next(h for h in doors if h in _unmet_this_year(tiny_db))
+        # Each door reads "room · masked head · id": the id last.
+        door = next(d for d in doors if d.split(" · ")[-1] in _unmet_this_year(tiny_db))
+        household = door.split(" · ")[-1]
         pill = form.get_by_role("radiogroup", name=door, exact=True).get_by_role("radio", name="已见面")
         pill.click()
         expect(pill).to_have_attribute("aria-checked", "true")
@@ -194,7 +196,7 @@ def test_walk_reads_on_a_phone_and_records_a_ticked_door(
 
     with open_store(tiny_db) as store:
         visits = store.read_table("visits", scope=Scope.of(grids=["G0001"]))
-    assert visits.loc[visits["household_id"] == door, "outcome"].tolist()[-1:] == ["met"]
+    assert visits.loc[visits["household_id"] == household, "outcome"].tolist()[-1:] == ["met"]
 
 
 def test_team_mode_draws_one_colour_per_walking_worker(browser, streamlit_server, tiny_db: str) -> None:

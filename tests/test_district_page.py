@@ -72,7 +72,7 @@ def test_deep_link_selects_a_grid_with_breadcrumbs(tiny_db: str, monkeypatch: py
     c = committees.set_index("committee_id").loc[g["committee_id"]]
     s = streets.set_index("street_id").loc[c["street_id"]]
     assert at.subheader[0].value == g["name"]
-    assert at.main.caption[-1].value == " › ".join(["普陀区", s["name"], c["name"], g["name"]])
+    assert at.main.caption[-2].value == " › ".join(["普陀区", s["name"], c["name"], g["name"]])
     assert at.warning.len == 0
 
 
@@ -95,7 +95,7 @@ def test_a_click_on_the_map_selects_the_grid_and_mirrors_it_in_the_url(
     assert at.subheader[0].value == "普陀区"
     # What the component sends on a click becomes its value under its key;
     # the rerun it triggers sees it in the session state.
-    at.session_state["district_map"] = {"grid": "G0005", "seq": 1}
+    at.session_state["district_map"] = {"grid": "G0005", "click": "f1:1", "seq": 1}
     at.run()
     assert not at.exception
     assert at.query_params["grid"] in ("G0005", ["G0005"])
@@ -108,6 +108,24 @@ def test_a_click_on_the_map_selects_the_grid_and_mirrors_it_in_the_url(
     with open_store(tiny_db) as store:
         other = store.read_table("grids", scope=Scope.everything()).set_index("grid_id").loc["G0006", "name"]
     assert at.subheader[0].value == other
+
+
+def test_the_first_click_in_a_new_map_frame_is_not_taken_for_the_last_one(
+    tiny_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: coming back to the map opens a new frame whose click counter starts at 1 again."""
+    at = _app(tiny_db, monkeypatch)
+    at.run()
+    at.session_state["district_map"] = {"grid": "G0005", "click": "frame-a:1", "seq": 1}
+    at.run()
+    assert at.query_params["grid"] in ("G0005", ["G0005"])
+    at.session_state["district_map"] = {"grid": "G0006", "click": "frame-b:1", "seq": 1}
+    at.run()
+    assert not at.exception
+    assert at.query_params["grid"] in ("G0006", ["G0006"])
+    with open_store(tiny_db) as store:
+        name = store.read_table("grids", scope=Scope.everything()).set_index("grid_id").loc["G0006", "name"]
+    assert at.subheader[0].value == name
 
 
 def test_english_switch(tiny_db: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -89,7 +89,7 @@ def test_a_deep_link_opens_the_grid(db: Path) -> None:
     assert at.header[0].value.endswith("1号网格")
     crumbs = [b.label for b in at.button if b.key and b.key.startswith("crumb_")]
     assert crumbs[-1].endswith("1号网格")
-    assert [m.label for m in at.metric] == ["户数", "已见面户数", "覆盖率", "未结诉求", "超期诉求"]
+    assert [m.label for m in at.metric] == ["在住户数", "已见面户数", "覆盖率", "未结诉求", "超期诉求"]
     table = at.dataframe[0].value
     assert len(table) > 0 and {"unit", "head_name", "tags", "last_outcome"} <= set(table.columns)
     assert not at.warning

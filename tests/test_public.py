@@ -732,3 +732,47 @@ def test_map_document_loads_nothing() -> None:
 
     assert find_external_urls(doc) == []
     assert 'data-default-lang="en"' in doc
+
+
+# ------------------------------------------------------- issue 14: the sidebar's period, one as-of date
+
+
+def test_published_periods_are_whole_weeks_to_the_last_sunday() -> None:
+    monday = dt.date(2026, 12, 7)
+    assert public.published_period("ytd", today=monday) == public.reporting_period(monday)
+    assert public.published_period("week", today=monday) == (dt.date(2026, 11, 30), dt.date(2026, 12, 6))
+    assert public.published_period("month", today=monday) == (dt.date(2026, 12, 1), dt.date(2026, 12, 6))
+    # A custom period is widened to whole weeks and never passes the last Sunday.
+    got = public.published_period(
+        "custom", today=monday, start=dt.date(2026, 11, 5), end=dt.date(2026, 11, 18)
+    )
+    assert got == (dt.date(2026, 11, 2), dt.date(2026, 11, 22))
+    for start in (dt.date(2026, 10, 1) + dt.timedelta(days=d) for d in range(0, 60, 3)):
+        s, e = public.published_period("custom", today=monday, start=start, end=start + dt.timedelta(days=9))
+        assert s.weekday() == 0 and e.weekday() == 6 and e <= dt.date(2026, 12, 6) and s <= e
+
+
+def test_public_page_follows_the_sidebar_period_with_one_as_of_date(
+    seeded_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = _app(seeded_db, monkeypatch)
+    at.run()
+    assert not at.exception
+    year = {m.label: m.value for m in at.metric}
+    sunday = public.last_sunday(AS_OF)
+    assert any(f"{sunday.year}年{sunday.month}月{sunday.day}日" in c.value for c in at.caption)
+    assert next(c.value for c in at.sidebar.caption if "数据截至" in c.value).endswith(sunday.isoformat())
+    at = _app(seeded_db, monkeypatch)
+    at.session_state["period"] = "month"  # chosen in the sidebar
+    at.run()
+    assert not at.exception
+    month = {m.label: m.value for m in at.metric}
+    assert month != year
+    start, end = public.published_period("month", today=AS_OF)
+    assert any(
+        f"{start.month}月{start.day}日" in c.value and f"{end.month}月{end.day}日" in c.value
+        for c in at.caption
+    )
+    with open_store(seeded_db) as store:
+        expected = public.summary_from_store(store, today=AS_OF, period=(start, end))
+    assert month == dict(public.headline(expected, lang="zh"))

@@ -13,10 +13,13 @@ from streamlit.testing.v1 import AppTest
 from geo.cli import main
 from geo.demo import install_demo
 from geo.maps import find_external_urls
+from geo.privacy import mask_name
 from geo.store import OutOfScope, Scope, open_store
 from geo.store.walking import read_duty, set_duty
 from geo.walks import (
+    WalkStart,
     default_duty,
+    door_labels,
     plan_grid_walk,
     plan_team_walk,
     print_html,
@@ -26,6 +29,7 @@ from geo.walks import (
     walk_inputs,
     walk_map,
     walk_outcomes,
+    walk_start,
     walk_svg,
     walk_table,
 )
@@ -322,3 +326,70 @@ def test_the_printable_page_shows_hostile_names_as_text() -> None:
     page = print_html(f"今日走访 {hostile}", "2026-11-26", [(hostile, stops)], "<svg></svg>")
     assert "<img" not in page and "onerror=alert(1)>" not in page
     assert page.count(hostile) == 0 and html_lib.unescape(page).count(hostile) == 4
+
+
+# ----------------------------------------------------------------- issue 14: the clock, the doors, the labels
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        ("13:46:00", WalkStart(dt.time(14, 0), closed=False)),  # the reported case: not 13:00
+        ("13:45:00", WalkStart(dt.time(13, 45), closed=False)),  # on the step: kept
+        ("13:45:01", WalkStart(dt.time(14, 0), closed=False)),  # a second past: the next step
+        ("06:10:00", WalkStart(dt.time(8, 30), closed=False)),  # never before the day start
+        ("15:16:00", WalkStart(dt.time(15, 30), closed=True)),  # rounds to the end: closed
+        ("17:05:00", WalkStart(dt.time(13, 0), closed=True)),  # closed: the usual walk, to tick
+    ],
+)
+def test_todays_walk_starts_from_the_clock_never_in_the_past(now: str, expected: WalkStart) -> None:
+    today = dt.date(2026, 12, 7)
+    moment = dt.datetime.combine(today, dt.time.fromisoformat(now))
+    got = walk_start(moment, today, day_start="08:30", day_end="15:30")
+    if expected.closed:
+        assert got.closed and got.start == dt.time(13, 0)
+    else:
+        assert got == expected
+        assert got.start >= moment.time().replace(second=0) and got.start >= dt.time(8, 30)
+
+
+def test_another_days_walk_starts_at_the_usual_time() -> None:
+    now = dt.datetime(2026, 12, 7, 13, 46)
+    for day in (dt.date(2026, 12, 8), dt.date(2026, 12, 4)):
+        assert walk_start(now, day, day_start="08:30", day_end="15:30") == WalkStart(dt.time(13, 0), False)
+    # A working day that starts late moves the usual start with it.
+    assert walk_start(now, dt.date(2026, 12, 8), day_start="14:00", day_end="17:00").start == dt.time(14, 0)
+
+
+def test_the_tick_list_tells_each_door_by_room_and_masked_head(tiny_db: str) -> None:
+    with open_store(tiny_db) as store:
+        inputs = walk_inputs(store, "G0003", scope=ALL)
+        full = store.read_table("households", scope=ALL).set_index("household_id")
+    assert "head_name" not in inputs.households.columns  # the walk never holds a full name
+    labels = door_labels(inputs)
+    assert set(labels) == set(inputs.households["household_id"].astype(str))
+    for h, label in labels.items():
+        expected = " · ".join([str(full.loc[h, "unit"]), mask_name(full.loc[h, "head_name"]), h]).replace(
+            " ·  · ", " · "
+        )
+        assert label == expected
+        assert str(full.loc[h, "head_name"]) not in label
+
+
+def test_walk_page_tick_list_and_metric_labels(tiny_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _page(tiny_db, monkeypatch, grid="G0003")
+    assert not at.exception
+    with open_store(tiny_db) as store:
+        full = store.read_table("households", scope=ALL).set_index("household_id")
+    doors = [b.label for b in at.button_group if b.key and b.key.startswith("tick_")]
+    assert doors
+    for label in doors:
+        h = label.split(" · ")[-1]
+        assert label.startswith(str(full.loc[h, "unit"]) + " · ")  # the room first: what a landing shows
+        assert str(full.loc[h, "head_name"]) not in label
+    # A metric is 110 px wide: its label must fit (about six Chinese or twelve Latin characters).
+    from geo.words import WORDS as TEXT
+
+    for key in ("walk.households", "walk.distance", "walk.finish", "walk.walkers", "walk.coverage"):
+        zh, en = TEXT[key]
+        assert len(zh) <= 6 and len(en) <= 12, (key, zh, en)

@@ -17,6 +17,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from geo import figures
 from geo.coverage import CoverageIndex
 from geo.demo import first_start_due, install_first_start
 from geo.live import LiveCoverage
@@ -86,6 +87,18 @@ def coverage_index() -> CoverageIndex:
     return live().current()
 
 
+def now() -> dt.datetime:
+    """Return the local time now (settings ``timezone``), to the second: the moment issue counts are taken."""
+    from geo.visits import local_now
+
+    return local_now(settings())
+
+
+def figures_by_grid(start: dt.date, end: dt.date, at: dt.datetime) -> pd.DataFrame:
+    """Return every grid's figures for the period, counted at ``at`` (``geo.figures``)."""
+    return figures.figures_by_grid(coverage_index(), start=start, end=end, now=at)
+
+
 @dataclass(frozen=True)
 class Layers:
     """The district's area layers with names joined, in EPSG:4326."""
@@ -142,15 +155,18 @@ def grid_frame(grid_id: str) -> pd.DataFrame:
     return g[g["grid_id"] == grid_id]
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def _public_summary(versions: tuple[int, int], today: dt.date, db: str) -> PublicSummary:
-    return summary_from_store(store(), index=coverage_index(), today=today)
+@st.cache_data(max_entries=16, show_spinner=False)
+def _public_summary(
+    versions: tuple[int, int], today: dt.date, db: str, period: tuple[dt.date, dt.date]
+) -> PublicSummary:
+    return summary_from_store(store(), index=coverage_index(), today=today, period=period)
 
 
-def public_summary() -> PublicSummary:
-    """Return the public summary (as of the Sunday before today), rebuilt only when data or the day changes.
+def public_summary(start: dt.date, end: dt.date) -> PublicSummary:
+    """Return the public summary of a published period (``geo.public.published_period``), cached.
 
-    Building it costs about a quarter of a second on the full district; every
-    visitor of the public page would otherwise pay it on every rerun.
+    Rebuilt only when data, the day or the period changes: building it costs
+    about a quarter of a second on the full district, which every visitor of
+    the public page would otherwise pay on every rerun.
     """
-    return _public_summary(store().versions(), today(), settings().db)
+    return _public_summary(store().versions(), today(), settings().db, (start, end))

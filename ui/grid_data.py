@@ -21,6 +21,7 @@ import streamlit.components.v1 as components
 from geo import households as hh
 from geo import maps
 from geo.areas import Crumb, breadcrumbs
+from geo.figures import Figures, area_figures
 from geo.privacy import mask_frame, mask_name, mask_phone, worker_label
 from geo.store import Scope, StoreError
 from geo.store import records as rec
@@ -148,6 +149,12 @@ def grid_options() -> dict[str, str]:
     elif f is not None and f.street_id:
         g = g[g["street_id"] == f.street_id]
     return {str(i): f"{n}（{i}）" for i, n in zip(g["grid_id"], g["name"], strict=True)}
+
+
+def figures(start: dt.date, end: dt.date, grid_id: str) -> Figures:
+    """Return one grid's figures for the period, its issues counted now (``geo.figures``)."""
+    at = data.now()
+    return area_figures(data.figures_by_grid(start, end, at), [grid_id], end=end, now=at)
 
 
 def metrics(start: dt.date, end: dt.date, level: str) -> pd.DataFrame:

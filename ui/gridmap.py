@@ -69,6 +69,25 @@ def tianditu_key() -> str | None:
         return None
 
 
+def new_click(key: str) -> str | None:
+    """Return the grid of a click on the map under ``key`` not handled before, and mark it handled.
+
+    The component's value stays under its key across reruns, so each click
+    carries an id that is unique across frames (``gridmap.js``); the id
+    handled last is kept beside it. A counter alone restarted at 1 in the new
+    frame that every return to the map opens, and the first click there was
+    taken for one already handled.
+    """
+    value = st.session_state.get(key)
+    if not isinstance(value, dict) or not value.get("grid") or not value.get("click"):
+        return None
+    handled = f"{key}.handled"
+    if st.session_state.get(handled) == value["click"]:
+        return None
+    st.session_state[handled] = value["click"]
+    return str(value["grid"])
+
+
 def show(args: dict[str, Any], *, key: str) -> dict[str, Any] | None:
     """Draw the component with ``args`` (from :func:`geo.maps.gridmap_args`); return its last click."""
     value = _component()(**args, key=key, default=None)

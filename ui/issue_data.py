@@ -7,6 +7,9 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from geo.areas import grids_in_area
+from geo.figures import Figures
+from geo.figures import area_figures as _area_figures
 from geo.store import Scope
 from geo.store import issue_log as log
 from ui import auth, data
@@ -34,3 +37,23 @@ def issue_data(f: Filters) -> tuple[pd.DataFrame, ...]:
     next rerun, and one session's rows never reach another's.
     """
     return _issue_data(data.store().versions(), auth.scope(), f.street_id, f.committee_id, f.start)
+
+
+def area_figures(f: Filters, grid_id: str | None, at: dt.datetime) -> Figures:
+    """Return the figures of the page's area (a grid, else the sidebar's area, as far as the caller sees).
+
+    The same definition as the district map's and the grid page's
+    (``geo.figures``), so one fact shows one number on every screen.
+    """
+    layers = data.layers()
+    ids = (
+        [grid_id]
+        if grid_id
+        else list(
+            grids_in_area(layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id)
+        )
+    )
+    visible = auth.visible_grids()
+    if visible is not None:
+        ids = [g for g in ids if g in set(visible)]
+    return _area_figures(data.figures_by_grid(f.start, f.end, at), ids, end=f.end, now=at)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from geo.periods import PERIODS, period_range
+from geo.public import published_period
 from ui import auth, data
 from ui.i18n import ANY, LANGS, lang, relabel, t
 
@@ -31,8 +32,13 @@ def _set_query(key: str, value: str | None, known: dict[str, str]) -> None:
         del st.query_params[key]
 
 
-def render() -> Filters:
-    """Draw the sidebar and return the filters (also kept in ``st.session_state``)."""
+def render(*, public: bool = False) -> Filters:
+    """Draw the sidebar and return the filters (also kept in ``st.session_state``).
+
+    On the public page (``public``) the period is the published one
+    (``geo.public.published_period``: whole weeks up to the last Sunday), and
+    the sidebar's "as of" is that Sunday, the date the page states.
+    """
     sb = st.sidebar
     lang()
     sb.segmented_control(
@@ -60,7 +66,11 @@ def render() -> Filters:
             end = start
     else:
         start, end = period_range(period, today=today)
-    sb.caption(f"{start.isoformat()} – {end.isoformat()} · {t('as_of')} {today.isoformat()}")
+    as_of = today
+    if public:
+        start, end = published_period(period, today=today, start=start, end=end)
+        as_of = end
+    sb.caption(f"{start.isoformat()} – {end.isoformat()} · {t('as_of')} {as_of.isoformat()}")
 
     layers = data.layers()
     # Only areas the role sees whole (ui.auth); "all" is the whole district or the role's own area.
@@ -114,7 +124,7 @@ def render() -> Filters:
     return Filters(period=period, start=start, end=end, street_id=street, committee_id=committee)
 
 
-def current() -> Filters:
+def current(*, public: bool = False) -> Filters:
     """Return the sidebar's filters, drawing the sidebar if app.py has not yet in this run.
 
     On a deep link's very first request Streamlit may run a page file directly,
@@ -125,6 +135,6 @@ def current() -> Filters:
     if isinstance(filters, Filters):
         return filters
     data.ensure_database()
-    filters = render()
+    filters = render(public=public)
     st.session_state["filters"] = filters
     return filters

@@ -17,6 +17,8 @@ from geo.visits import local_now, new_form_nonce
 from geo.walks import (
     DETOUR_FACTOR,
     WalkInputs,
+    WalkStart,
+    door_labels,
     plan_grid_walk,
     plan_team_walk,
     print_html,
@@ -25,6 +27,7 @@ from geo.walks import (
     team_table,
     walk_inputs,
     walk_outcomes,
+    walk_start,
     walk_svg,
     walk_table,
 )
@@ -68,7 +71,7 @@ def settings_label() -> str:
     """Return the label of the day-and-times expander, showing the current choice."""
     ss = st.session_state
     day = ss.get("walk_day") or data.today()
-    start = ss.get("walk_start") or clock("13:00")
+    start = ss.get("walk_start") or default_start(day).start
     end = ss.get("walk_end") or clock(data.settings().day_end)
     minutes = ss.get("walk_minutes") or 8
     return t(
@@ -78,6 +81,12 @@ def settings_label() -> str:
         end=end.strftime("%H:%M"),
         n=int(minutes),
     )
+
+
+def default_start(day: dt.date) -> WalkStart:
+    """Return when ``day``'s walk starts unless the user says otherwise (from the local time now)."""
+    s = data.settings()
+    return walk_start(local_now(s), day, day_start=s.day_start, day_end=s.day_end)
 
 
 def clock(text: str) -> dt.time:
@@ -216,6 +225,7 @@ def tick_form(walk: Walk, found: WalkInputs, day: dt.date, worker_id: str, key: 
     nonce = st.session_state.setdefault(f"tick_nonce_{key}", new_form_nonce())
     done = walk_outcomes(found, day)
     names = found.buildings.drop_duplicates("building_id").set_index("building_id")["name"]
+    doors = door_labels(found)
     # No frame around the form: on a 390-px phone its padding would push each door's
     # last pill onto a row of its own.
     with st.form(f"tick_form_{key}", border=False):
@@ -226,9 +236,10 @@ def tick_form(walk: Walk, found: WalkInputs, day: dt.date, worker_id: str, key: 
             st.markdown(f"**{plain(label)}**")
             for h in row.household_ids:
                 recorded = done.get(str(h), "")
+                door = doors.get(str(h), str(h))  # room · masked head · id
                 # Pills: one tap per door, and they wrap on a phone instead of a dropdown per row.
                 st.pills(
-                    plain(h) + (f" · ✔ {t('outcome.' + recorded)}" if recorded else ""),
+                    plain(door) + (f" · ✔ {t('outcome.' + recorded)}" if recorded else ""),
                     OUTCOMES,
                     format_func=lambda o: t(f"outcome.{o}"),
                     key=f"tick_{key}_{h}",

@@ -11,7 +11,10 @@
  *   names     {grids, committees, streets} for the layer switcher
  *   view      {bounds: [minx, miny, maxx, maxy], token} to zoom to; a view is
  *             applied only when its token changes, so reruns keep pan and zoom
- * value to Python on a grid click: {grid: "<grid_id>", seq: n}
+ * value to Python on a grid click: {grid: "<grid_id>", click: "<frame>:<n>", seq: n}
+ *   `click` is unique across frames: the page opens a new frame whenever it
+ *   comes back to a map, and a bare counter would start again at 1 there,
+ *   so the page could not tell a new click from the last one it handled.
  */
 (function () {
   "use strict";
@@ -22,6 +25,8 @@
   var latest = null;
   var viewToken = null;
   var seq = 0;
+  // One id per frame, so that click ids never repeat across frames (see above).
+  var frameId = Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10);
 
   function send(type, data) {
     var msg = { isStreamlitMessage: true, type: type };
@@ -65,7 +70,7 @@
       SibaiMap.restyle(style, grids);
       seq += 1;
       send("streamlit:setComponentValue", {
-        value: { grid: payload.grids.id[i], seq: seq },
+        value: { grid: payload.grids.id[i], click: frameId + ":" + seq, seq: seq },
         dataType: "json",
       });
     });
