@@ -87,14 +87,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
-    from geo.live import coverage_index_from_store
-    from geo.store import Scope
+    from geo.live import LiveCoverage
 
     if args.to < args.from_:
         raise CliError(f"the period ends ({args.to}) before it starts ({args.from_})")
     with _open_district(args.db) as store:
-        # The CLI is an operator's tool on the server: it reads the whole district (docs/security.md).
-        index, _ = coverage_index_from_store(store, scope=Scope.everything())
+        # The CLI is an operator's tool on the server: it reads the whole district (docs/security.md),
+        # from the snapshot that the app keeps beside the database (built and saved if there is none).
+        index = LiveCoverage(store).current()
     frame = index.coverage(args.from_, args.to, level=args.level)
     frame = frame.reset_index().rename(columns={f"{args.level}_id": "id"})
     if args.format == "json":

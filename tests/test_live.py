@@ -10,7 +10,9 @@ counts per grid. On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import itertools
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,13 +114,9 @@ def apply(store: Store, write: tuple[object, ...], households: pd.DataFrame, wor
         _, pick, action, minutes = write
         ids = store.read_table("issues", scope=EVERYTHING, columns=["issue_id"])["issue_id"]
         issue_id = int(ids.iloc[int(pick) % len(ids)])
-        try:
-            transition(
-                store, issue_id, str(action), actor=worker, at=NOW - dt.timedelta(minutes=int(minutes)),
-                scope=EVERYTHING,
-            )  # fmt: skip
-        except TransitionRefused:
-            pass
+        with contextlib.suppress(TransitionRefused):
+            at = NOW - dt.timedelta(minutes=int(minutes))
+            transition(store, issue_id, str(action), actor=worker, at=at, scope=EVERYTHING)
     elif kind == "escalate":
         escalate_all(store, now=NOW)
 
@@ -170,7 +168,9 @@ def test_live_index_equals_a_rebuild_after_writes_postgres(
         check_writes(store, tiny, seq)
 
 
-def test_snapshot_of_other_data_is_not_used(tiny: dict[str, pd.DataFrame], template: Path, tmp_path: Path) -> None:
+def test_snapshot_of_other_data_is_not_used(
+    tiny: dict[str, pd.DataFrame], template: Path, tmp_path: Path
+) -> None:
     path = tmp_path / "d.gpkg"
     shutil.copyfile(template, path)
     with open_store(str(path)) as store:
@@ -213,7 +213,7 @@ def test_visits_and_issues_taken_in_piecewise_equal_one_build(
     geo.coverage.MERGE_AT = merge_at
     try:
         piecewise = CoverageIndex(hh, shuffled.iloc[: bounds[1]], first_half, areas)
-        for a, b in zip(bounds[1:-1], bounds[2:], strict=True):
+        for a, b in itertools.pairwise(bounds[1:]):
             piecewise.add_visits(shuffled.iloc[a:b])
         piecewise.update_issues(old.iloc[len(old) // 2 :])
         piecewise.update_issues(issues.iloc[picked])
