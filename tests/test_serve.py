@@ -104,20 +104,28 @@ def test_warm_up_needs_no_script_run(tiny_db: str) -> None:
     assert complaints == []
 
 
-def test_no_warm_up_while_the_district_is_still_to_be_built(
+def test_the_first_start_builds_the_district_in_the_server_then_warms(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_caches: None
 ) -> None:
-    from ui import server
+    from ui import data, server
 
     db = tmp_path / "data" / "putuo.gpkg"  # the first start: no file yet
     monkeypatch.setattr("geo.demo.DEFAULT_DB", db)  # stands in for the embedded default file
     monkeypatch.setenv("SIBAI_DB", str(db))
+    monkeypatch.setenv("SIBAI_DEMO_SCALE", "tiny")
     said: list[str] = []
-    assert server.warm(say=said.append) is None
-    assert said == [
-        "no district in the database yet: the first page builds it, with a progress bar; no warm-up"
-    ]
-    assert not db.exists()  # the page builds it, with its progress bar
+    seconds = server.warm(say=said.append)
+    assert list(seconds) == ["demo district", "store", "coverage index", "area layers", "map geometry",
+                             "page modules"]  # fmt: skip
+    assert said[0] == (
+        "no district in the database yet: building the demo district (visitors see it being prepared)"
+    )
+    progress = [line for line in said if line.startswith("preparing the tiny demo district:")]
+    assert progress[0].startswith("preparing the tiny demo district:   0%")
+    assert progress[-1].startswith("preparing the tiny demo district: 100%")
+    assert db.is_file()
+    assert data._PREPARING is not None and data._PREPARING.done.is_set()  # pages stop waiting
+    assert len(data.layers().grids) == 12
 
 
 def test_page_imports_reads_the_app_and_its_screens(tmp_path: Path) -> None:

@@ -85,6 +85,11 @@ TEXT: dict[str, tuple[str, str]] = {
         "首次启动：正在生成演示用的普陀区数据（约 50 万户），请稍候……",
         "First start: building the demo Putuo district (about 500,000 households)…",
     ),
+    "building.preparing": (
+        "正在准备普陀区数据（首次启动，由服务器生成，约需一分钟），完成后地图会自动显示……",
+        "The Putuo district is being prepared (first start, built by the server; about a minute). "
+        "The map appears here when it is ready…",
+    ),
     "db.error": ("数据库无法打开：{msg}", "The database cannot be opened: {msg}"),
     "as_of": ("数据截至", "Data as of"),
     "summary": ("汇总", "Summary"),
