@@ -44,7 +44,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +196,8 @@ def bench_coverage(db: Path, runs: int) -> None:
         "from geo.store import Scope, open_store\n"
         f"s = open_store({str(db)!r}); ix, _ = coverage_index_from_store(s, scope=Scope.everything())\n"
         f"f = ix.coverage(dt.date.fromisoformat({year!r}), dt.date.fromisoformat({as_of!r}), level='grid')\n"
-        "f.reset_index().to_csv(sys.stdout, index=False, float_format='%.4f')"
+        "f = f.reset_index().rename(columns={'grid_id': 'id'})\n"
+        "f.to_csv(sys.stdout, index=False, float_format='%.4f')"
     )
     old_cmd = [sys.executable, "-c", old_code]
     snapshot = Path(f"{db}.coverage.npz")
@@ -222,37 +222,6 @@ def bench_coverage(db: Path, runs: int) -> None:
         f" snapshot {snapshot.stat().st_size / 1e6:.0f} MB"
     )
     print(f"  same output: {outputs['new'] == outputs['previous']}")
-
-
-@contextlib.contextmanager
-def serving(db: Path, logs: Path) -> Iterator[tuple[str, float, Path]]:
-    """Start ``sibai serve`` on ``db``; yield its URL, its start moment and its log once it answers."""
-    from bench_serve import free_port, healthy
-
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    err = logs / f"serve-{port}.err"
-    cmd = [sys.executable, "-m", "geo.cli", "serve", "--db", str(db), "--port", str(port), "--"]
-    with err.open("wb") as stderr:
-        started = time.perf_counter()
-        proc = subprocess.Popen(
-            [*cmd, "--server.headless", "true"], cwd=ROOT, env=dict(os.environ, SIBAI_DB=str(db)),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
-        )  # fmt: skip
-    try:
-        while not healthy(base):
-            if proc.poll() is not None or time.perf_counter() - started > 300:
-                raise SystemExit(f"server did not answer:\n{err.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.05)
-        yield base, started, err
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, 15)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait()
 
 
 def first_map(browser: Any, base: str) -> None:
@@ -286,7 +255,7 @@ def warm_logged(err: Path) -> float:
 
 
 def bench_restart(db: Path, runs: int) -> None:
-    from bench_serve import CHROMIUM, CHROMIUM_ARGS
+    from bench_serve import CHROMIUM, CHROMIUM_ARGS, server
     from playwright.sync_api import sync_playwright
 
     snapshot = Path(f"{db}.coverage.npz")
@@ -301,10 +270,11 @@ def bench_restart(db: Path, runs: int) -> None:
                 elif mode == "snapshot" and kept.exists():
                     os.replace(kept, snapshot)
                 # The user signs in as soon as the server answers, while its caches warm.
-                with serving(db, Path(tmp)) as (base, started, err):
-                    first_map(browser, base)
-                    map_s = time.perf_counter() - started
-                    warm_s = warm_logged(err)
+                with server("serve", str(db), Path(tmp), wait_warm=False) as srv:
+                    answered = time.perf_counter()
+                    first_map(browser, srv.base)
+                    map_s = srv.up_s + time.perf_counter() - answered
+                    warm_s = warm_logged(max(Path(tmp).glob("serve-*.err"), key=lambda p: p.stat().st_mtime))
                 got[mode].setdefault("map", []).append(map_s)
                 got[mode].setdefault("warm", []).append(warm_s)
                 print(f"run {run + 1} {mode:<12} first signed-in map {map_s:5.1f} s (warm-up {warm_s:.1f} s)")

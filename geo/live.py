@@ -151,7 +151,7 @@ def _identity(store: Store) -> dict[str, Any]:
     return {
         "format": SNAPSHOT_FORMAT,
         "meta": store.meta(),
-        "households": int(store.scalar("SELECT COUNT(*) FROM households") or 0),
+        "households": list(store.households_fingerprint()),
         "limits": dict(limits_days(store.settings)),
     }
 
