@@ -128,6 +128,45 @@ def test_the_first_start_builds_the_district_in_the_server_then_warms(
     assert len(data.layers().grids) == 12
 
 
+def page_waiting_for_the_district() -> None:
+    import streamlit as st
+
+    from ui import data
+
+    data.ensure_database()
+    st.write("the map")
+
+
+def test_a_page_waits_for_the_servers_build_and_then_goes_on(
+    tiny_db: str, monkeypatch: pytest.MonkeyPatch, fresh_caches: None
+) -> None:
+    import threading
+
+    from streamlit.testing.v1 import AppTest
+
+    from ui import data
+
+    monkeypatch.setenv("SIBAI_DB", tiny_db)
+    prep = data.Preparing(fraction=0.1, message="generating households")
+    monkeypatch.setattr(data, "_PREPARING", prep)
+    seen: list[str] = []
+
+    def build() -> None:
+        time.sleep(1.0)
+        prep.fraction, prep.message = 0.9, "writing visits"
+        time.sleep(0.5)
+        seen.append("done")
+        prep.done.set()
+
+    threading.Thread(target=build, daemon=True).start()
+    started = time.perf_counter()
+    at = AppTest.from_function(page_waiting_for_the_district, default_timeout=30).run()
+    assert time.perf_counter() - started >= 1.4  # the page waited for the build...
+    assert seen == ["done"]
+    assert [m.value for m in at.markdown] == ["the map"]  # ...then went on,
+    assert not at.info and not at.exception  # the note about the build gone
+
+
 def test_page_imports_reads_the_app_and_its_screens(tmp_path: Path) -> None:
     from ui.server import page_imports
 
