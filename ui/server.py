@@ -46,8 +46,8 @@ while visitors see a page saying that the district is being prepared
 page builds it with a progress bar.
 
 The coverage index starts from the snapshot saved beside the database
-(``geo.live``) when there is one of the same data, so a restart is warm in
-about a second instead of about ten.
+(``geo.live``) when there is one of the same data: that step of a restart
+takes about a second instead of about ten.
 """
 
 from __future__ import annotations
