@@ -96,10 +96,11 @@ def server(mode: str, db: str, logs: Path, *, wait_warm: bool = True) -> Iterato
     """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    st_flags = ["--server.headless", "true", "--server.address", "127.0.0.1"]
+    st_flags = ["--server.headless", "true"]
     if mode == "baseline":
         cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)]
-    else:
+        st_flags += ["--server.address", "127.0.0.1"]
+    else:  # sibai serve listens on 127.0.0.1 unless told, and refuses --server.address
         cmd = [sys.executable, "-m", "geo.cli", "serve", "--db", db, "--port", str(port), "--"]
     err = logs / f"{mode}-{port}.err"
     env = dict(os.environ, SIBAI_DB=db)
