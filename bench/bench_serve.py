@@ -89,14 +89,18 @@ class Server:
 
 
 @contextlib.contextmanager
-def server(mode: str, db: str, logs: Path) -> Iterator[Server]:
-    """Start a fresh ``baseline`` or ``serve`` process; stop it, children included, after the block."""
+def server(mode: str, db: str, logs: Path, *, wait_warm: bool = True) -> Iterator[Server]:
+    """Start a fresh ``baseline`` or ``serve`` process; stop it, children included, after the block.
+
+    ``wait_warm=False`` yields as soon as the server answers (``warm_s`` None), as a visitor would.
+    """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    st_flags = ["--server.headless", "true", "--server.address", "127.0.0.1"]
+    st_flags = ["--server.headless", "true"]
     if mode == "baseline":
         cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)]
-    else:
+        st_flags += ["--server.address", "127.0.0.1"]
+    else:  # sibai serve listens on 127.0.0.1 unless told, and refuses --server.address
         cmd = [sys.executable, "-m", "geo.cli", "serve", "--db", db, "--port", str(port), "--"]
     err = logs / f"{mode}-{port}.err"
     env = dict(os.environ, SIBAI_DB=db)
@@ -114,7 +118,7 @@ def server(mode: str, db: str, logs: Path) -> Iterator[Server]:
     try:
         up_s = _wait(lambda: healthy(base), proc, err, started, "health check")
         warm_s = None
-        if mode == "serve":
+        if mode == "serve" and wait_warm:
             logged = lambda: WARM_LINE in err.read_text(errors="replace")  # noqa: E731
             warm_s = _wait(logged, proc, err, started, "warm-up")
         yield Server(base, up_s, warm_s)

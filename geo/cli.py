@@ -93,14 +93,14 @@ def _now(text: str) -> dt.datetime:
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
-    from geo.live import coverage_index_from_store
-    from geo.store import Scope
+    from geo.live import LiveCoverage
 
     if args.to < args.from_:
         raise CliError(f"the period ends ({args.to}) before it starts ({args.from_})")
     with _open_district(args.db) as store:
-        # The CLI is an operator's tool on the server: it reads the whole district (docs/security.md).
-        index, _ = coverage_index_from_store(store, scope=Scope.everything())
+        # The CLI is an operator's tool on the server: it reads the whole district (docs/security.md),
+        # from the snapshot that the app keeps beside the database (built and saved if there is none).
+        index = LiveCoverage(store).current()
     from geo.figures import counted_at
     from geo.visits import local_now
 

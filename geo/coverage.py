@@ -325,6 +325,37 @@ def overdue_from(issues: pd.DataFrame, *, limits: Mapping[str, int]) -> np.ndarr
     return due + above[codes].astype("timedelta64[D]")
 
 
+MERGE_AT = 4096
+"""Visits held aside (sorted) before :class:`CoverageIndex` merges them into its main arrays."""
+
+_ISSUE_ARRAYS = ("_id", "_grid", "_building", "_open", "_close", "_overdue")
+
+
+def _merge_sorted(
+    t: np.ndarray, h: np.ndarray, t2: np.ndarray, h2: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Merge two time-sorted (time, household) arrays into one, in one pass (no sort of the whole).
+
+    >>> t, h = _merge_sorted(np.array([1, 3, 5]), np.array([0, 1, 2]), np.array([2, 5]), np.array([7, 8]))
+    >>> t.tolist(), h.tolist()
+    ([1, 2, 3, 5, 5], [0, 7, 1, 2, 8])
+    """
+    if len(t2) == 0:
+        return t, h
+    if len(t) == 0:
+        return t2, h2
+    # Where each new visit goes: after the equal times already held, so the merge is stable.
+    at = np.searchsorted(t, t2, side="right") + np.arange(len(t2))
+    n = len(t) + len(t2)
+    keep = np.ones(n, dtype=bool)
+    keep[at] = False
+    out_t = np.empty(n, dtype=t.dtype)
+    out_h = np.empty(n, dtype=h.dtype)
+    out_t[keep], out_h[keep] = t, h
+    out_t[at], out_h[at] = t2, h2
+    return out_t, out_h
+
+
 def _key_for(hh: pd.DataFrame, areas: Areas, level: str) -> pd.Series:
     if level == "household":
         return hh["household_id"]
@@ -398,6 +429,8 @@ class CoverageIndex:
             self._parents[level] = (ids.get_indexer(parent.to_numpy()).astype(np.int32), ids)
         self._t = np.empty(0, dtype="datetime64[s]")
         self._h = np.empty(0, dtype=np.int32)
+        self._dt = np.empty(0, dtype="datetime64[s]")
+        self._dh = np.empty(0, dtype=np.int32)
         self.add_visits(visits)
         self.set_issues(issues)
 
@@ -418,10 +451,17 @@ class CoverageIndex:
     @property
     def n_visits(self) -> int:
         """Number of ``met`` visits held."""
-        return len(self._t)
+        return len(self._t) + len(self._dt)
 
     def add_visits(self, visits: pd.DataFrame) -> None:
-        """Add visits (any outcome; only ``met`` counts), keeping time order."""
+        """Add visits (any outcome; only ``met`` counts), keeping time order.
+
+        A few visits (the usual case: those recorded since the last rerun) go
+        into a small sorted side array, at a cost proportional to its size; it
+        is merged into the main arrays once it holds :data:`MERGE_AT` visits,
+        so no write copies or re-sorts the millions of visits held. A large
+        batch (the initial build) is merged at once.
+        """
         if visits is None or len(visits) == 0:
             return
         met = visits["outcome"].to_numpy() == "met" if "outcome" in visits else np.ones(len(visits), bool)
@@ -429,40 +469,145 @@ class CoverageIndex:
         h = self.household_ids.get_indexer(visits["household_id"].to_numpy(dtype=object)[met])
         known = h >= 0
         t, h = t[known], h[known].astype(np.int32)
-        t = np.concatenate([self._t, t])
-        h = np.concatenate([self._h, h])
-        if len(t) and not (np.diff(t.astype(np.int64)) >= 0).all():
-            order = np.argsort(t, kind="stable")
-            t, h = t[order], h[order]
-        self._t, self._h = t, h
+        if len(t) == 0:
+            return
+        order = np.argsort(t, kind="stable")
+        t, h = t[order], h[order]
+        if len(t) >= MERGE_AT or len(self._t) == 0:
+            self._t, self._h = _merge_sorted(self._t, self._h, t, h)
+            return
+        self._dt, self._dh = _merge_sorted(self._dt, self._dh, t, h)
+        if len(self._dt) >= MERGE_AT:
+            self._t, self._h = _merge_sorted(self._t, self._h, self._dt, self._dh)
+            self._dt, self._dh = self._dt[:0], self._dh[:0]
 
     def set_issues(self, issues: pd.DataFrame | None) -> None:
-        """Replace the issue arrays (issues change state, so they are reloaded whole).
+        """Replace the issue arrays (all issues, as on a full reload).
 
         ``issues`` needs ``grid_id, level, opened_at, due_at, closed_at`` (and
-        ``building_id`` for the building level).
+        ``building_id`` for the building level); with ``issue_id``,
+        :meth:`update_issues` can later replace some of them.
+        """
+        self._i_id = np.empty(0, dtype=np.int64)
+        self._i_grid = np.empty(0, dtype=np.int32)
+        self._i_building = np.empty(0, dtype=np.int32)
+        self._i_open = np.empty(0, dtype=np.int64)
+        self._i_close = np.empty(0, dtype=np.int64)
+        self._i_overdue = np.empty(0, dtype=np.int64)
+        if issues is None or len(issues) == 0:
+            return
+        if "issue_id" not in issues:
+            issues = issues.assign(issue_id=np.arange(1, len(issues) + 1))
+        self.update_issues(issues)
+
+    def update_issues(self, issues: pd.DataFrame) -> None:
+        """Take in new issues and new states of issues held, by ``issue_id``, in proportion to ``issues``.
+
+        An issue whose id is held is overwritten in place; the others are
+        added. Columns as :meth:`set_issues`, with ``issue_id``.
         """
         if issues is None or len(issues) == 0:
-            self._i_grid = np.empty(0, dtype=np.int32)
-            self._i_building = np.empty(0, dtype=np.int32)
-            self._i_open = np.empty(0, dtype=np.int64)
-            self._i_close = np.empty(0, dtype=np.int64)
-            self._i_overdue = np.empty(0, dtype=np.int64)
             return
         _check_issue_columns(issues)
-        self._i_grid = self.grid_ids.get_indexer(issues["grid_id"].to_numpy(dtype=object)).astype(np.int32)
+        ids = issues["issue_id"].to_numpy().astype(np.int64)
+        if len(np.unique(ids)) != len(ids):
+            raise ValueError("issues: issue ids must be unique")
+        grid = self.grid_ids.get_indexer(issues["grid_id"].to_numpy(dtype=object)).astype(np.int32)
         if "building_id" in issues and len(self.building_ids):
-            self._i_building = self.building_ids.get_indexer(
-                issues["building_id"].to_numpy(dtype=object)
-            ).astype(np.int32)
+            building = self.building_ids.get_indexer(issues["building_id"].to_numpy(dtype=object)).astype(
+                np.int32
+            )
         else:
-            self._i_building = np.full(len(issues), -1, dtype=np.int32)
+            building = np.full(len(issues), -1, dtype=np.int32)
         far = np.iinfo(np.int64).max
-        self._i_open = issues["opened_at"].to_numpy().astype("datetime64[s]").astype(np.int64)
+        opened = issues["opened_at"].to_numpy().astype("datetime64[s]").astype(np.int64)
         close = issues["closed_at"].to_numpy().astype("datetime64[s]")
-        self._i_close = np.where(np.isnat(close), far, close.astype(np.int64))
-        # Escalation on read, solved once per load: each issue's moment of becoming overdue.
-        self._i_overdue = overdue_from(issues, limits=self.limits).astype(np.int64)
+        closed = np.where(np.isnat(close), far, close.astype(np.int64))
+        # Escalation on read, solved once per issue state: each issue's moment of becoming overdue.
+        overdue = overdue_from(issues, limits=self.limits).astype(np.int64)
+        pos = np.searchsorted(self._i_id, ids)
+        held = pos < len(self._i_id)
+        held[held] = self._i_id[pos[held]] == ids[held]
+        at = pos[held]
+        self._i_grid[at], self._i_building[at] = grid[held], building[held]
+        self._i_open[at], self._i_close[at], self._i_overdue[at] = opened[held], closed[held], overdue[held]
+        new = ~held
+        if new.any():
+            order = np.argsort(ids[new], kind="stable")
+            add = {
+                "_i_id": ids[new][order],
+                "_i_grid": grid[new][order],
+                "_i_building": building[new][order],
+                "_i_open": opened[new][order],
+                "_i_close": closed[new][order],
+                "_i_overdue": overdue[new][order],
+            }
+            merged = np.concatenate([self._i_id, add["_i_id"]])
+            # New ids are nearly always above every id held (ids only grow): a plain append.
+            resort = None if len(self._i_id) == 0 or add["_i_id"][0] > self._i_id[-1] else np.argsort(merged)
+            for name, values in add.items():
+                both = np.concatenate([getattr(self, name), values])
+                setattr(self, name, both if resort is None else both[resort])
+
+    @property
+    def n_issues(self) -> int:
+        """Number of issues held."""
+        return len(self._i_id)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Return the arrays that :meth:`from_state` rebuilds the index from (a snapshot's content).
+
+        Ids as fixed-width strings, so the arrays save without pickling.
+        """
+        t, h = _merge_sorted(self._t, self._h, self._dt, self._dh)
+        return {
+            "household_ids": self.household_ids.to_numpy().astype(str),
+            "building_ids": self.building_ids.to_numpy().astype(str),
+            "grid_ids": self.grid_ids.to_numpy().astype(str),
+            "h_grid": self.h_grid,
+            "h_building": self.h_building,
+            "occupied": self.occupied,
+            "residents": self.residents,
+            "v_t": t.astype(np.int64),
+            "v_h": h,
+            **{f"i{k}": getattr(self, f"_i{k}") for k in _ISSUE_ARRAYS},
+        }
+
+    @classmethod
+    def from_state(
+        cls,
+        state: Mapping[str, np.ndarray],
+        areas: Areas,
+        *,
+        limits: Mapping[str, int] | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> CoverageIndex:
+        """Rebuild an index from :meth:`state`'s arrays (a snapshot), without reading visits again.
+
+        ``areas`` must hold the same grids as when the state was taken.
+        """
+        grid_ids = areas.ids("grid")
+        if list(grid_ids) != state["grid_ids"].tolist():
+            raise ValueError("the snapshot's grids differ from the district's")
+        hh_ids = state["household_ids"].astype(object)
+        building_ids = state["building_ids"].astype(object)
+        households = pd.DataFrame(
+            {
+                "household_id": hh_ids,
+                "grid_id": grid_ids.to_numpy()[state["h_grid"]],
+                "occupied": state["occupied"],
+                "residents": state["residents"],
+            }
+        )
+        index = cls(households, pd.DataFrame(), None, areas, limits=limits, clock=clock)
+        index.building_ids = pd.Index(building_ids, dtype=object)
+        index.h_building = np.asarray(state["h_building"], dtype=np.int32)
+        index.residents = np.asarray(state["residents"], dtype=np.int64)
+        index._t = np.asarray(state["v_t"], dtype=np.int64).astype("datetime64[s]")
+        index._h = np.asarray(state["v_h"], dtype=np.int32)
+        for k in _ISSUE_ARRAYS:
+            setattr(index, f"_i{k}", np.array(state[f"i{k}"]))
+        return index
 
     def _constants(self, level: str, key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Occupied households and residents per area: fixed until households change."""
@@ -480,7 +625,10 @@ class CoverageIndex:
         """Return the household position of every ``met`` visit in the period (one slice: time order)."""
         lo, hi = period_bounds(start, end)
         a, b = np.searchsorted(self._t, [lo, hi])
-        return self._h[a:b]
+        if len(self._dt) == 0:
+            return self._h[a:b]
+        c, d = np.searchsorted(self._dt, [lo, hi])
+        return np.concatenate([self._h[a:b], self._dh[c:d]])
 
     def met_mask(self, start: dt.date, end: dt.date) -> np.ndarray:
         """Return a boolean per household: met at least once in the period (occupied only)."""

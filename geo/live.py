@@ -2,10 +2,18 @@
 
 Several app servers (and the CLI, and imports) write to one database. Each
 reader keeps compact arrays in memory and, on every rerun, asks the store for
-its two change counters: a new ``data_version`` means rows were added (new
-visits are appended; issues, which change state, are reloaded), a new
-``reset_version`` means data was replaced (the arrays are rebuilt). So a visit
-recorded on any server shows everywhere on the next rerun.
+its two change counters: a new ``data_version`` means rows were added or
+issues moved, and the reader takes in only what changed — visits with ids
+above the last it read, issues opened or with events since the last it read
+(:func:`geo.store.issue_log.issue_marks`) — at a cost in proportion to the
+change, not to the district; a new ``reset_version`` means data was replaced
+(the arrays are rebuilt). So a visit recorded on any server shows everywhere
+on the next rerun, for a few milliseconds of work.
+
+A restart starts from a snapshot of the arrays saved beside the database
+(:func:`snapshot_path`), used only if it was taken of the same data (same
+reset version, district and snapshot format) and then caught up like any
+rerun; ``sibai coverage`` reads the same snapshot.
 
 Issue counts follow the clock as well as the counters: the index built here
 has the district's local time (:func:`geo.store.issue_log.local_now`, the
@@ -17,16 +25,21 @@ steps — no timer involved.
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from geo.coverage import Areas, CoverageIndex, areas_from_frames
+from geo.coverage import MERGE_AT, Areas, CoverageIndex, areas_from_frames
 from geo.issues import limits_days
 from geo.store import Scope, Store, schema
-from geo.store.issue_log import local_now
+from geo.store.issue_log import issue_marks, local_now, read_changed_issues
 
 
 @dataclass
@@ -63,22 +76,13 @@ def read_areas(store: Store) -> Areas:
     )
 
 
+ISSUE_COLUMNS = ("issue_id", "grid_id", "building_id", "level", "opened_at", "due_at", "closed_at", "status")
+"""What coverage needs of an issue."""
+
+
 def read_issue_times(store: Store, *, scope: Scope) -> pd.DataFrame:
     """Read what coverage needs of every issue in ``scope``."""
-    return store.read_table(
-        "issues",
-        scope=scope,
-        columns=[
-            "issue_id",
-            "grid_id",
-            "building_id",
-            "level",
-            "opened_at",
-            "due_at",
-            "closed_at",
-            "status",
-        ],
-    )
+    return store.read_table("issues", scope=scope, columns=list(ISSUE_COLUMNS))
 
 
 def read_met_visits(store: Store, *, scope: Scope, after_id: int = 0) -> pd.DataFrame:
@@ -118,34 +122,152 @@ def coverage_index_from_store(store: Store, *, scope: Scope) -> tuple[CoverageIn
     return index, last
 
 
+SNAPSHOT_FORMAT = 1
+"""Bumped whenever the snapshot's arrays or their meaning change: an older snapshot is then discarded."""
+
+
+def snapshot_path(store: Store) -> Path | None:
+    """Return where the coverage snapshot of ``store`` is kept: ``<database file>.coverage.npz``.
+
+    None for PostgreSQL, which has no file to sit beside: its replicas build
+    their index from the database on start.
+    """
+    return None if store.path is None else store.path.with_name(f"{store.path.name}.coverage.npz")
+
+
+@dataclass
+class _Marks:
+    """Where a live index stands in the store: what it has read so far."""
+
+    data_version: int
+    reset_version: int
+    last_visit: int
+    issues: int
+    last_issue: int
+    last_event: int
+
+
+def _identity(store: Store) -> dict[str, Any]:
+    """Return what a snapshot must share with the database: the district and the rules it was built under."""
+    return {
+        "format": SNAPSHOT_FORMAT,
+        "meta": store.meta(),
+        "households": list(store.households_fingerprint()),
+        "limits": dict(limits_days(store.settings)),
+    }
+
+
 class LiveCoverage:
     """A :class:`CoverageIndex` of the whole district that follows the store's change counters (thread-safe).
 
     An aggregate, not a personal read: it gives coverage and issue counts per
     area (pages filter those by role policy, ``docs/security.md``); the
     household ids inside it are only ever intersected with scoped reads.
+
+    ``snapshot`` (default: :func:`snapshot_path`) is where the index is saved
+    after a full build and read on start; None keeps no snapshot.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, snapshot: Path | bool | None = True) -> None:
         self.store = store
+        self.snapshot = snapshot_path(store) if snapshot is True else (snapshot or None)
         self._lock = threading.Lock()
-        self._versions: tuple[int, int] | None = None
         self._index: CoverageIndex | None = None
-        self._last_visit = 0
+        self._marks: _Marks | None = None
+        self.started_from = ""
+        """How the index was first made: ``snapshot`` or ``build`` (benchmarks and tests read it)."""
 
     def current(self) -> CoverageIndex:
         """Return an index that reflects every write committed so far."""
-        versions = self.store.versions()
+        data_version, reset_version = self.store.versions()
         with self._lock:
-            if self._index is None or self._versions is None or versions[1] != self._versions[1]:
-                self._index, self._last_visit = coverage_index_from_store(
-                    self.store, scope=Scope.everything()
-                )
-            elif versions[0] != self._versions[0]:
-                new = read_met_visits(self.store, scope=Scope.everything(), after_id=self._last_visit)
-                if len(new):
-                    self._index.add_visits(new)
-                    self._last_visit = int(new["visit_id"].max())
-                self._index.set_issues(read_issue_times(self.store, scope=Scope.everything()))
-            self._versions = versions
+            marks = self._marks
+            if self._index is None or marks is None or reset_version != marks.reset_version:
+                self._start(reset_version)
+            elif data_version != marks.data_version:
+                self._catch_up(self._index, marks)
+            assert self._index is not None and self._marks is not None
+            # The version read before reading: a write committed meanwhile shows as a change next time.
+            self._marks.data_version = data_version
             return self._index
+
+    def _start(self, reset_version: int) -> None:
+        loaded = self._load(reset_version)
+        if loaded is not None:
+            index, marks = loaded
+            caught = self._catch_up(index, marks)
+            self.started_from = "snapshot"
+            if caught > MERGE_AT:
+                self._save(index, marks)
+        else:
+            marks = self._read_marks(reset_version)
+            index, last = coverage_index_from_store(self.store, scope=Scope.everything())
+            # Marks were read before the build: whatever came in meanwhile is read (again) next time.
+            marks.last_visit = last
+            self.started_from = "build"
+            self._save(index, marks)
+        self._index, self._marks = index, marks
+
+    def _read_marks(self, reset_version: int) -> _Marks:
+        data_version, _ = self.store.versions()
+        issues, last_issue, last_event = issue_marks(self.store)
+        return _Marks(data_version, reset_version, 0, issues, last_issue, last_event)
+
+    def _catch_up(self, index: CoverageIndex, marks: _Marks) -> int:
+        """Take in what changed since ``marks`` (updated in place); return the number of visits read."""
+        everything = Scope.everything()
+        count, last_issue, last_event = issue_marks(self.store)
+        new = read_met_visits(self.store, scope=everything, after_id=marks.last_visit)
+        if len(new):
+            index.add_visits(new)
+            marks.last_visit = int(new["visit_id"].max())
+        if (last_issue, last_event) != (marks.last_issue, marks.last_event):
+            index.update_issues(
+                read_changed_issues(
+                    self.store,
+                    columns=ISSUE_COLUMNS,
+                    after_issue=marks.last_issue,
+                    after_event=marks.last_event,
+                    scope=everything,
+                )
+            )
+        if index.n_issues != count:
+            # Issues deleted without a reset, or written while these were read: read them all.
+            index.set_issues(read_issue_times(self.store, scope=everything))
+        marks.issues, marks.last_issue, marks.last_event = count, last_issue, last_event
+        return len(new)
+
+    def _load(self, reset_version: int) -> tuple[CoverageIndex, _Marks] | None:
+        """Read the snapshot if there is one of this very data; None otherwise (it is then rebuilt)."""
+        if self.snapshot is None or not self.snapshot.is_file():
+            return None
+        try:
+            with np.load(self.snapshot, allow_pickle=False) as z:
+                about = json.loads(str(z["about"]))
+                if (
+                    about["identity"] != _identity(self.store)
+                    or about["marks"]["reset_version"] != reset_version
+                ):
+                    return None
+                state = {k: z[k] for k in z.files if k != "about"}
+            marks = _Marks(**about["marks"])
+            settings = self.store.settings
+            index = CoverageIndex.from_state(
+                state, read_areas(self.store), limits=limits_days(settings), clock=lambda: local_now(settings)
+            )
+        except (OSError, ValueError, KeyError, TypeError):  # unreadable, or arrays of another district
+            return None
+        return index, marks
+
+    def _save(self, index: CoverageIndex, marks: _Marks) -> None:
+        """Write the snapshot beside the database, atomically (a read-only folder costs warm starts only)."""
+        if self.snapshot is None:
+            return
+        about = json.dumps({"identity": _identity(self.store), "marks": marks.__dict__})
+        part = self.snapshot.with_name(f".{self.snapshot.name}.{os.getpid()}.part")
+        try:
+            with open(part, "wb") as f:
+                np.savez(f, about=np.array(about), **index.state())  # type: ignore[arg-type]
+            os.replace(part, self.snapshot)
+        except OSError:
+            part.unlink(missing_ok=True)

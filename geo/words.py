@@ -1245,6 +1245,10 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
         "今天的走访时段已于 {end} 结束：下面的路线从默认出发时间算起，供走访后勾选结果。",
         "Today's visiting window closed at {end}: the walk below starts at the usual time, for ticking the doors afterwards.",
     ),
+    "building.preparing": (
+        "正在准备普陀区数据（首次启动，由服务器生成，约需一分钟），完成后地图会自动显示……",
+        "The Putuo district is being prepared (first start, built by the server; about a minute). The map appears here when it is ready…",
+    ),
 }
 """Every word, ``key -> (中文, English)``."""
 

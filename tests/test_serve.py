@@ -104,20 +104,67 @@ def test_warm_up_needs_no_script_run(tiny_db: str) -> None:
     assert complaints == []
 
 
-def test_no_warm_up_while_the_district_is_still_to_be_built(
+def test_the_first_start_builds_the_district_in_the_server_then_warms(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_caches: None
 ) -> None:
-    from ui import server
+    from ui import data, server
 
     db = tmp_path / "data" / "putuo.gpkg"  # the first start: no file yet
     monkeypatch.setattr("geo.demo.DEFAULT_DB", db)  # stands in for the embedded default file
     monkeypatch.setenv("SIBAI_DB", str(db))
+    monkeypatch.setenv("SIBAI_DEMO_SCALE", "tiny")
     said: list[str] = []
-    assert server.warm(say=said.append) is None
-    assert said == [
-        "no district in the database yet: the first page builds it, with a progress bar; no warm-up"
-    ]
-    assert not db.exists()  # the page builds it, with its progress bar
+    seconds = server.warm(say=said.append)
+    assert list(seconds) == ["demo district", "store", "coverage index", "area layers", "map geometry",
+                             "page modules"]  # fmt: skip
+    assert said[0] == (
+        "no district in the database yet: building the demo district (visitors see it being prepared)"
+    )
+    progress = [line for line in said if line.startswith("preparing the tiny demo district:")]
+    assert progress[0].startswith("preparing the tiny demo district:   0%")
+    assert progress[-1].startswith("preparing the tiny demo district: 100%")
+    assert db.is_file()
+    assert data._PREPARING is not None and data._PREPARING.done.is_set()  # pages stop waiting
+    assert len(data.layers().grids) == 12
+
+
+def page_waiting_for_the_district() -> None:
+    import streamlit as st
+
+    from ui import data
+
+    data.ensure_database()
+    st.write("the map")
+
+
+def test_a_page_waits_for_the_servers_build_and_then_goes_on(
+    tiny_db: str, monkeypatch: pytest.MonkeyPatch, fresh_caches: None
+) -> None:
+    import threading
+
+    from streamlit.testing.v1 import AppTest
+
+    from ui import data
+
+    monkeypatch.setenv("SIBAI_DB", tiny_db)
+    prep = data.Preparing(fraction=0.1, message="generating households")
+    monkeypatch.setattr(data, "_PREPARING", prep)
+    seen: list[str] = []
+
+    def build() -> None:
+        time.sleep(1.0)
+        prep.fraction, prep.message = 0.9, "writing visits"
+        time.sleep(0.5)
+        seen.append("done")
+        prep.done.set()
+
+    threading.Thread(target=build, daemon=True).start()
+    started = time.perf_counter()
+    at = AppTest.from_function(page_waiting_for_the_district, default_timeout=30).run()
+    assert time.perf_counter() - started >= 1.4  # the page waited for the build...
+    assert seen == ["done"]
+    assert [m.value for m in at.markdown] == ["the map"]  # ...then went on,
+    assert not at.info and not at.exception  # the note about the build gone
 
 
 def test_page_imports_reads_the_app_and_its_screens(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import geopandas as gpd
@@ -39,13 +40,76 @@ def _needs_demo(db: str) -> bool:
     return first_start_due(db)
 
 
-def ensure_database() -> None:
-    """On the very first start, build the demo district into the default file, with a progress bar.
+@dataclass
+class Preparing:
+    """A first-start build that the server runs (``sibai serve``): how far it is, and when it is done."""
 
+    fraction: float = 0.0
+    message: str = ""
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+_PREPARING: Preparing | None = None
+"""The server's first-start build, while there is one (set by :func:`prepare_first_start`)."""
+
+
+def prepare_first_start(*, say: Callable[[str], None]) -> bool:
+    """Build the demo district on the very first start, from the server process; return True if built here.
+
+    ``sibai serve`` calls it before warming its caches, so the build's
+    progress goes to the terminal (``say``, every 10 % and at each new
+    stage) and visitors meanwhile see a page saying the district is being
+    prepared (:func:`ensure_database`), then the map. The same rule as the
+    pages' build: only the embedded default file, only while it does not exist.
+    """
+    global _PREPARING
+    cfg = settings()
+    if not _needs_demo(cfg.db):
+        return False
+    with _BUILD_LOCK:
+        if not _needs_demo(cfg.db):
+            return False
+        prep = _PREPARING = Preparing()
+        said = {"tenth": -1, "stage": ""}
+
+        def progress(fraction: float, message: str) -> None:
+            prep.fraction, prep.message = min(max(fraction, 0.0), 1.0), message
+            stage = message.split(" ")[0]
+            if int(prep.fraction * 10) != said["tenth"] or stage != said["stage"]:
+                said["tenth"], said["stage"] = int(prep.fraction * 10), stage
+                say(f"preparing the {cfg.demo_scale} demo district: {prep.fraction:4.0%} {message}")
+
+        try:
+            install_first_start(cfg.db, scale=cfg.demo_scale, progress=progress)
+        finally:
+            prep.done.set()
+            store.clear()
+    return True
+
+
+def _wait_for(prep: Preparing) -> None:
+    """Show that the district is being prepared, with the server's progress, until it is."""
+    note = st.info(t("building.preparing"))
+    bar = st.progress(prep.fraction, text=prep.message)
+    while not prep.done.wait(0.5):
+        bar.progress(prep.fraction, text=prep.message)
+    note.empty()
+    bar.empty()
+
+
+def ensure_database() -> None:
+    """On the very first start, wait for the server's build of the demo district, or build it here.
+
+    Under ``sibai serve`` the server builds it (:func:`prepare_first_start`)
+    and the page says so at once, with the build's progress. Otherwise (a
+    plain ``streamlit run``) the first page builds it, with a progress bar.
     Only the embedded default file, and only while it does not exist
     (:func:`geo.demo.first_start_due`): a database with anything in it is
     never replaced by a page request.
     """
+    prep = _PREPARING
+    if prep is not None and not prep.done.is_set():
+        _wait_for(prep)
     cfg = settings()
     if not _needs_demo(cfg.db):
         return

@@ -96,10 +96,10 @@ def _grids(store: Store, street: str | None, committee: str | None) -> list[str]
 
 
 def _index(store: Store) -> CoverageIndex:
-    from geo.live import coverage_index_from_store
+    from geo.live import LiveCoverage
 
-    index, _ = coverage_index_from_store(store, scope=_everything())
-    return index
+    # The whole district's index, from the snapshot beside the database when it is current.
+    return LiveCoverage(store).current()
 
 
 def _emit(sheets: Mapping[str, pd.DataFrame], args: argparse.Namespace, *, table: str | None = None) -> int:

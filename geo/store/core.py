@@ -1096,6 +1096,25 @@ class Store:
         with self.engine.connect() as conn:
             return conn.execute(sa.text(sql), dict(params or {})).scalar()
 
+    def households_fingerprint(self) -> tuple[int, int, int, int]:
+        """Return households, occupied households, their residents and buildings: cheap sums of the district.
+
+        A saved index (``geo.live``) compares them with its own, so an edit made
+        behind the store's back (raw SQL, a GIS editor) that changes occupancy
+        or residents is not answered from a stale snapshot.
+        """
+        h, b = schema.households, schema.buildings
+        with self.engine.connect() as conn:
+            n, occupied, residents = conn.execute(
+                sa.select(
+                    sa.func.count(),
+                    sa.func.coalesce(sa.func.sum(h.c.occupied), 0),
+                    sa.func.coalesce(sa.func.sum(h.c.residents * h.c.occupied), 0),
+                )
+            ).one()
+            buildings = conn.execute(sa.select(sa.func.count()).select_from(b)).scalar()
+        return int(n), int(occupied), int(residents), int(buildings or 0)
+
     def counts(self) -> dict[str, int]:
         """Return the row count of every layer and table."""
         out: dict[str, int] = {}

@@ -861,3 +861,36 @@ def _write_steps(conn: Connection, store: Store, steps: pd.DataFrame, limits: Ma
             for s in last.itertuples(index=False)
         ],
     )
+
+
+# ----------------------------------------------------------------- following changes
+
+
+def issue_marks(store: Store) -> tuple[int, int, int]:
+    """Return ``(issues held, highest issue id, highest event id)``: where a reader of issues stands.
+
+    Every change of an issue's state writes an event (:func:`transition`,
+    :func:`escalate_all`) and every new issue takes a higher id, so a reader
+    that remembers these marks reads later only what changed since
+    (:func:`read_changed_issues`); deleting issues replaces data (a new reset
+    version), and the count tells a reader that missed one.
+    """
+    i = schema.issues
+    with store.engine.connect() as conn:
+        count, top = conn.execute(sa.select(sa.func.count(), sa.func.max(i.c.issue_id))).one()
+        event = (
+            conn.execute(sa.select(sa.func.max(issue_events.c.event_id))).scalar() if _has_log(store) else 0
+        )
+    return int(count or 0), int(top or 0), int(event or 0)
+
+
+def read_changed_issues(
+    store: Store, *, columns: Sequence[str], after_issue: int, after_event: int, scope: Scope
+) -> pd.DataFrame:
+    """Read the issues in ``scope`` opened above id ``after_issue`` or with an event above ``after_event``."""
+    i = schema.issues
+    changed: sa.ColumnElement[bool] = i.c.issue_id > int(after_issue)
+    if _has_log(store):
+        moved = sa.select(issue_events.c.issue_id).where(issue_events.c.event_id > int(after_event))
+        changed = sa.or_(changed, i.c.issue_id.in_(moved))
+    return store.read_table("issues", scope=scope, columns=list(columns), where=changed)

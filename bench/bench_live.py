@@ -1,0 +1,318 @@
+"""Measure what a write costs the live coverage index, a restart, and ``sibai coverage``: before and after.
+
+On a copy of a demo district (full scale by default; it is written to), in one run:
+
+``writes``
+    One visit at a time is recorded through the app's own write path (a third
+    of them late, i.e. earlier than visits already held; every fifth opens an
+    issue; every seventh is followed by an issue action), and after each the
+    CPU time (``time.process_time``) of the next rerun's catch-up is measured
+    for the live index (:class:`geo.live.LiveCoverage`) and for **the previous
+    path** (reimplemented below as it was: every new visit concatenated to the
+    whole time-sorted array and, when recorded late, the whole array
+    re-sorted; every issue read again), alternating which goes first. The
+    office's live frames (:class:`geo.uncovered.LiveOffice`, not changed here)
+    are measured beside them. Both indexes are checked to give the same
+    figures at the end.
+``coverage``
+    ``sibai coverage`` for one year at the grid level, wall time of the whole
+    command, from the snapshot, against the previous command (the index
+    rebuilt from the database, ``python -c``), alternately.
+``restart``
+    ``sibai serve`` started on the district, without and with the snapshot
+    beside it, alternately; from process start until the district map is
+    drawn for a user who signs in as soon as the server answers (headless
+    Chromium, as ``bench_serve.py``), and until the "caches warm" log line.
+
+Usage::
+
+    python bench/bench_live.py --db /tmp/full.gpkg            # full district (built when missing)
+    python bench/bench_live.py --db /tmp/full.gpkg --writes 40 --runs 2 --skip restart
+
+Figures and their reading: docs/benchmarks.md, "Live index: a write, a restart, sibai coverage".
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from geo.coverage import CoverageIndex, _merge_sorted  # noqa: E402
+from geo.issues import TransitionRefused  # noqa: E402
+from geo.live import (  # noqa: E402
+    LiveCoverage,
+    coverage_index_from_store,
+    read_issue_times,
+    read_met_visits,
+    snapshot_path,
+)
+from geo.store import Scope, Store, open_store  # noqa: E402
+from geo.store.issue_log import transition  # noqa: E402
+from geo.store.records import NewIssue, NewVisit, record_visit  # noqa: E402
+
+EVERYTHING = Scope.everything()
+
+
+class PreviousLive:
+    """The live index's catch-up as it was before (issue 15): the baseline, same arrays, old work."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.index, self.last = coverage_index_from_store(store, scope=EVERYTHING)
+        self.versions = store.versions()
+
+    def current(self) -> CoverageIndex:
+        versions = self.store.versions()
+        if versions[0] != self.versions[0]:
+            new = read_met_visits(self.store, scope=EVERYTHING, after_id=self.last)
+            if len(new):
+                self._append(new)
+                self.last = int(new["visit_id"].max())
+            self.index.set_issues(read_issue_times(self.store, scope=EVERYTHING))
+        self.versions = versions
+        return self.index
+
+    def _append(self, visits: pd.DataFrame) -> None:
+        ix = self.index
+        t = visits["visited_at"].to_numpy().astype("datetime64[s]")
+        h = ix.household_ids.get_indexer(visits["household_id"].to_numpy(dtype=object))
+        t, h = t[h >= 0], h[h >= 0].astype(np.int32)
+        t = np.concatenate([ix._t, t])
+        h = np.concatenate([ix._h, h])
+        if len(t) and not (np.diff(t.astype(np.int64)) >= 0).all():
+            order = np.argsort(t, kind="stable")
+            t, h = t[order], h[order]
+        ix._t, ix._h = t, h
+
+
+def cpu(fn: object) -> float:
+    started = time.process_time()
+    fn()  # type: ignore[operator]
+    return time.process_time() - started
+
+
+def held_bytes(index: CoverageIndex) -> int:
+    return sum(v.nbytes for k, v in vars(index).items() if k.startswith("_") and isinstance(v, np.ndarray))
+
+
+def bench_writes(db: Path, n: int) -> None:
+    from geo.uncovered import LiveOffice
+
+    with open_store(str(db)) as store:
+        as_of = dt.date.fromisoformat(store.meta()["as_of"])
+        started = time.perf_counter()
+        new = LiveCoverage(store, snapshot=None)
+        new.current()
+        build_s = time.perf_counter() - started
+        old = PreviousLive(store)
+        office = LiveOffice(store, scope=EVERYTHING)
+        year = dt.date(as_of.year, 1, 1)
+        office.current(year)
+        hh = store.read_table("households", scope=EVERYTHING, columns=["household_id", "occupied"])
+        hh = hh[hh["occupied"].astype(bool)]["household_id"].to_numpy(dtype=object)
+        worker = str(
+            store.read_table("workers", scope=EVERYTHING, columns=["worker_id"])["worker_id"].iloc[0]
+        )
+        rng = np.random.default_rng(42)
+        before_bytes = held_bytes(new.current())
+        times: dict[str, list[float]] = {"new": [], "previous": [], "office": []}
+        for i in range(n):
+            # Afternoon of the last day; a third of them earlier than visits already held (late records).
+            minute = int(rng.integers(9 * 60, 12 * 60)) if i % 3 == 0 else 17 * 60 + i
+            at = dt.datetime.combine(as_of, dt.time()) + dt.timedelta(minutes=minute)
+            visit = NewVisit(str(rng.choice(hh)), worker, at, "met")
+            record_visit(store, visit, issue=NewIssue("加装电梯") if i % 5 == 0 else None)
+            if i % 7 == 0:
+                issues = store.read_table("issues", scope=EVERYTHING, columns=["issue_id", "status"])
+                pick = int(issues[issues["status"] == "open"]["issue_id"].iloc[-1])
+                with contextlib.suppress(TransitionRefused):
+                    transition(store, pick, "dispatch", actor=worker, at=at, scope=EVERYTHING)
+            order = ("new", "previous") if i % 2 == 0 else ("previous", "new")
+            for who in order:
+                live = new if who == "new" else old
+                times[who].append(cpu(live.current))
+            times["office"].append(cpu(lambda: office.current(year)))
+        a, b = new.current(), old.current()
+        same = (
+            all(
+                a.coverage(s, as_of, level=lv).equals(b.coverage(s, as_of, level=lv))
+                for s in (as_of, year)
+                for lv in ("grid", "district")
+            )
+            and a.n_visits == b.n_visits
+        )
+        after_bytes = held_bytes(a)
+        # What the live index pays every MERGE_AT visits: one merge of the side array into the main one.
+        t0 = a._t
+        side_t = np.sort(rng.integers(0, len(t0), 4096)).astype(np.int64)
+        merge_s = cpu(lambda: _merge_sorted(t0, a._h, t0[side_t], a._h[: len(side_t)]))
+        save_s = cpu(lambda: LiveCoverage(store, snapshot=db.with_name("probe.npz"))._save(a, new._marks))  # type: ignore[arg-type]
+        db.with_name("probe.npz").unlink(missing_ok=True)
+
+    def row(label: str, values: list[float]) -> str:
+        ms = [v * 1000 for v in values]
+        return (
+            f"{label:44} median {statistics.median(ms):7.1f} ms  p95 {np.percentile(ms, 95):7.1f}"
+            f"  max {max(ms):7.1f}"
+        )
+
+    print(f"\nCPU of the next rerun's catch-up after one recorded visit ({n} visits, {db.name}):")
+    print(row("live index (this change)", times["new"]))
+    print(row("previous path (baseline, same run)", times["previous"]))
+    print(row("office frames (LiveOffice, unchanged)", times["office"]))
+    print(f"figures equal at the end: {same}; met visits held {a.n_visits:,}")
+    print(f"full build of the index: {build_s:.1f} s wall")
+    print(f"merging 4,096 side visits into the main arrays: {merge_s * 1000:.1f} ms CPU (once per 4,096)")
+    print(f"writing the snapshot: {save_s:.2f} s CPU")
+    print(
+        f"index arrays held: {before_bytes / 1e6:.1f} MB before, {after_bytes / 1e6:.1f} MB after {n} writes"
+    )
+
+
+def bench_coverage(db: Path, runs: int) -> None:
+    with open_store(str(db)) as store:
+        as_of = store.meta()["as_of"]
+    year = f"{as_of[:4]}-01-01"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    new_cmd = [sys.executable, "-m", "geo.cli", "coverage", "--db", str(db), "--from", year, "--to", as_of]
+    old_code = (
+        "import datetime as dt, sys; from geo.live import coverage_index_from_store; "
+        "from geo.store import Scope, open_store\n"
+        f"s = open_store({str(db)!r}); ix, _ = coverage_index_from_store(s, scope=Scope.everything())\n"
+        f"f = ix.coverage(dt.date.fromisoformat({year!r}), dt.date.fromisoformat({as_of!r}), level='grid')\n"
+        "f = f.reset_index().rename(columns={'grid_id': 'id'})\n"
+        "f.to_csv(sys.stdout, index=False, float_format='%.4f')"
+    )
+    old_cmd = [sys.executable, "-c", old_code]
+    snapshot = Path(f"{db}.coverage.npz")
+    started = time.perf_counter()
+    subprocess.run(new_cmd, check=True, env=env, stdout=subprocess.DEVNULL, cwd=ROOT)
+    first_s = time.perf_counter() - started
+    got: dict[str, list[float]] = {"new": [], "previous": []}
+    outputs = {}
+    for run in range(runs):
+        for who in ("new", "previous") if run % 2 == 0 else ("previous", "new"):
+            started = time.perf_counter()
+            out = subprocess.run(
+                new_cmd if who == "new" else old_cmd, check=True, env=env, capture_output=True
+            )
+            got[who].append(time.perf_counter() - started)
+            outputs[who] = out.stdout
+    print(f"\nsibai coverage, one year by grid, wall time of the command ({runs} runs, median):")
+    print(f"  from the snapshot (this change)      {statistics.median(got['new']):6.2f} s")
+    print(f"  index rebuilt (previous command)     {statistics.median(got['previous']):6.2f} s")
+    print(
+        f"  first call without a snapshot (build + save) {first_s:.2f} s;"
+        f" snapshot {snapshot.stat().st_size / 1e6:.0f} MB"
+    )
+    print(f"  same output: {outputs['new'] == outputs['previous']}")
+
+
+def first_map(browser: Any, base: str) -> None:
+    """Sign in as the district user at ``/map`` and wait until the map has drawn every grid."""
+    from bench_serve import TIMEOUT_S
+
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = ctx.new_page()
+        page.goto(base + "/map")
+        name = page.get_by_label("用户名")
+        name.wait_for(timeout=TIMEOUT_S * 1000)
+        name.fill("demo-district")
+        page.get_by_label("密码").fill("sibai-demo")
+        page.get_by_role("button", name="登录", exact=True).click()
+        frame = page.frame_locator("iframe[title*='sibai_gridmap']")
+        frame.locator("body[data-grids='2000']").wait_for(state="attached", timeout=TIMEOUT_S * 1000)
+    finally:
+        ctx.close()
+
+
+def warm_logged(err: Path) -> float:
+    """Return the warm-up's own figure from the server's log ("caches warm in X s"), waiting for it."""
+    deadline = time.perf_counter() + 300
+    while time.perf_counter() < deadline:
+        lines = [x for x in err.read_text(errors="replace").splitlines() if "caches warm in" in x]
+        if lines:
+            return float(lines[-1].rsplit("in ", 1)[1].split(" s")[0])
+        time.sleep(0.1)
+    return float("nan")
+
+
+def bench_restart(db: Path, runs: int) -> None:
+    from bench_serve import CHROMIUM, CHROMIUM_ARGS, server
+    from playwright.sync_api import sync_playwright
+
+    snapshot = Path(f"{db}.coverage.npz")
+    kept = snapshot.with_name(snapshot.name + ".kept")
+    got: dict[str, dict[str, list[float]]] = {"no snapshot": {}, "snapshot": {}}
+    with tempfile.TemporaryDirectory(prefix="bench_live_") as tmp, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        for run in range(runs):
+            for mode in ("no snapshot", "snapshot") if run % 2 == 0 else ("snapshot", "no snapshot"):
+                if mode == "no snapshot" and snapshot.exists():
+                    os.replace(snapshot, kept)
+                elif mode == "snapshot" and kept.exists():
+                    os.replace(kept, snapshot)
+                # The user signs in as soon as the server answers, while its caches warm.
+                with server("serve", str(db), Path(tmp), wait_warm=False) as srv:
+                    answered = time.perf_counter()
+                    first_map(browser, srv.base)
+                    map_s = srv.up_s + time.perf_counter() - answered
+                    warm_s = warm_logged(max(Path(tmp).glob("serve-*.err"), key=lambda p: p.stat().st_mtime))
+                got[mode].setdefault("map", []).append(map_s)
+                got[mode].setdefault("warm", []).append(warm_s)
+                print(f"run {run + 1} {mode:<12} first signed-in map {map_s:5.1f} s (warm-up {warm_s:.1f} s)")
+        browser.close()
+    if kept.exists():
+        os.replace(kept, snapshot)
+    print(f"\nrestart: process start → first signed-in map drawn (median of {runs}):")
+    for mode in ("no snapshot", "snapshot"):
+        m = got[mode]
+        print(
+            f"  {mode:<12} {statistics.median(m['map']):5.1f} s"
+            f"   (warm-up's own figure {statistics.median(m['warm']):5.1f} s)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, default=Path(tempfile.gettempdir()) / "bench_serve_full.gpkg")
+    parser.add_argument("--writes", type=int, default=40)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["writes", "coverage", "restart"])
+    args = parser.parse_args()
+    if not args.db.exists():
+        subprocess.run([sys.executable, "-m", "geo.cli", "demo", "--db", str(args.db), "--quiet"], check=True)
+    print(f"{args.db}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    with tempfile.TemporaryDirectory(prefix="bench_live_", dir=args.db.parent) as tmp:
+        copy = Path(tmp) / "live.gpkg"
+        shutil.copyfile(args.db, copy)
+        with open_store(str(copy)) as s:
+            assert snapshot_path(s) == Path(f"{copy}.coverage.npz")
+        if "writes" not in args.skip:
+            bench_writes(copy, args.writes)
+        if "coverage" not in args.skip:
+            bench_coverage(copy, args.runs)
+        if "restart" not in args.skip:
+            bench_restart(copy, args.runs)
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
