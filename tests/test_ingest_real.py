@@ -407,3 +407,11 @@ def test_a_footpath_network_kilometres_from_every_building_is_imported_with_a_wa
         assert main(["import-paths", str(osm), "--db", db, "--dry-run"]) == 0
         err = capsys.readouterr().err
         assert ("km from the nearest building, so no walk will use it" in err) is warned, err
+
+
+def test_question_marks_reject_a_name_but_not_a_note() -> None:
+    text = "户号,社工编号,走访时间,结果,备注\nH0000001,W0001,2026-11-20 10:00,见面,??\n"
+    assert check_rows(read_file(Source("v.csv", text.encode()), "visits"), now=NOW).findings == []
+    text = "工号,姓名,居委会编号\nW9,???,C001\n"
+    found = check_rows(read_file(Source("w.csv", text.encode()), "workers"), now=NOW).findings
+    assert [(f.code, f.column) for f in found] == [("lost_text", "name")]

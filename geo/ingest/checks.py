@@ -27,6 +27,9 @@ from geo.writers import restore
 DIGIT_FIELDS = frozenset({"phone", "unit"})
 """Text fields whose full-width digits and dashes become half-width (NFKC), like ids': ``３－３０１``."""
 
+NAME_FIELDS = frozenset({"name", "head_name", "address"})
+"""Text fields that hold Chinese names: only question marks there mean lost text (a note may be ``??``)."""
+
 _SCIENTIFIC = re.compile(r"[+-]?\d+(?:\.\d*)?[eE][+-]?\d+")
 """What Excel shows (and writes to CSV) for a long number in a General cell: ``3.10107E+14``."""
 
@@ -156,7 +159,7 @@ def _column(
         uniq = np.where(long_u, "", uniq)
     if fld.type == "id" or fld.name == "phone":
         uniq = _excel_numbers(fld, uniq, codes, findings)
-    if fld.type in ("id", "text"):
+    if fld.type == "id" or fld.name in NAME_FIELDS:
         lost_u = np.fromiter((_lost_text(t) for t in uniq.tolist()), dtype=bool, count=len(uniq))
         found(findings, "lost_text", fld.name, lost_u[codes], uniq[codes])
     values = typed_column(fld, uniq, codes, empty_u, findings, date_only, now64)
