@@ -275,7 +275,7 @@ def building_map(grid_id: str, sel: hh.Selection, start: dt.date, end: dt.date) 
     b = footprints(grid_id)
     m = metrics(start, end, "building")
     m = m[m.index.isin(b["building_id"])]
-    return hh.building_map(
+    return maps.building_map(
         b,
         m,
         grid=grid,

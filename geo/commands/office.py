@@ -142,7 +142,7 @@ def _names(store: Store) -> pd.DataFrame:
 
 
 def cmd_blind_spots(args: argparse.Namespace) -> int:
-    from geo import uncovered as unc
+    from geo import office
 
     with _open(args.db) as store:
         end = _as_of(store, args.to)
@@ -159,8 +159,8 @@ def cmd_blind_spots(args: argparse.Namespace) -> int:
     if keep is not None:
         grids = grids[grids["grid_id"].isin(keep)]
         metrics = metrics[metrics.index.isin(keep)]
-    spots = unc.blind_spots(grids, metrics, below=args.below)
-    lagging = unc.lagging_grids(metrics, grids, below=args.below)
+    spots = office.blind_spots(grids, metrics, below=args.below)
+    lagging = office.lagging_grids(metrics, grids, below=args.below)
     if args.format == "geojson":
         text = spots.to_json(ensure_ascii=False, drop_id=True)
         if args.out:
@@ -178,15 +178,15 @@ def cmd_blind_spots(args: argparse.Namespace) -> int:
 
 
 def cmd_pace(args: argparse.Namespace) -> int:
-    from geo import uncovered as unc
+    from geo import office
 
     with _open(args.db) as store:
         as_of = _as_of(store, args.as_of)
         index = _index(store)
         names = _names(store)
         goal = store.settings.coverage_goal
-    p = unc.pace_from_index(
-        index, as_of=as_of, level=args.level, goal=goal, calendar=unc.WorkCalendar.default()
+    p = office.pace_from_index(
+        index, as_of=as_of, level=args.level, goal=goal, calendar=office.WorkCalendar.default()
     )
     p = p[p["households"] > 0]
     if args.behind_only:
@@ -208,16 +208,17 @@ def cmd_pace(args: argparse.Namespace) -> int:
 
 
 def cmd_weekly_check(args: argparse.Namespace) -> int:
-    from geo import uncovered as unc
+    from geo import office
+    from geo.live_office import office_frames_from_store
 
     with _open(args.db) as store:
         week_end = _as_of(store, args.week_ending)
         keep = _grids(store, args.street, args.committee)
         start = min(dt.date(week_end.year, 1, 1), week_end - dt.timedelta(days=6))
-        frames = unc.office_frames_from_store(store, scope=_everything(), start=start, end=week_end)
-        rules = unc.CheckRules.from_settings(store.settings, spot_checks=args.spot_checks, seed=args.seed)
-    check = unc.weekly_check(
-        frames, week_ending=week_end, grid_ids=keep, rules=rules, calendar=unc.WorkCalendar.default()
+        frames = office_frames_from_store(store, scope=_everything(), start=start, end=week_end)
+        rules = office.CheckRules.from_settings(store.settings, spot_checks=args.spot_checks, seed=args.seed)
+    check = office.weekly_check(
+        frames, week_ending=week_end, grid_ids=keep, rules=rules, calendar=office.WorkCalendar.default()
     )
     tot = check.totals()
     print(
@@ -236,14 +237,14 @@ def cmd_weekly_check(args: argparse.Namespace) -> int:
 
 
 def cmd_not_met(args: argparse.Namespace) -> int:
-    from geo import uncovered as unc
+    from geo import office
     from geo.store import assessment as records
 
     with _open(args.db) as store:
         as_of = _as_of(store, args.as_of)
         keep = _grids(store, args.street, args.committee)
         index = _index(store)
-        ids = unc.not_met_households(index, as_of=as_of, months=args.months)
+        ids = office.not_met_households(index, as_of=as_of, months=args.months)
         hh = pd.DataFrame(
             {
                 "household_id": index.household_ids.to_numpy(dtype=object),
@@ -256,21 +257,20 @@ def cmd_not_met(args: argparse.Namespace) -> int:
         if keep is not None:
             hh = hh[hh["grid_id"].isin(keep)]
         last = records.last_met_at(store, hh["household_id"], scope=_everything(), until=as_of)
-        listed = unc.households_not_met(hh, last, as_of=as_of, months=args.months)
+        listed = office.households_not_met(hh, last, as_of=as_of, months=args.months)
         contacts = records.read_household_contacts(store, listed["household_id"], scope=_everything())
     from geo.privacy import mask_frame
 
     out = listed.merge(mask_frame(contacts), on="household_id", how="left").drop(columns="occupied")
     print(
-        f"{len(out):,} occupied household(s) not met since {unc.not_met_since(as_of, months=args.months)}",
+        f"{len(out):,} occupied household(s) not met since {office.not_met_since(as_of, months=args.months)}",
         file=sys.stderr,
     )
     return _emit({"not_met": out}, args)
 
 
 def cmd_ledger(args: argparse.Namespace) -> int:
-    from geo import assess
-    from geo import uncovered as unc
+    from geo import assess, office
     from geo.store import assessment as records
 
     rules = assess.Deductions.parse(args.deductions or "")
@@ -293,7 +293,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
         as_of=as_of,
         goal=goal,
         slack=rules.pace_slack,
-        calendar=unc.WorkCalendar.default(),
+        calendar=office.WorkCalendar.default(),
         every=rules.pace_every,
     )
     book = assess.ledger(

@@ -68,7 +68,7 @@ DECISIONS = ("confirmed", "dismissed")
 """A supervisor's decision on an anomaly flag."""
 
 ANOMALY_KINDS = ("after_hours", "non_workday", "burst", "far_apart", "over_households")
-"""Kinds of anomaly flag (as in :data:`geo.uncovered.ANOMALY_KINDS`)."""
+"""Kinds of anomaly flag (as in :data:`geo.office.weekly.ANOMALY_KINDS`)."""
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
