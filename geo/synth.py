@@ -574,6 +574,47 @@ def _workdays(first: dt.date, last: dt.date) -> np.ndarray:
     return days[keep]
 
 
+def _year_of_visits(
+    first: dt.date,
+    last: dt.date,
+    reach: np.ndarray,
+    h_grid: np.ndarray,
+    occupied: np.ndarray,
+    never: np.ndarray,
+    vulnerable: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return one year's visits as household positions, days (sorted per household) and outcome codes."""
+    nh, ng = len(h_grid), len(reach)
+    days = _workdays(first, last)
+    elapsed = (last - first).days / 365.0 + 1 / 365.0
+    year_reach = reach * rng.uniform(0.93, 1.05, ng)  # year-to-year variation
+    reached = occupied & ~never & (rng.random(nh) < year_reach[h_grid] * elapsed)
+    refused = reached & (rng.random(nh) < 0.02)
+    inaccessible = reached & ~refused & (rng.random(nh) < 0.01)
+    normal = reached & ~refused & ~inaccessible
+    fails = np.minimum(rng.geometric(0.72, nh) - 1, 4)
+    met = normal & (fails < 4)
+    n_nothome = np.where(normal, fails, 0)
+    extra = np.where(met & vulnerable, rng.poisson(1.5 * elapsed, nh), 0)
+    extra += met & (rng.random(nh) < 0.3 * elapsed)
+    vacant_visit = ~occupied & (rng.random(nh) < 0.5 * elapsed)
+    # Outcome sequence per household: not_home x k, then met (+ extra met), or one refusal...
+    n_total = n_nothome + met + extra + refused + inaccessible + vacant_visit
+    idx = np.repeat(np.arange(nh), n_total)
+    pos = np.arange(len(idx)) - np.repeat(np.cumsum(n_total) - n_total, n_total)
+    out = np.full(len(idx), 1, dtype=np.int8)  # not_home
+    out[pos >= n_nothome[idx]] = 0  # met (and extra follow-ups)
+    out[refused[idx]] = 2
+    out[inaccessible[idx]] = 4
+    out[vacant_visit[idx]] = 3
+    # Random workdays; weight busier weeks after holidays a little, then sort per household
+    day = days[rng.integers(0, len(days), len(idx))]
+    order = np.lexsort((day, idx))
+    # Outcomes stay in household order so not_home comes before met.
+    return idx, day[order], out
+
+
 def _visits(
     households: pd.DataFrame,
     buildings: pd.DataFrame,
@@ -599,33 +640,7 @@ def _visits(
     for year in range(START.year, as_of.year + 1):
         first = dt.date(year, 1, 1)
         last = min(dt.date(year, 12, 31), as_of)
-        days = _workdays(first, last)
-        elapsed = (last - first).days / 365.0 + 1 / 365.0
-        year_reach = reach * rng.uniform(0.93, 1.05, ng)  # year-to-year variation
-        reached = occupied & ~never & (rng.random(nh) < year_reach[h_grid] * elapsed)
-        refused = reached & (rng.random(nh) < 0.02)
-        inaccessible = reached & ~refused & (rng.random(nh) < 0.01)
-        normal = reached & ~refused & ~inaccessible
-        fails = np.minimum(rng.geometric(0.72, nh) - 1, 4)
-        met = normal & (fails < 4)
-        n_nothome = np.where(normal, fails, 0)
-        extra = np.where(met & vulnerable, rng.poisson(1.5 * elapsed, nh), 0)
-        extra += met & (rng.random(nh) < 0.3 * elapsed)
-        vacant_visit = ~occupied & (rng.random(nh) < 0.5 * elapsed)
-        # Outcome sequence per household: not_home x k, then met (+ extra met), or one refusal...
-        n_total = n_nothome + met + extra + refused + inaccessible + vacant_visit
-        idx = np.repeat(np.arange(nh), n_total)
-        pos = np.arange(len(idx)) - np.repeat(np.cumsum(n_total) - n_total, n_total)
-        out = np.full(len(idx), 1, dtype=np.int8)  # not_home
-        out[pos >= n_nothome[idx]] = 0  # met (and extra follow-ups)
-        out[refused[idx]] = 2
-        out[inaccessible[idx]] = 4
-        out[vacant_visit[idx]] = 3
-        # Random workdays; weight busier weeks after holidays a little, then sort per household
-        day = days[rng.integers(0, len(days), len(idx))]
-        order = np.lexsort((day, idx))
-        day_sorted = day[order]
-        # Re-assign outcomes in household order so not_home comes before met.
+        idx, day_sorted, out = _year_of_visits(first, last, reach, h_grid, occupied, never, vulnerable, rng)
         hh_parts.append(idx)
         day_parts.append(day_sorted)
         outcome_parts.append(out)

@@ -395,8 +395,12 @@ def _area(p: argparse.ArgumentParser) -> None:
 
 def add_commands(add: Add) -> None:
     """Register the street office's subcommands."""
-    from geo.store.assessment import ANOMALY_KINDS, DECISIONS, SPOT_RESULTS
+    _add_coverage_commands(add)
+    _add_assessment_commands(add)
 
+
+def _add_coverage_commands(add: Add) -> None:
+    """Register blind-spots, pace, weekly-check and not-met."""
     p = add(
         "blind-spots",
         "list blind spots (adjacent low-coverage grids merged) and lagging grids",
@@ -454,6 +458,11 @@ def add_commands(add: Add) -> None:
     p.add_argument("--months", type=int, default=12)
     _area(p)
     _output(p)
+
+
+def _add_assessment_commands(add: Add) -> None:
+    """Register ledger, staffing, spot-check and review-anomaly."""
+    from geo.store.assessment import ANOMALY_KINDS, DECISIONS, SPOT_RESULTS
 
     p = add("ledger", "worker points ledger (驾照式扣分): standings, or one worker's deductions", cmd_ledger)
     p.add_argument("--as-of", type=date_arg, default=None, metavar="YYYY-MM-DD")

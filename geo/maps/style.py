@@ -98,55 +98,16 @@ def style_payload(
     _metric_columns(metrics, metric)
     text = _text(lang)
     ids = [str(g) for g in grid_ids]
-    index = {g: i for i, g in enumerate(ids)}
-    sel = -1
-    if selected is not None:
-        if str(selected) not in index:
-            raise ValueError(f"selected grid {selected!r} is not among the {len(ids)} grids")
-        sel = index[str(selected)]
-    frame = metrics.copy()
-    frame.index = frame.index.astype(str)
-    frame = frame[~frame.index.duplicated()].reindex(ids)
-    present = frame["households"].notna().to_numpy()
-    hh = frame["households"].to_numpy(dtype=float)
-    occupied = present & (hh > 0)
-
-    def column(name: str) -> np.ndarray:
-        if name not in frame.columns:
-            return np.full(len(ids), np.nan)
-        return frame[name].to_numpy(dtype=float)
-
-    coverage = np.where(occupied, column("coverage"), np.nan)
-    open_issues = column("open_issues")
-    overdue = column("overdue_issues")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_100 = np.where(occupied, open_issues / hh * 100.0, np.nan)
-
-    emphasis: list[int] = []
-    bivariate: dict[str, Any] | None = None
+    sel = _selected_position(ids, selected)
+    present, hh, coverage, open_issues, overdue, per_100 = _figures(metrics, ids)
     if metric == "bivariate":
-        cov_c, iss_c = classify_bivariate(coverage, per_100, scheme=scheme)
-        cls = _bivariate_index(cov_c, iss_c, coverage, per_100)
-        colours = list(BIVARIATE_COLOURS)
-        emphasis = [8]
-        items: list[dict[str, str]] = []
-        bivariate = {
-            "rows": list(iss_c.labels),
-            "cols": list(reversed(cov_c.labels)),
-            "colours": colours,
-            "x_title": text["bi_x"],
-            "y_title": text["bi_y"],
-        }
-        if iss_c.k != 3 or cov_c.k != 3:
-            # Too few distinct values for three levels: show the levels in use.
-            spread = {1: [0], 2: [0, 2], 3: [0, 1, 2]}
-            rows, cols = spread.get(iss_c.k, [0]), spread.get(cov_c.k, [0])
-            bivariate["colours"] = [colours[3 * r + (2 - c)] for r in rows for c in reversed(cols)]
+        cls, colours, emphasis, items, bivariate = _bivariate_classes(coverage, per_100, scheme, text)
     else:
         values = {"coverage": coverage, "open_issues_per_100": per_100}.get(metric, overdue)
         classes = classify(values, scheme=scheme, k=k, metric=metric, thresholds=thresholds)
         cls = classes.index(values)
         colours = list(classes.colours)
+        emphasis, bivariate = [], None
         items = [
             {"colour": c, "label": label} for c, label in zip(classes.colours, classes.labels, strict=True)
         ]
@@ -193,6 +154,59 @@ def style_payload(
             "no_data": no_data if bool((cls == NO_DATA).any()) else None,
         },
     }
+
+
+def _selected_position(ids: list[str], selected: str | None) -> int:
+    """Return the position of the grid to outline, -1 for none."""
+    if selected is None:
+        return -1
+    if str(selected) not in ids:
+        raise ValueError(f"selected grid {selected!r} is not among the {len(ids)} grids")
+    return {g: i for i, g in enumerate(ids)}[str(selected)]
+
+
+def _figures(metrics: pd.DataFrame, ids: list[str]) -> tuple[np.ndarray, ...]:
+    """Return present, households, coverage, open and overdue issues and issues per 100, in ``ids`` order."""
+    frame = metrics.copy()
+    frame.index = frame.index.astype(str)
+    frame = frame[~frame.index.duplicated()].reindex(ids)
+    present = frame["households"].notna().to_numpy()
+    hh = frame["households"].to_numpy(dtype=float)
+    occupied = present & (hh > 0)
+
+    def column(name: str) -> np.ndarray:
+        if name not in frame.columns:
+            return np.full(len(ids), np.nan)
+        return frame[name].to_numpy(dtype=float)
+
+    coverage = np.where(occupied, column("coverage"), np.nan)
+    open_issues = column("open_issues")
+    overdue = column("overdue_issues")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_100 = np.where(occupied, open_issues / hh * 100.0, np.nan)
+    return present, hh, coverage, open_issues, overdue, per_100
+
+
+def _bivariate_classes(
+    coverage: np.ndarray, per_100: np.ndarray, scheme: Scheme, text: dict[str, str]
+) -> tuple[np.ndarray, list[str], list[int], list[dict[str, str]], dict[str, Any]]:
+    """Return the bivariate view's classes, colours, emphasised cell, legend items (none) and legend."""
+    cov_c, iss_c = classify_bivariate(coverage, per_100, scheme=scheme)
+    cls = _bivariate_index(cov_c, iss_c, coverage, per_100)
+    colours = list(BIVARIATE_COLOURS)
+    bivariate: dict[str, Any] = {
+        "rows": list(iss_c.labels),
+        "cols": list(reversed(cov_c.labels)),
+        "colours": colours,
+        "x_title": text["bi_x"],
+        "y_title": text["bi_y"],
+    }
+    if iss_c.k != 3 or cov_c.k != 3:
+        # Too few distinct values for three levels: show the levels in use.
+        spread = {1: [0], 2: [0, 2], 3: [0, 1, 2]}
+        rows, cols = spread.get(iss_c.k, [0]), spread.get(cov_c.k, [0])
+        bivariate["colours"] = [colours[3 * r + (2 - c)] for r in rows for c in reversed(cols)]
+    return cls, colours, [8], [], bivariate
 
 
 def blank_style(*, lang: Lang = "zh", geometry_hash: str | None = None) -> dict[str, Any]:

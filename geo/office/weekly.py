@@ -283,104 +283,167 @@ def weekly_check(
     """
     rules = rules or CheckRules()
     cal = calendar or WorkCalendar()
-    c = frames.arrays()
-    gids: pd.Index = c["grid_ids"]
-    n_g, n_w = len(gids), len(c["worker_ids"])
-    week_start = week_ending - dt.timedelta(days=6)
-    jan1 = dt.date(week_ending.year, 1, 1)
-    w_lo, hi, y_lo = _sec(week_start), _sec(week_ending + dt.timedelta(days=1)), _sec(jan1)
+    s = _Week.of(frames, week_ending, grid_ids)
+    first = _FirstMet.of(s)
+    issues = _issue_masks(s)
+    anomalies = _anomalies(frames, s.c, s.wk, rules, cal, first.all_hh_grid, s.in_scope)
+    grid_table = _grid_table(frames, s, first, issues, anomalies)
+    worker_table = _worker_table(frames, s, first, issues, anomalies)
+    spots = _spot_checks(frames, s.c, s.wk, rules, week_ending)
+    return WeeklyCheck(s.week_start, week_ending, grid_table, worker_table, anomalies, spots)
 
-    in_scope = np.ones(n_g, dtype=bool)
-    if grid_ids is not None:
-        want = gids.get_indexer(pd.Index(list(grid_ids), dtype=object))
-        in_scope[:] = False
-        in_scope[want[want >= 0]] = True
 
-    # -- visits: year and week slices (visits are in time order)
-    ya, yb = np.searchsorted(c["v_t"], [y_lo, hi])
-    wa = int(np.searchsorted(c["v_t"], w_lo))
-    v_g = c["v_g"]
-    yr = np.arange(ya, yb)
-    yr = yr[(v_g[yr] >= 0) & in_scope[np.maximum(v_g[yr], 0)]]
-    wk = yr[yr >= wa]
+@dataclass(frozen=True)
+class _Week:
+    """The positions a weekly check counts: the year's and the week's visits within the grids checked."""
 
-    def per_grid(pos: np.ndarray) -> np.ndarray:
-        return np.bincount(v_g[pos], minlength=n_g)
+    c: dict[str, Any]
+    gids: pd.Index
+    n_g: int
+    n_w: int
+    week_start: dt.date
+    w_lo: int
+    hi: int
+    y_lo: int
+    in_scope: np.ndarray
+    yr: np.ndarray
+    wk: np.ndarray
 
-    def per_worker(pos: np.ndarray) -> np.ndarray:
-        w = c["v_w"][pos]
-        return np.bincount(w[w >= 0], minlength=n_w)
+    @classmethod
+    def of(cls, frames: OfficeFrames, week_ending: dt.date, grid_ids: Iterable[str] | None) -> _Week:
+        c = frames.arrays()
+        gids: pd.Index = c["grid_ids"]
+        n_g, n_w = len(gids), len(c["worker_ids"])
+        week_start = week_ending - dt.timedelta(days=6)
+        jan1 = dt.date(week_ending.year, 1, 1)
+        w_lo, hi, y_lo = _sec(week_start), _sec(week_ending + dt.timedelta(days=1)), _sec(jan1)
 
-    met_yr, met_wk = yr[c["v_met"][yr]], wk[c["v_met"][wk]]
-    n_h = len(c["h_grid"])
-    first_t, first_v = _first_met(c, y_lo, n_h)
-    occupied = c["h_occupied"]
-    new_year = occupied & (first_t < hi)
-    new_week = new_year & (first_t >= w_lo)
-    h_grid = c["h_grid"]
-    hh_grid = np.bincount(h_grid[occupied & (h_grid >= 0)], minlength=n_g)
-    all_hh_grid = np.bincount(h_grid[h_grid >= 0], minlength=n_g)
-    new_year_g = np.bincount(h_grid[new_year & (h_grid >= 0)], minlength=n_g)
-    new_week_g = np.bincount(h_grid[new_week & (h_grid >= 0)], minlength=n_g)
-    fv_year = first_v[new_year & (h_grid >= 0) & in_scope[np.maximum(h_grid, 0)]]
-    fv_week = first_v[new_week & (h_grid >= 0) & in_scope[np.maximum(h_grid, 0)]]
+        in_scope = np.ones(n_g, dtype=bool)
+        if grid_ids is not None:
+            want = gids.get_indexer(pd.Index(list(grid_ids), dtype=object))
+            in_scope[:] = False
+            in_scope[want[want >= 0]] = True
 
-    # -- issues
+        # Visits are in time order: the year and the week are slices.
+        ya, yb = np.searchsorted(c["v_t"], [y_lo, hi])
+        wa = int(np.searchsorted(c["v_t"], w_lo))
+        v_g = c["v_g"]
+        yr = np.arange(ya, yb)
+        yr = yr[(v_g[yr] >= 0) & in_scope[np.maximum(v_g[yr], 0)]]
+        wk = yr[yr >= wa]
+        return cls(c, gids, n_g, n_w, week_start, w_lo, hi, y_lo, in_scope, yr, wk)
+
+    @property
+    def met_yr(self) -> np.ndarray:
+        return self.yr[self.c["v_met"][self.yr]]
+
+    @property
+    def met_wk(self) -> np.ndarray:
+        return self.wk[self.c["v_met"][self.wk]]
+
+    def per_grid(self, pos: np.ndarray) -> np.ndarray:
+        return np.bincount(self.c["v_g"][pos], minlength=self.n_g)
+
+    def per_worker(self, pos: np.ndarray) -> np.ndarray:
+        w = self.c["v_w"][pos]
+        return np.bincount(w[w >= 0], minlength=self.n_w)
+
+    def issues_per_grid(self, mask: np.ndarray) -> np.ndarray:
+        return np.bincount(self.c["i_g"][mask], minlength=self.n_g)
+
+
+@dataclass(frozen=True)
+class _FirstMet:
+    """Households met for the first time this year and this week, per grid, and the visits that did it."""
+
+    hh_grid: np.ndarray
+    all_hh_grid: np.ndarray
+    new_year_g: np.ndarray
+    new_week_g: np.ndarray
+    fv_year: np.ndarray
+    fv_week: np.ndarray
+
+    @classmethod
+    def of(cls, s: _Week) -> _FirstMet:
+        c, n_g, in_scope = s.c, s.n_g, s.in_scope
+        first_t, first_v = _first_met(c, s.y_lo, len(c["h_grid"]))
+        occupied = c["h_occupied"]
+        new_year = occupied & (first_t < s.hi)
+        new_week = new_year & (first_t >= s.w_lo)
+        h_grid = c["h_grid"]
+        return cls(
+            hh_grid=np.bincount(h_grid[occupied & (h_grid >= 0)], minlength=n_g),
+            all_hh_grid=np.bincount(h_grid[h_grid >= 0], minlength=n_g),
+            new_year_g=np.bincount(h_grid[new_year & (h_grid >= 0)], minlength=n_g),
+            new_week_g=np.bincount(h_grid[new_week & (h_grid >= 0)], minlength=n_g),
+            fv_year=first_v[new_year & (h_grid >= 0) & in_scope[np.maximum(h_grid, 0)]],
+            fv_week=first_v[new_week & (h_grid >= 0) & in_scope[np.maximum(h_grid, 0)]],
+        )
+
+
+def _issue_masks(s: _Week) -> dict[str, np.ndarray]:
+    """Return the issues opened and closed in the week and the year, and those overdue at its end."""
+    c, w_lo, hi, y_lo = s.c, s.w_lo, s.hi, s.y_lo
     i_g = c["i_g"]
-    i_ok = (i_g >= 0) & in_scope[np.maximum(i_g, 0)]
+    i_ok = (i_g >= 0) & s.in_scope[np.maximum(i_g, 0)]
     opened, closed, overdue_from_ = c["i_open"], c["i_close"], c["i_overdue_from"]
-    opened_wk = i_ok & (opened >= w_lo) & (opened < hi)
-    opened_yr = i_ok & (opened >= y_lo) & (opened < hi)
-    closed_wk = i_ok & (closed >= w_lo) & (closed < hi)
-    closed_yr = i_ok & (closed >= y_lo) & (closed < hi)
-    overdue = i_ok & (opened < hi) & (closed >= hi) & (overdue_from_ < hi)
+    return {
+        "opened_week": i_ok & (opened >= w_lo) & (opened < hi),
+        "opened_year": i_ok & (opened >= y_lo) & (opened < hi),
+        "closed_week": i_ok & (closed >= w_lo) & (closed < hi),
+        "closed_year": i_ok & (closed >= y_lo) & (closed < hi),
+        "overdue": i_ok & (opened < hi) & (closed >= hi) & (overdue_from_ < hi),
+    }
 
-    def issues_per_grid(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(i_g[mask], minlength=n_g)
 
-    # -- anomalies
-    anomalies = _anomalies(frames, c, wk, rules, cal, all_hh_grid, in_scope)
-    an_g = np.bincount(gids.get_indexer(anomalies["grid_id"].to_numpy(dtype=object)), minlength=n_g)
-    an_w_idx = c["worker_ids"].get_indexer(anomalies["worker_id"].dropna().to_numpy(dtype=object))
-    an_w = np.bincount(an_w_idx[an_w_idx >= 0], minlength=n_w)
-
-    # -- grid table
-    names = _area_names(frames.grids, gids)
+def _grid_table(
+    frames: OfficeFrames, s: _Week, first: _FirstMet, issues: dict[str, np.ndarray], anomalies: pd.DataFrame
+) -> pd.DataFrame:
+    """Return the weekly check's grid table (the grids checked only)."""
+    an_g = np.bincount(s.gids.get_indexer(anomalies["grid_id"].to_numpy(dtype=object)), minlength=s.n_g)
+    names = _area_names(frames.grids, s.gids)
+    hh_grid = first.hh_grid
     with np.errstate(invalid="ignore", divide="ignore"):
-        cov_year = np.where(hh_grid > 0, new_year_g / np.maximum(hh_grid, 1), np.nan)
-        cov_week = np.where(hh_grid > 0, new_week_g / np.maximum(hh_grid, 1), np.nan)
-    grid_table = pd.DataFrame(
+        cov_year = np.where(hh_grid > 0, first.new_year_g / np.maximum(hh_grid, 1), np.nan)
+        cov_week = np.where(hh_grid > 0, first.new_week_g / np.maximum(hh_grid, 1), np.nan)
+    return pd.DataFrame(
         {
-            "grid_id": gids.to_numpy(dtype=object),
+            "grid_id": s.gids.to_numpy(dtype=object),
             **{k: names[k].to_numpy(dtype=object) for k in names.columns},
             "households": hh_grid,
-            "visits_week": per_grid(wk),
-            "visits_year": per_grid(yr),
-            "met_week": per_grid(met_wk),
-            "met_year": per_grid(met_yr),
-            "newly_met_week": new_week_g,
-            "newly_met_year": new_year_g,
+            "visits_week": s.per_grid(s.wk),
+            "visits_year": s.per_grid(s.yr),
+            "met_week": s.per_grid(s.met_wk),
+            "met_year": s.per_grid(s.met_yr),
+            "newly_met_week": first.new_week_g,
+            "newly_met_year": first.new_year_g,
             "coverage_gained_week": cov_week,
             "coverage_year": cov_year,
-            "opened_week": issues_per_grid(opened_wk),
-            "opened_year": issues_per_grid(opened_yr),
-            "closed_week": issues_per_grid(closed_wk),
-            "closed_year": issues_per_grid(closed_yr),
-            "overdue": issues_per_grid(overdue),
+            **{k: s.issues_per_grid(issues[k]) for k in _ISSUE_COLUMNS},
             "anomalies_week": an_g,
         }
-    )[in_scope].reset_index(drop=True)
+    )[s.in_scope].reset_index(drop=True)
 
-    # -- worker table
+
+_ISSUE_COLUMNS = ("opened_week", "opened_year", "closed_week", "closed_year", "overdue")
+
+
+def _worker_table(
+    frames: OfficeFrames, s: _Week, first: _FirstMet, issues: dict[str, np.ndarray], anomalies: pd.DataFrame
+) -> pd.DataFrame:
+    """Return the weekly check's worker table: the workers of the grids checked and their committees."""
+    c, gids, n_w = s.c, s.gids, s.n_w
+    an_w_idx = c["worker_ids"].get_indexer(anomalies["worker_id"].dropna().to_numpy(dtype=object))
+    an_w = np.bincount(an_w_idx[an_w_idx >= 0], minlength=n_w)
     gw = frames.grid_workers
     pair_g = gids.get_indexer(gw["grid_id"].to_numpy(dtype=object))
     pair_w = c["worker_ids"].get_indexer(gw["worker_id"].to_numpy(dtype=object))
-    ok = (pair_g >= 0) & (pair_w >= 0) & in_scope[np.maximum(pair_g, 0)]
+    ok = (pair_g >= 0) & (pair_w >= 0) & s.in_scope[np.maximum(pair_g, 0)]
     pair_g, pair_w = pair_g[ok], pair_w[ok]
     wl = c["i_worker_level"]
 
     def issues_per_worker(mask: np.ndarray) -> np.ndarray:
-        per_g = issues_per_grid(mask & wl)
+        per_g = s.issues_per_grid(mask & wl)
         return np.bincount(pair_w, weights=per_g[pair_g], minlength=n_w).astype(np.int64)
 
     def credited(first_visits: np.ndarray) -> np.ndarray:
@@ -389,7 +452,7 @@ def weekly_check(
 
     workers = frames.workers
     committee_of = pd.Series(frames.grids["committee_id"].to_numpy(dtype=object), index=gids)
-    scope_committees = set(committee_of[in_scope].tolist())
+    scope_committees = set(committee_of[s.in_scope].tolist())
     w_scope = workers["committee_id"].isin(scope_committees).to_numpy() | np.isin(np.arange(n_w), pair_w)
     lead = gw[gw["role"] == "leader"]
     leads = lead.groupby("worker_id")["grid_id"].count()
@@ -398,30 +461,23 @@ def weekly_check(
         if "committee_name" in frames.grids
         else pd.Series(dtype=object)
     )
-    worker_table = pd.DataFrame(
+    return pd.DataFrame(
         {
             "worker_id": workers["worker_id"].to_numpy(dtype=object),
             "worker_name": workers["name"].to_numpy(dtype=object),
             "committee_id": workers["committee_id"].to_numpy(dtype=object),
             "committee_name": workers["committee_id"].map(cnames).to_numpy(dtype=object),
             "grids_led": leads.reindex(workers["worker_id"]).fillna(0).astype("int64").to_numpy(),
-            "visits_week": per_worker(wk),
-            "visits_year": per_worker(yr),
-            "met_week": per_worker(met_wk),
-            "met_year": per_worker(met_yr),
-            "newly_met_week": credited(fv_week),
-            "newly_met_year": credited(fv_year),
-            "opened_week": issues_per_worker(opened_wk),
-            "opened_year": issues_per_worker(opened_yr),
-            "closed_week": issues_per_worker(closed_wk),
-            "closed_year": issues_per_worker(closed_yr),
-            "overdue": issues_per_worker(overdue),
+            "visits_week": s.per_worker(s.wk),
+            "visits_year": s.per_worker(s.yr),
+            "met_week": s.per_worker(s.met_wk),
+            "met_year": s.per_worker(s.met_yr),
+            "newly_met_week": credited(first.fv_week),
+            "newly_met_year": credited(first.fv_year),
+            **{k: issues_per_worker(issues[k]) for k in _ISSUE_COLUMNS},
             "anomalies_week": an_w,
         }
     )[w_scope].reset_index(drop=True)
-
-    spots = _spot_checks(frames, c, wk, rules, week_ending)
-    return WeeklyCheck(week_start, week_ending, grid_table, worker_table, anomalies, spots)
 
 
 _ANOMALY_COLUMNS = (
@@ -449,62 +505,7 @@ def _anomalies(
     all_hh_grid: np.ndarray,
     in_scope: np.ndarray,
 ) -> pd.DataFrame:
-    t = c["v_t"][wk]
-    parts: list[dict[str, Any]] = []
-
-    def visit_rows(kind: str, pos: np.ndarray, **extra: Any) -> None:
-        if len(pos):
-            parts.append({"kind": kind, "pos": pos, **extra})
-
-    end_s = rules.day_end.hour * 3600 + rules.day_end.minute * 60 + rules.day_end.second
-    visit_rows("after_hours", wk[t % _DAY > end_s])
-    days = (t // _DAY).astype("datetime64[D]")
-    visit_rows("non_workday", wk[~cal.is_workday(days)])
-
-    door = wk[c["v_door"][wk] & (c["v_w"][wk] >= 0)]
-    order = np.lexsort((c["v_t"][door], c["v_w"][door]))
-    door = door[order]
-    dw, dt_ = c["v_w"][door], c["v_t"][door]
-    same = dw[1:] == dw[:-1]
-    gap = dt_[1:] - dt_[:-1]
-    # bursts: runs of visits each within burst_gap of the previous
-    link = same & (gap <= rules.burst_gap_minutes * 60)
-    if len(door):
-        start = np.concatenate([[True], ~link])
-        run = np.cumsum(start) - 1
-        size = np.bincount(run)
-        first = np.flatnonzero(start)
-        last = np.concatenate([first[1:] - 1, [len(door) - 1]])
-        big = np.flatnonzero(size >= rules.burst_min_visits)
-        if len(big):
-            parts.append(
-                {
-                    "kind": "burst",
-                    "pos": door[first[big]],
-                    "other": door[last[big]],
-                    "visits": size[big],
-                    "minutes": (dt_[last[big]] - dt_[first[big]]) / 60.0,
-                }
-            )
-        # far apart: consecutive visits at distant buildings within far_minutes
-        b = c["v_b"][door]
-        close = same & (gap <= rules.far_minutes * 60) & (b[1:] >= 0) & (b[:-1] >= 0)
-        idx = np.flatnonzero(close)
-        if len(idx):
-            b0, b1 = b[idx], b[idx + 1]
-            dist = np.hypot(c["b_x"][b1] - c["b_x"][b0], c["b_y"][b1] - c["b_y"][b0])
-            far = dist >= rules.far_metres
-            if far.any():
-                parts.append(
-                    {
-                        "kind": "far_apart",
-                        "pos": door[idx[far] + 1],
-                        "other": door[idx[far]],
-                        "metres": np.round(dist[far], 0),
-                        "minutes": gap[idx[far]] / 60.0,
-                    }
-                )
-
+    parts = _time_flags(c, wk, rules, cal) + _door_flags(c, wk, rules)
     n_g = len(c["grid_ids"])
     visits_g = np.bincount(c["v_g"][wk], minlength=n_g)
     over = np.flatnonzero(in_scope & (visits_g > all_hh_grid))
@@ -512,49 +513,9 @@ def _anomalies(
     gname = _area_names(frames.grids, c["grid_ids"])
     grid_names = gname["grid_name"].to_numpy(dtype=object) if "grid_name" in gname else c["grid_ids"]
     wnames = pd.Series(frames.workers["name"].to_numpy(dtype=object), index=c["worker_ids"])
-    frames_out = []
-    for p in parts:
-        pos = p["pos"]
-        k = len(pos)
-        worker = c["v_worker"][pos]
-        g = c["v_g"][pos]
-        frames_out.append(
-            pd.DataFrame(
-                {
-                    "kind": p["kind"],
-                    "visit_id": c["v_id"][pos],
-                    "other_visit_id": c["v_id"][p["other"]] if "other" in p else np.full(k, np.nan),
-                    "worker_id": worker,
-                    "worker_name": wnames.reindex(worker).to_numpy(dtype=object),
-                    "grid_id": c["grid_ids"].to_numpy(dtype=object)[g],
-                    "grid_name": grid_names[g],
-                    "visited_at": c["v_t"][pos].astype("datetime64[s]"),
-                    "minutes": p.get("minutes", np.full(k, np.nan)),
-                    "metres": p.get("metres", np.full(k, np.nan)),
-                    "visits": p.get("visits", np.full(k, np.nan)),
-                    "households": np.full(k, np.nan),
-                }
-            )
-        )
+    frames_out = [_visit_flag_rows(c, p, grid_names, wnames) for p in parts]
     if len(over):
-        frames_out.append(
-            pd.DataFrame(
-                {
-                    "kind": "over_households",
-                    "visit_id": np.nan,
-                    "other_visit_id": np.nan,
-                    "worker_id": None,
-                    "worker_name": None,
-                    "grid_id": c["grid_ids"].to_numpy(dtype=object)[over],
-                    "grid_name": grid_names[over],
-                    "visited_at": np.full(len(over), np.datetime64("NaT"), dtype="datetime64[s]"),
-                    "minutes": np.nan,
-                    "metres": np.nan,
-                    "visits": visits_g[over].astype(float),
-                    "households": all_hh_grid[over].astype(float),
-                }
-            )
-        )
+        frames_out.append(_over_households_rows(c, over, grid_names, visits_g, all_hh_grid))
     if not frames_out:
         empty = pd.DataFrame({col: pd.Series(dtype=object) for col in _ANOMALY_COLUMNS})
         empty["visited_at"] = pd.Series(dtype="datetime64[s]")
@@ -564,6 +525,115 @@ def _anomalies(
     out["_k"] = out["kind"].map(kind_order)
     out = out.sort_values(["_k", "visited_at", "visit_id", "grid_id"], kind="stable").drop(columns="_k")
     return _typed_anomalies(out.reset_index(drop=True))
+
+
+def _time_flags(
+    c: dict[str, Any], wk: np.ndarray, rules: CheckRules, cal: WorkCalendar
+) -> list[dict[str, Any]]:
+    """Return the ``after_hours`` and ``non_workday`` flags of the week's visits (positions)."""
+    t = c["v_t"][wk]
+    end_s = rules.day_end.hour * 3600 + rules.day_end.minute * 60 + rules.day_end.second
+    days = (t // _DAY).astype("datetime64[D]")
+    flagged = [("after_hours", wk[t % _DAY > end_s]), ("non_workday", wk[~cal.is_workday(days)])]
+    return [{"kind": kind, "pos": pos} for kind, pos in flagged if len(pos)]
+
+
+def _door_flags(c: dict[str, Any], wk: np.ndarray, rules: CheckRules) -> list[dict[str, Any]]:
+    """Return the ``burst`` and ``far_apart`` flags of each worker's door visits of the week."""
+    parts: list[dict[str, Any]] = []
+    door = wk[c["v_door"][wk] & (c["v_w"][wk] >= 0)]
+    order = np.lexsort((c["v_t"][door], c["v_w"][door]))
+    door = door[order]
+    dw, dt_ = c["v_w"][door], c["v_t"][door]
+    same = dw[1:] == dw[:-1]
+    gap = dt_[1:] - dt_[:-1]
+    if not len(door):
+        return parts
+    # bursts: runs of visits each within burst_gap of the previous
+    link = same & (gap <= rules.burst_gap_minutes * 60)
+    start = np.concatenate([[True], ~link])
+    run = np.cumsum(start) - 1
+    size = np.bincount(run)
+    first = np.flatnonzero(start)
+    last = np.concatenate([first[1:] - 1, [len(door) - 1]])
+    big = np.flatnonzero(size >= rules.burst_min_visits)
+    if len(big):
+        parts.append(
+            {
+                "kind": "burst",
+                "pos": door[first[big]],
+                "other": door[last[big]],
+                "visits": size[big],
+                "minutes": (dt_[last[big]] - dt_[first[big]]) / 60.0,
+            }
+        )
+    # far apart: consecutive visits at distant buildings within far_minutes
+    b = c["v_b"][door]
+    close = same & (gap <= rules.far_minutes * 60) & (b[1:] >= 0) & (b[:-1] >= 0)
+    idx = np.flatnonzero(close)
+    if len(idx):
+        b0, b1 = b[idx], b[idx + 1]
+        dist = np.hypot(c["b_x"][b1] - c["b_x"][b0], c["b_y"][b1] - c["b_y"][b0])
+        far = dist >= rules.far_metres
+        if far.any():
+            parts.append(
+                {
+                    "kind": "far_apart",
+                    "pos": door[idx[far] + 1],
+                    "other": door[idx[far]],
+                    "metres": np.round(dist[far], 0),
+                    "minutes": gap[idx[far]] / 60.0,
+                }
+            )
+    return parts
+
+
+def _visit_flag_rows(
+    c: dict[str, Any], p: dict[str, Any], grid_names: np.ndarray, wnames: pd.Series
+) -> pd.DataFrame:
+    """Return one anomaly row per flagged visit of one kind."""
+    pos = p["pos"]
+    k = len(pos)
+    worker = c["v_worker"][pos]
+    g = c["v_g"][pos]
+    return pd.DataFrame(
+        {
+            "kind": p["kind"],
+            "visit_id": c["v_id"][pos],
+            "other_visit_id": c["v_id"][p["other"]] if "other" in p else np.full(k, np.nan),
+            "worker_id": worker,
+            "worker_name": wnames.reindex(worker).to_numpy(dtype=object),
+            "grid_id": c["grid_ids"].to_numpy(dtype=object)[g],
+            "grid_name": grid_names[g],
+            "visited_at": c["v_t"][pos].astype("datetime64[s]"),
+            "minutes": p.get("minutes", np.full(k, np.nan)),
+            "metres": p.get("metres", np.full(k, np.nan)),
+            "visits": p.get("visits", np.full(k, np.nan)),
+            "households": np.full(k, np.nan),
+        }
+    )
+
+
+def _over_households_rows(
+    c: dict[str, Any], over: np.ndarray, grid_names: np.ndarray, visits_g: np.ndarray, all_hh_grid: np.ndarray
+) -> pd.DataFrame:
+    """Return one ``over_households`` row per grid with more visits in the week than households."""
+    return pd.DataFrame(
+        {
+            "kind": "over_households",
+            "visit_id": np.nan,
+            "other_visit_id": np.nan,
+            "worker_id": None,
+            "worker_name": None,
+            "grid_id": c["grid_ids"].to_numpy(dtype=object)[over],
+            "grid_name": grid_names[over],
+            "visited_at": np.full(len(over), np.datetime64("NaT"), dtype="datetime64[s]"),
+            "minutes": np.nan,
+            "metres": np.nan,
+            "visits": visits_g[over].astype(float),
+            "households": all_hh_grid[over].astype(float),
+        }
+    )
 
 
 def _typed_anomalies(frame: pd.DataFrame) -> pd.DataFrame:
