@@ -8,7 +8,7 @@ visits are appended; issues, which change state, are reloaded), a new
 recorded on any server shows everywhere on the next rerun.
 
 Issue counts follow the clock as well as the counters: the index built here
-has the district's local time (:func:`geo.store.issue_log.local_now`, the
+has the district's local time (:func:`geo.clock.local_now`, the
 issues page's ``now``) and the settings' time limits, so an issue that has
 run past its limits counts as overdue on every map and in ``sibai coverage``
 as soon as it does on the issues page, before ``sibai escalate`` writes the
@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import pandas as pd
 import sqlalchemy as sa
 
+from geo.clock import local_now
 from geo.coverage import Areas, CoverageIndex, areas_from_frames
 from geo.issues import limits_days
 from geo.store import Scope, Store, schema
-from geo.store.issue_log import local_now
 
 
 @dataclass

@@ -33,7 +33,6 @@ True
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,9 +42,8 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from geo.progress import Progress
 from geo.store.schema import LEVELS
-
-Progress = Callable[[float, str], None]
 
 START = dt.date(2023, 1, 1)
 """First day of generated visits and issues."""

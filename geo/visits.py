@@ -35,12 +35,11 @@ import dataclasses
 import datetime as dt
 import hashlib
 import secrets
-import zoneinfo
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from geo.settings import Settings
+from geo.clock import local_now
 from geo.store import CHANNELS, OUTCOMES, Scope, Store
 from geo.store.records import NewIssue, NewVisit, Recorded, UnknownRecord, known_ids, record_visit
 
@@ -149,12 +148,6 @@ def _hhmm(text: str) -> dt.time:
 
 def _fmt(value: dt.datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
-
-
-def local_now(settings: Settings | None = None) -> dt.datetime:
-    """Return the current local time (settings ``timezone``, Shanghai) without a zone, to the second."""
-    tz = zoneinfo.ZoneInfo((settings or Settings.from_env()).timezone)
-    return dt.datetime.now(tz).replace(tzinfo=None, microsecond=0)
 
 
 def default_visit_time(now: dt.datetime, *, day_start: str = "08:30", day_end: str = "15:30",

@@ -35,6 +35,7 @@ import streamlit as st
 
 from geo import auth as core
 from geo import sessions
+from geo.clock import local_now
 from geo.store import OutOfScope, Scope, number_id
 from geo.store import audit as trail
 from geo.text import plain
@@ -76,7 +77,7 @@ _local = threading.local()
 
 def now() -> dt.datetime:
     """Return the local time (settings ``timezone``) without a zone, as the audit trail records it."""
-    return trail.local_now(data.store())
+    return local_now(data.settings())
 
 
 def session_for(store: Any, name: str, password: str) -> str:

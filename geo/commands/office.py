@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from geo.commands import Add, date_arg
+from geo.commands import Add, date_arg, open_district
 
 if TYPE_CHECKING:
     from geo.coverage import CoverageIndex
@@ -58,19 +58,6 @@ def _share(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"{text!r} is outside 0-1 (0-100%)")
     return value
-
-
-def _open(db: str) -> Store:
-    from geo.store import open_store
-
-    store = open_store(db)
-    if not store.has_schema():
-        store.close()
-        where = str(store.path) if store.path is not None else f"database {store.engine.url.database}"
-        raise OfficeError(
-            f"{where} holds no district (no sibai tables); build one with `sibai demo --db ...`"
-        )
-    return store
 
 
 def _as_of(store: Store, given: dt.date | None) -> dt.date:
@@ -144,7 +131,7 @@ def _names(store: Store) -> pd.DataFrame:
 def cmd_blind_spots(args: argparse.Namespace) -> int:
     from geo import office
 
-    with _open(args.db) as store:
+    with open_district(args.db) as store:
         end = _as_of(store, args.to)
         start = args.from_ or dt.date(end.year, 1, 1)
         if end < start:
@@ -180,7 +167,7 @@ def cmd_blind_spots(args: argparse.Namespace) -> int:
 def cmd_pace(args: argparse.Namespace) -> int:
     from geo import office
 
-    with _open(args.db) as store:
+    with open_district(args.db) as store:
         as_of = _as_of(store, args.as_of)
         index = _index(store)
         names = _names(store)
@@ -211,7 +198,7 @@ def cmd_weekly_check(args: argparse.Namespace) -> int:
     from geo import office
     from geo.live_office import office_frames_from_store
 
-    with _open(args.db) as store:
+    with open_district(args.db) as store:
         week_end = _as_of(store, args.week_ending)
         keep = _grids(store, args.street, args.committee)
         start = min(dt.date(week_end.year, 1, 1), week_end - dt.timedelta(days=6))
@@ -240,7 +227,7 @@ def cmd_not_met(args: argparse.Namespace) -> int:
     from geo import office
     from geo.store import assessment as records
 
-    with _open(args.db) as store:
+    with open_district(args.db) as store:
         as_of = _as_of(store, args.as_of)
         keep = _grids(store, args.street, args.committee)
         index = _index(store)
@@ -274,7 +261,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     from geo.store import assessment as records
 
     rules = assess.Deductions.parse(args.deductions or "")
-    with _open(args.db) as store:
+    with open_district(args.db) as store:
         as_of = _as_of(store, args.as_of)
         index = _index(store)
         gw = store.read_table("grid_workers", scope=_everything())
@@ -318,7 +305,7 @@ def cmd_staffing(args: argparse.Namespace) -> int:
     from geo import assess
     from geo.live import households_with_grid
 
-    with _open(args.db) as store:
+    with open_district(args.db) as store:
         workers = store.read_table(
             "workers", scope=_everything(), columns=["worker_id", "committee_id", "active"]
         )
@@ -336,7 +323,7 @@ def cmd_staffing(args: argparse.Namespace) -> int:
 def cmd_spot_check(args: argparse.Namespace) -> int:
     from geo.store import assessment as records
 
-    with _open(args.db) as store:
+    with open_district(args.db) as store:
         cid = records.record_spot_check(
             store,
             visit_id=args.visit,
@@ -354,7 +341,7 @@ def cmd_review_anomaly(args: argparse.Namespace) -> int:
 
     if args.visit is None and (args.grid is None or args.week_ending is None):
         raise OfficeError("give --visit ID, or --grid G with --week-ending D for a grid's flag")
-    with _open(args.db) as store:
+    with open_district(args.db) as store:
         occurred = args.week_ending
         if args.visit is not None and occurred is None:
             v = store.read_table(

@@ -58,6 +58,7 @@ import sqlalchemy as sa
 from sqlalchemy import CheckConstraint, Column, Index, Integer, Table, Text
 from sqlalchemy.engine import Connection
 
+from geo.clock import local_now
 from geo.store import gpkg, schema
 from geo.store.core import Scope, Store, StoreError, parse_local
 
@@ -155,10 +156,6 @@ def _has(store: Store, table: Table) -> bool:
     return sa.inspect(store.engine).has_table(table.name)
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now().replace(microsecond=0)
-
-
 class NotSupervisor(PermissionError):
     """Spot checks and anomaly reviews are recorded by the street office or the district only."""
 
@@ -242,7 +239,7 @@ def record_spot_check(
                 household_id=row.household_id,
                 visited_at=time_param(store, visited),
                 result=result,
-                checked_at=time_param(store, checked_at or _now()),
+                checked_at=time_param(store, checked_at or local_now(store.settings)),
                 checked_by=checked_by,
                 note=note,
             )
@@ -306,7 +303,7 @@ def record_anomaly_review(
                 grid_id=grid_id,
                 occurred_on=occurred_on.isoformat(),
                 decision=decision,
-                reviewed_at=time_param(store, reviewed_at or _now()),
+                reviewed_at=time_param(store, reviewed_at or local_now(store.settings)),
                 reviewed_by=reviewed_by,
                 note=note,
             )

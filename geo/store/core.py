@@ -12,7 +12,7 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from geo.progress import Progress
 from geo.settings import Settings
 from geo.store import gpkg, schema
 
@@ -32,9 +33,6 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - not on Windows
     fcntl = None  # type: ignore[assignment]
-
-Progress = Callable[[float, str], None]
-"""A progress callback: fraction done in [0, 1] and a short message."""
 
 
 class StoreError(Exception):

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import zoneinfo
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -50,7 +49,6 @@ __all__ = [
     "ensure_issue_refs",
     "load_refs",
     "loading",
-    "local_now",
     "read_issue_refs",
     "read_refs",
 ]
@@ -85,11 +83,6 @@ _LOCK_KEY = 0x51BA1  # pg_advisory_xact_lock key shared by every import
 
 class _NothingToWrite(Exception):
     """Raised inside the transaction to leave it without writing (or bumping counters)."""
-
-
-def local_now(timezone: str = "Asia/Shanghai") -> dt.datetime:
-    """Return the local time now, without a zone, to the second (how times are stored)."""
-    return dt.datetime.now(zoneinfo.ZoneInfo(timezone)).replace(tzinfo=None, microsecond=0)
 
 
 def ensure_issue_refs(store: Store, conn: Connection) -> None:

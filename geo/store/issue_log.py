@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
-import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,7 +70,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, Tabl
 from sqlalchemy.engine import Connection
 
 from geo import issues as rules
-from geo.settings import Settings
+from geo.clock import local_now
 from geo.store import gpkg, schema
 from geo.store.core import Scope, Store, parse_local
 
@@ -136,12 +135,6 @@ MAX_REF = 200
 
 _SEEN: weakref.WeakSet[Store] = weakref.WeakSet()
 _READY: weakref.WeakSet[Store] = weakref.WeakSet()
-
-
-def local_now(settings: Settings | None = None) -> dt.datetime:
-    """Return the current local time (settings ``timezone``) without a zone, to the second."""
-    tz = zoneinfo.ZoneInfo((settings or Settings.from_env()).timezone)
-    return dt.datetime.now(tz).replace(tzinfo=None, microsecond=0)
 
 
 def _has_log(store: Store) -> bool:
