@@ -52,7 +52,6 @@ import weakref
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import CheckConstraint, Column, Index, Integer, Table, Text
@@ -60,7 +59,7 @@ from sqlalchemy.engine import Connection
 
 from geo.clock import local_now
 from geo.store import gpkg, schema
-from geo.store.core import Scope, Store, StoreError, parse_local
+from geo.store.core import Scope, Store, StoreError, frame_from_rows, parse_local
 
 SPOT_RESULTS = ("confirmed", "failed", "unreachable")
 """Outcomes of a spot check by phone."""
@@ -330,13 +329,7 @@ def _read(store: Store, table: Table, where: Any = None, *, scope: Scope) -> pd.
     query = query.order_by(next(iter(table.primary_key.columns)))
     with store.engine.connect() as conn:
         rows = conn.execute(query).all()
-    cols = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    data = {}
-    for n, values in zip(names, cols, strict=True):
-        arr = np.empty(len(values), dtype=object)
-        arr[:] = values
-        data[n] = pd.Series(arr, dtype=object)
-    return _typed(pd.DataFrame(data), table.name)
+    return _typed(frame_from_rows(rows, names), table.name)
 
 
 def _typed(frame: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -72,7 +72,7 @@ from sqlalchemy.engine import Connection
 from geo import issues as rules
 from geo.clock import local_now
 from geo.store import gpkg, schema
-from geo.store.core import Scope, Store, parse_local
+from geo.store.core import Scope, Store, frame_from_rows, parse_local
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -197,15 +197,6 @@ def _event_row(store: Store, issue_id: int, e: rules.Event, ref: str | None = No
 # ------------------------------------------------------------------ reads
 
 
-def _frame(rows: Sequence[Sequence[Any]], names: Sequence[str]) -> pd.DataFrame:
-    data = {}
-    for i, n in enumerate(names):
-        arr = np.empty(len(rows), dtype=object)
-        arr[:] = [r[i] for r in rows]
-        data[n] = pd.Series(arr, dtype=object)
-    return pd.DataFrame(data)
-
-
 def read_issue(store: Store, issue_id: int, *, scope: Scope) -> dict[str, Any]:
     """Return one issue's row as a dict (times as ``datetime``), or raise ``LookupError``.
 
@@ -234,7 +225,7 @@ def _events_of(conn: Connection, store: Store, issue_id: int) -> pd.DataFrame:
     e = issue_events
     q = sa.select(*(e.c[n] for n in EVENT_COLUMNS)).where(e.c.issue_id == int(issue_id))
     rows = conn.execute(q.order_by(e.c.at, e.c.event_id)).all()
-    frame = _frame(rows, EVENT_COLUMNS)
+    frame = frame_from_rows(rows, EVENT_COLUMNS)
     frame["at"] = parse_local(frame["at"]) if len(frame) else frame["at"].astype("datetime64[s]")
     frame["event_id"] = frame["event_id"].astype(np.int64)
     frame["issue_id"] = frame["issue_id"].astype(np.int64)
@@ -242,7 +233,7 @@ def _events_of(conn: Connection, store: Store, issue_id: int) -> pd.DataFrame:
 
 
 def _empty_events() -> pd.DataFrame:
-    frame = _frame([], EVENT_COLUMNS)
+    frame = frame_from_rows([], EVENT_COLUMNS)
     frame["at"] = frame["at"].astype("datetime64[s]")
     return frame
 
@@ -356,7 +347,7 @@ def read_issue_data(
         with store.engine.connect() as conn:
             rows = conn.execute(q).all()
         if rows:
-            events = _frame(rows, ["issue_id", "at", "action"])
+            events = frame_from_rows(rows, ["issue_id", "at", "action"])
             events["issue_id"] = events["issue_id"].astype(np.int64)
             events["at"] = parse_local(events["at"])
     return issues, events
@@ -794,7 +785,9 @@ def escalate_all(store: Store, *, now: dt.datetime | None = None) -> Escalation:
         query = _candidates(store, now)
         if conn.in_transaction() and store.backend == "postgresql":
             query = query.with_for_update()
-        frame = _frame(conn.execute(query).all(), ["issue_id", "status", "level", "opened_at", "due_at"])
+        frame = frame_from_rows(
+            conn.execute(query).all(), ["issue_id", "status", "level", "opened_at", "due_at"]
+        )
         for col in ("opened_at", "due_at"):
             frame[col] = parse_local(frame[col]) if len(frame) else frame[col].astype("datetime64[s]")
         frame["issue_id"] = frame["issue_id"].astype(np.int64)

@@ -39,7 +39,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection
 
 from geo.store import audit, schema
-from geo.store.core import Scope, Store, StoreError, _first_line, parse_local
+from geo.store.core import Scope, Store, StoreError, _first_line, parse_local, query_frame
 
 __all__ = [
     "AUDIT",
@@ -467,17 +467,7 @@ SUMMARY_COLUMNS = ("household_id", "visits", "last_visit_at", "last_outcome", "l
 
 def _frame(conn: Connection, query: sa.Select[Any], names: list[str], params: dict[str, Any]) -> pd.DataFrame:
     """Run ``query`` and build a frame of object columns (no string inference), times parsed."""
-    result = conn.execute(query, params)
-    cursor = result.cursor
-    assert cursor is not None
-    rows = cursor.fetchall()
-    result.close()
-    data: dict[str, pd.Series] = {}
-    for j, name in enumerate(names):
-        values = np.empty(len(rows), dtype=object)
-        values[:] = [r[j] for r in rows]
-        data[name] = pd.Series(values, dtype=object)
-    frame = pd.DataFrame(data, columns=names)
+    frame = query_frame(conn, query, names, params)
     for name in names:
         if name in _TIMES:
             frame[name] = parse_local(frame[name].where(frame[name].notna(), None))
