@@ -71,6 +71,7 @@ from sqlalchemy.engine import Connection
 
 from geo import issues as rules
 from geo.clock import local_now
+from geo.issues import IssueInvalid, NewIssue  # re-exported: defined with the rules
 from geo.store import gpkg, schema
 from geo.store.core import Scope, Store, frame_from_rows, parse_local
 
@@ -126,12 +127,6 @@ issue_events = Table(
 EVENT_COLUMNS = ("event_id", "issue_id", "at", "actor", "action", "from_status", "to_status",
                  "from_level", "to_level", "note", "ref")  # fmt: skip
 """The columns of :func:`read_history`, in order."""
-
-MAX_CATEGORY = 40
-"""Longest category accepted, in characters."""
-
-MAX_REF = 200
-"""Longest external reference accepted, in characters."""
 
 _SEEN: weakref.WeakSet[Store] = weakref.WeakSet()
 _READY: weakref.WeakSet[Store] = weakref.WeakSet()
@@ -369,28 +364,6 @@ def actors_for(store: Store, committee_id: str, *, scope: Scope) -> pd.DataFrame
 
 
 @dataclass(frozen=True)
-class NewIssue:
-    """An issue to open. ``grid_id`` may be left out when a building or household says where it is.
-
-    ``level`` defaults to ``building`` when a building is known, else
-    ``grid``. ``opened_at`` defaults to now; ``ref`` is an external
-    reference (e.g. ``hotline:2024-001234``) that makes opening it twice a
-    no-op.
-    """
-
-    category: str
-    source: str
-    grid_id: str | None = None
-    building_id: str | None = None
-    household_id: str | None = None
-    level: str | None = None
-    title: str = ""
-    opened_at: dt.datetime | None = None
-    note: str = ""
-    ref: str | None = None
-
-
-@dataclass(frozen=True)
 class Opened:
     """The result of opening one issue: its id, and whether it is new (false: ``ref`` was known)."""
 
@@ -398,47 +371,8 @@ class Opened:
     created: bool
 
 
-class IssueInvalid(ValueError):
-    """A new issue that cannot be opened: which one (``row``, counted from 1), which ``field``, why."""
-
-    def __init__(self, row: int, field: str, message: str, *, single: bool = False) -> None:
-        super().__init__(f"{field}: {message}" if single else f"issue {row}, {field}: {message}")
-        self.row = row
-        self.field = field
-
-
 def _text(value: object) -> str:
     return "" if value is None else str(value).strip()
-
-
-def _check_new(n: int, d: NewIssue, now: dt.datetime, single: bool) -> list[IssueInvalid]:
-    """Check what needs no database; return every problem of issue ``n``."""
-    out = []
-
-    def bad(fld: str, msg: str) -> None:
-        out.append(IssueInvalid(n, fld, msg, single=single))
-
-    if not _text(d.category):
-        bad("category", "a category is required (e.g. 加装电梯, 物业管理, 停车难)")
-    elif len(_text(d.category)) > MAX_CATEGORY:
-        bad("category", f"{len(_text(d.category))} characters; at most {MAX_CATEGORY}")
-    if d.source not in schema.SOURCES:
-        bad("source", f"{d.source!r} is not a source; use {', '.join(schema.SOURCES)}")
-    if d.level is not None and d.level not in schema.LEVELS:
-        bad("level", f"{d.level!r} is not a level; use {', '.join(schema.LEVELS)}")
-    if d.level == "building" and not (_text(d.building_id) or _text(d.household_id)):
-        bad("level", "an issue at building level needs its building (or household)")
-    if not (_text(d.grid_id) or _text(d.building_id) or _text(d.household_id)):
-        bad("grid_id", "where is it? give a grid, a building or a household")
-    if len(_text(d.title)) > rules.MAX_TITLE:
-        bad("title", f"{len(_text(d.title))} characters; at most {rules.MAX_TITLE}")
-    if len(_text(d.note)) > rules.MAX_NOTE:
-        bad("note", f"{len(_text(d.note))} characters; at most {rules.MAX_NOTE}")
-    if d.ref is not None and (not _text(d.ref) or len(_text(d.ref)) > MAX_REF):
-        bad("ref", f"an external reference has 1 to {MAX_REF} characters")
-    if d.opened_at is not None and d.opened_at.replace(microsecond=0) > now:
-        bad("opened_at", f"{d.opened_at:%Y-%m-%d %H:%M:%S} is in the future (now {now:%Y-%m-%d %H:%M:%S})")
-    return out
 
 
 def _lookup(
@@ -524,13 +458,10 @@ def open_issues(
     who = rules.check_actor(actor)
     now = (now or local_now(store.settings)).replace(microsecond=0)
     single = len(drafts) == 1
-    problems = [p for n, d in enumerate(drafts, start=1) for p in _check_new(n, d, now, single)]
-    refs = [_text(d.ref) for d in drafts if d.ref is not None]
-    dup = sorted({r for r in refs if refs.count(r) > 1})
-    if dup:
-        problems.append(IssueInvalid(0, "ref", f"reference(s) given twice: {', '.join(dup)}", single=True))
+    problems = rules.check_new_issues(drafts, now=now)
     if problems:
         raise problems[0]
+    refs = [_text(d.ref) for d in drafts if d.ref is not None]
     if not drafts:
         return []
     ensure_issue_log(store)
