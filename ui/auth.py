@@ -35,6 +35,7 @@ import streamlit as st
 
 from geo import auth as core
 from geo import sessions
+from geo.access import Sight
 from geo.clock import local_now
 from geo.store import OutOfScope, Scope, number_id
 from geo.store import audit as trail
@@ -256,6 +257,11 @@ def visible_committees() -> frozenset[str] | None:
 def visible_streets() -> frozenset[str] | None:
     """Return streets whose every grid is visible (None: all)."""
     return _visible("street")
+
+
+def sight() -> Sight:
+    """Return what the session may see figures of, per level (the rules are in :mod:`geo.access`)."""
+    return Sight(grids=visible_grids(), committees=visible_committees(), streets=visible_streets())
 
 
 def sees(level: str, area_id: str) -> bool:

@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from geo import assess, export, maps, office
+from geo.access import aggregates_in_sight, pace_of_own_grids, restrict, staffing_in_sight
 from geo.areas import grids_in_area
 from geo.live_office import LiveOffice
 from geo.privacy import mask_frame
@@ -59,7 +60,7 @@ def area_grids(street_id: str | None, committee_id: str | None) -> list[str] | N
         return None if visible is None else sorted(visible)
     layers = data.layers()
     ids = grids_in_area(layers.grids, layers.committees, street_id=street_id, committee_id=committee_id)
-    return [g for g in ids.tolist() if visible is None or g in visible]
+    return restrict(ids, visible).tolist()
 
 
 # ------------------------------------------------------------------ frames
@@ -134,7 +135,7 @@ def _map_html(
     visible: frozenset[str] | None = None,
 ) -> str:
     u = _uncovered(versions, start, end, below, grids)
-    metrics = u.metrics if visible is None else u.metrics[u.metrics.index.isin(visible)]
+    metrics = restrict(u.metrics, visible)
     layers = data.layers()
     bounds = None
     if grids is not None:
@@ -202,10 +203,7 @@ def pace_rows(level: str, street_id: str | None, committee_id: str | None) -> pd
         names = pd.DataFrame({"street_name": layers.streets.set_index("street_id")["name"]})
     if keep is not None:
         p = p[p.index.isin(keep)]
-    seen = {"grid": auth.visible_grids, "committee": auth.visible_committees, "street": auth.visible_streets}
-    whole = seen[level]() if level in seen else None
-    if whole is not None:  # aggregates only of areas wholly inside the role's scope
-        p = p[p.index.isin(whole)]
+    p = aggregates_in_sight(p, auth.sight(), level)  # only of areas wholly inside the role's scope
     out = names.reindex(p.index).join(p)
     out.index.name = f"{level}_id"
     out = out.reset_index().sort_values(["behind", "gap"], ascending=[False, True], kind="stable")
@@ -533,7 +531,7 @@ def standings_in_area(a: Assessment, street_id: str | None, committee_id: str | 
     visible = auth.visible_grids()
     if visible is not None:  # workers assigned to a grid inside the role's scope
         gw = frames(data.today()).grid_workers
-        s = s[s["worker_id"].isin(gw.loc[gw["grid_id"].isin(visible), "worker_id"])]
+        s = s[s["worker_id"].isin(restrict(gw, visible, on="grid_id")["worker_id"])]
     if committee_id:
         return s[s["committee_id"] == committee_id].reset_index(drop=True)
     if street_id:
@@ -560,12 +558,7 @@ def staffing(level: str, street_id: str | None) -> pd.DataFrame:
     if level == "committee" and street_id:
         keep = layers.committees.loc[layers.committees["street_id"] == street_id, "committee_id"]
         out = out[out["committee_id"].isin(keep)].reset_index(drop=True)
-    if level == "district" and auth.visible_grids() is not None:
-        return out.iloc[0:0]  # the district's own ratio is for the district role
-    whole = {"committee": auth.visible_committees, "street": auth.visible_streets}.get(level, lambda: None)()
-    if whole is not None:
-        out = out[out[f"{level}_id"].isin(whole)].reset_index(drop=True)
-    return out
+    return staffing_in_sight(out, auth.sight(), level)
 
 
 # --------------------------------------------------------------- display
@@ -616,14 +609,14 @@ def area_pace(street_id: str | None, committee_id: str | None) -> pd.Series:
     pace of its own grids together.
     """
     visible = auth.visible_grids()
-    if visible is not None and not (street_id or committee_id):
+    if pace_of_own_grids(auth.sight(), street_id=street_id, committee_id=committee_id):
         as_of, cfg = data.today(), data.settings()
         jan1 = dt.date(as_of.year, 1, 1)
         cut = as_of - dt.timedelta(days=28)
 
         def mine(end: dt.date) -> pd.DataFrame:
             g = data.coverage_index().coverage(jan1, end, level="grid")
-            g = g[g.index.isin(visible)][["households", "visited"]].sum()
+            g = restrict(g, visible)[["households", "visited"]].sum()
             return pd.DataFrame([g], index=["mine"])
 
         p = office.pace(
