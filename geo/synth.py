@@ -42,7 +42,9 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from geo.crs import METRIC
 from geo.progress import Progress
+from geo.settings import Settings
 from geo.store.schema import LEVELS
 
 START = dt.date(2023, 1, 1)
@@ -74,8 +76,8 @@ OUTLINE_LONLAT: tuple[tuple[float, float], ...] = (
 )  # fmt: skip
 DISTRICT_AREA_KM2 = 55.6
 
-_TO_M = Transformer.from_crs("EPSG:4326", "EPSG:32651", always_xy=True)
-_TO_LL = Transformer.from_crs("EPSG:32651", "EPSG:4326", always_xy=True)
+_TO_M = Transformer.from_crs("EPSG:4326", METRIC, always_xy=True)
+_TO_LL = Transformer.from_crs(METRIC, "EPSG:4326", always_xy=True)
 
 ESTATE_STEMS = (
     "曹杨一村", "曹杨二村", "曹杨三村", "曹杨四村", "曹杨五村", "曹杨六村", "曹杨七村", "曹杨八村",
@@ -646,10 +648,11 @@ def _visits(
     day = np.concatenate(day_parts)
     outcome = np.concatenate(outcome_parts)
     n = len(hh)
-    # Time of day: most visits in the 13:00-15:30 window; some mornings; a few late or at weekends.
+    # Time of day: most visits in the walk window (13:00-15:30); some mornings; a few late or at weekends.
     r = rng.random(n)
+    walk_from, walk_to = _clock_seconds(Settings.walk_start), _clock_seconds(Settings.day_end)
     secs = np.where(
-        r < 0.84, rng.integers(13 * 3600, 15 * 3600 + 30 * 60, n),
+        r < 0.84, rng.integers(walk_from, walk_to, n),
         np.where(r < 0.99, rng.integers(9 * 3600, 41_400, n), rng.integers(55_800, 18 * 3600, n)),
     )  # fmt: skip
     weekend = rng.random(n) < 0.003
@@ -691,6 +694,16 @@ def _visits(
         }
     )
     return frame, t
+
+
+def _clock_seconds(clock: str) -> int:
+    """Return seconds after midnight of ``HH:MM``.
+
+    >>> _clock_seconds("15:30")
+    55800
+    """
+    hours, minutes = clock.split(":")
+    return int(hours) * 3600 + int(minutes) * 60
 
 
 def _stamp_strings(seconds: np.ndarray) -> list[str]:

@@ -33,6 +33,7 @@ from geo.route import (
     priority_from_households,
     split_among_workers,
 )
+from geo.settings import Settings
 from geo.store import OutOfScope, Scope, Store, schema
 from geo.store.records import IdempotencyConflict
 from geo.text import plain
@@ -298,8 +299,8 @@ def plan_grid_walk(
     inputs: WalkInputs,
     *,
     on: dt.date,
-    start: str = "13:00",
-    end: str = "15:30",
+    start: str = Settings.walk_start,
+    end: str = Settings.day_end,
     minutes_per_visit: float = 8,
     time_limit_s: float = 1.0,
     weights: PriorityWeights | None = None,
@@ -330,8 +331,8 @@ def plan_team_walk(
     inputs: WalkInputs,
     *,
     on: dt.date,
-    start: str = "13:00",
-    end: str = "15:30",
+    start: str = Settings.walk_start,
+    end: str = Settings.day_end,
     minutes_per_visit: float = 8,
     time_limit_s: float = 2.5,
     weights: PriorityWeights | None = None,

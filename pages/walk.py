@@ -65,7 +65,9 @@ st.query_params["committee" if mode == "team" else "grid"] = area_id
 with st.expander(plain(wd.settings_label()), expanded=False):
     c1, c2, c3, c4 = st.columns(4)
     day = c1.date_input(t("walk.day"), value=data.today(), key="walk_day")
-    start = c2.time_input(t("walk.start"), value=wd.clock("13:00"), step=900, key="walk_start")
+    start = c2.time_input(
+        t("walk.start"), value=wd.clock(data.settings().walk_start), step=900, key="walk_start"
+    )
     end = c3.time_input(t("walk.end"), value=wd.clock(data.settings().day_end), step=900, key="walk_end")
     minutes = c4.number_input(
         t("walk.minutes"), min_value=2, max_value=60, value=8, step=1, key="walk_minutes"

@@ -79,7 +79,7 @@ def settings_label() -> str:
     """Return the label of the day-and-times expander, showing the current choice."""
     ss = st.session_state
     day = ss.get("walk_day") or data.today()
-    start = ss.get("walk_start") or clock("13:00")
+    start = ss.get("walk_start") or clock(data.settings().walk_start)
     end = ss.get("walk_end") or clock(data.settings().day_end)
     minutes = ss.get("walk_minutes") or 8
     return t(

@@ -17,7 +17,7 @@ from folium.map import Layer
 from folium.template import Template
 
 from geo.maps.assets import _SCHEME_RE, ASSETS_DIR, leaflet_links
-from geo.maps.classify import BASEMAPS, Basemap, Lang, Metric, Scheme, _text
+from geo.maps.classify import BASEMAPS, FIXED_THRESHOLDS, Basemap, Lang, Metric, Scheme, _text
 from geo.maps.payload import _check_grids, geometry_payload, payload_json
 from geo.maps.style import style_payload
 from geo.office.lagging import DEFAULT_BELOW
@@ -529,7 +529,7 @@ def blind_spot_map(
     lang_ = "en" if lang == "en" else "zh"
     if payload is None:
         payload = geometry_payload(grids)
-    breaks = sorted({0.5, 0.75, 0.9, float(below)} - {0.0, 1.0})
+    breaks = sorted({*FIXED_THRESHOLDS["coverage"], float(below)} - {0.0, 1.0})
     style = style_payload(
         payload["grids"]["id"],
         metrics,

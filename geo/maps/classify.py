@@ -16,6 +16,8 @@ from typing import Final, Literal
 
 import numpy as np
 
+from geo.settings import Settings
+
 Metric = Literal["coverage", "open_issues_per_100", "overdue_issues", "bivariate"]
 Scheme = Literal["fixed", "quantiles", "natural_breaks"]
 Lang = Literal["zh", "en"]
@@ -72,7 +74,8 @@ BIVARIATE_COLOURS: Final = (
 
 #: Fixed class thresholds (lower edges of classes 2..k, classes closed on the left).
 FIXED_THRESHOLDS: Final[dict[str, tuple[float, ...]]] = {
-    "coverage": (0.5, 0.75, 0.9),
+    # Read once per process, as the app reads its settings (ui.data.settings).
+    "coverage": tuple(Settings.from_env().coverage_classes),
     "open_issues_per_100": (1.0, 2.0, 5.0),
     "overdue_issues": (1.0, 2.0, 5.0),
 }

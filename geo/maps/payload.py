@@ -12,6 +12,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from geo.settings import Settings
+
 _GRID_COLUMNS: Final = (
     "grid_id",
     "committee_id",
@@ -22,8 +24,8 @@ _GRID_COLUMNS: Final = (
 )
 
 
-# Projected CRS for metric work in Shanghai (UTM zone 51N).
-_METRIC_CRS: Final = 32651
+# Projected CRS for metric work (settings metric_crs, UTM zone 51N for Shanghai), read once per process.
+_METRIC_CRS: Final = Settings.from_env().metric_crs
 
 
 def _check_grids(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

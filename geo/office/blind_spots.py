@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.crs import METRIC
 from geo.office.lagging import DEFAULT_BELOW
 
 
@@ -92,7 +93,7 @@ def blind_spots(
     min_grids: int = 1,
     min_shared_m: float = 5.0,
     gap_m: float = 0.5,
-    metric_crs: str = "EPSG:32651",
+    metric_crs: str = METRIC,
 ) -> gpd.GeoDataFrame:
     """Merge adjacent low-coverage grids into blind spots, largest gap first.
 

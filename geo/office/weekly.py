@@ -25,6 +25,9 @@ WORKER_LEVELS = ("building", "grid")
 """Issue levels a grid's own workers answer for (小事不出楼，大事不出网格)."""
 
 
+_DAY_END = dt.time.fromisoformat(Settings.day_end)
+
+
 @dataclass(frozen=True)
 class CheckRules:
     """Thresholds of the weekly check's anomaly flags and spot checks.
@@ -35,7 +38,7 @@ class CheckRules:
     datetime.time(16, 0)
     """
 
-    day_end: dt.time = dt.time(15, 30)
+    day_end: dt.time = _DAY_END
     """Visits recorded after this time of day are flagged ``after_hours``."""
     burst_gap_minutes: float = 2.0
     """Door visits by one worker this close together form a burst ..."""
