@@ -10,51 +10,25 @@ from those modules.
 
 from __future__ import annotations
 
-from geo.live_office import LiveOffice, office_frames_from_store
-from geo.maps.builders import blind_spot_map
-from geo.office import (
-    ANOMALY_KINDS,
-    DEFAULT_BELOW,
-    WORKER_LEVELS,
-    CheckRules,
-    OfficeFrames,
-    WeeklyCheck,
-    WorkCalendar,
-    blind_spots,
-    burn_up,
-    burn_up_chart,
-    grid_adjacency,
-    households_not_met,
-    lagging_grids,
-    not_met_by_grid,
-    not_met_households,
-    not_met_since,
-    pace,
-    pace_from_index,
-    weekly_check,
-)
+from types import ModuleType
+from typing import Any
 
-__all__ = [
-    "ANOMALY_KINDS",
-    "DEFAULT_BELOW",
-    "WORKER_LEVELS",
-    "CheckRules",
-    "LiveOffice",
-    "OfficeFrames",
-    "WeeklyCheck",
-    "WorkCalendar",
-    "blind_spot_map",
-    "blind_spots",
-    "burn_up",
-    "burn_up_chart",
-    "grid_adjacency",
-    "households_not_met",
-    "lagging_grids",
-    "not_met_by_grid",
-    "not_met_households",
-    "not_met_since",
-    "office_frames_from_store",
-    "pace",
-    "pace_from_index",
-    "weekly_check",
-]
+from geo import live_office, office
+from geo.maps import builders
+
+_HOMES: dict[str, ModuleType] = {
+    **dict.fromkeys(office.__all__, office),
+    "LiveOffice": live_office,
+    "office_frames_from_store": live_office,
+    "blind_spot_map": builders,
+}
+
+__all__ = sorted(_HOMES)  # served by __getattr__ below
+
+
+def __getattr__(name: str) -> Any:
+    """Return a name from its new home (PEP 562), so ``from geo.uncovered import X`` keeps working."""
+    try:
+        return getattr(_HOMES[name], name)
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
