@@ -26,7 +26,15 @@ from typing import TypeVar
 
 import pandas as pd
 
-__all__ = ["Sight", "Visible", "aggregates_in_sight", "pace_of_own_grids", "restrict", "staffing_in_sight"]
+__all__ = [
+    "Sight",
+    "Visible",
+    "aggregates_in_sight",
+    "pace_of_own_grids",
+    "restrict",
+    "staffing_in_sight",
+    "workers_in_sight",
+]
 
 Visible = Collection[str] | None
 """The grid ids a session may see figures of; ``None`` for every grid."""
@@ -140,3 +148,17 @@ def pace_of_own_grids(sight: Sight, *, street_id: str | None, committee_id: str 
     False
     """
     return not sight.whole_district and not (street_id or committee_id)
+
+
+def workers_in_sight(rows: pd.DataFrame, grid_workers: pd.DataFrame, visible: Visible) -> pd.DataFrame:
+    """Return the rows of workers assigned to a grid in ``visible`` (all rows for ``None``).
+
+    >>> import pandas as pd
+    >>> gw = pd.DataFrame({"grid_id": ["G1", "G2"], "worker_id": ["W1", "W2"]})
+    >>> s = pd.DataFrame({"worker_id": ["W1", "W2", "W3"], "points": [12, 10, 9]})
+    >>> workers_in_sight(s, gw, {"G2"})["worker_id"].tolist()
+    ['W2']
+    """
+    if visible is None:
+        return rows
+    return rows[rows["worker_id"].isin(restrict(grid_workers, visible, on="grid_id")["worker_id"])]

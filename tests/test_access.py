@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geo.access import Sight, aggregates_in_sight, pace_of_own_grids, restrict, staffing_in_sight
+from geo.access import (
+    Sight,
+    aggregates_in_sight,
+    pace_of_own_grids,
+    restrict,
+    staffing_in_sight,
+    workers_in_sight,
+)
 
 IDS = [f"G{i}" for i in range(8)]
 
@@ -79,3 +86,10 @@ def test_pace_of_own_grids_only_without_a_chosen_area_and_without_the_whole_dist
     assert not pace_of_own_grids(STREET_ROLE, street_id="S1", committee_id=None)
     assert not pace_of_own_grids(STREET_ROLE, street_id=None, committee_id="C1")
     assert not pace_of_own_grids(Sight(), street_id=None, committee_id=None)
+
+
+def test_workers_in_sight_are_those_assigned_to_a_visible_grid() -> None:
+    gw = pd.DataFrame({"grid_id": ["G1", "G2", "G2"], "worker_id": ["W1", "W2", "W3"]})
+    standings = pd.DataFrame({"worker_id": ["W3", "W1", "W4"], "points": [9, 12, 11]})
+    pd.testing.assert_frame_equal(workers_in_sight(standings, gw, {"G2"}), standings.iloc[[0]])
+    assert workers_in_sight(standings, gw, None) is standings

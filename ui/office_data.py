@@ -19,7 +19,13 @@ import pandas as pd
 import streamlit as st
 
 from geo import assess, export, maps, office
-from geo.access import aggregates_in_sight, pace_of_own_grids, restrict, staffing_in_sight
+from geo.access import (
+    aggregates_in_sight,
+    pace_of_own_grids,
+    restrict,
+    staffing_in_sight,
+    workers_in_sight,
+)
 from geo.areas import grids_in_area
 from geo.live_office import LiveOffice
 from geo.privacy import mask_frame
@@ -529,9 +535,8 @@ def standings_in_area(a: Assessment, street_id: str | None, committee_id: str | 
     """Return the standings of workers whose committee is in the sidebar's area."""
     s = a.standings
     visible = auth.visible_grids()
-    if visible is not None:  # workers assigned to a grid inside the role's scope
-        gw = frames(data.today()).grid_workers
-        s = s[s["worker_id"].isin(restrict(gw, visible, on="grid_id")["worker_id"])]
+    if visible is not None:  # the frames are read only for a role that does not see every grid
+        s = workers_in_sight(s, frames(data.today()).grid_workers, visible)
     if committee_id:
         return s[s["committee_id"] == committee_id].reset_index(drop=True)
     if street_id:
