@@ -6,7 +6,7 @@ loses points, each on a dated ledger line, for:
 - ``behind_pace``: a grid the worker leads (网格长, the named person of the
   block) is behind the yearly pace at a quarter's end (or every month's,
   ``pace_every``) — coverage below
-  ``expected × (1 - pace_slack)`` (see :func:`geo.uncovered.pace`);
+  ``expected × (1 - pace_slack)`` (see :func:`geo.office.pace.pace`);
 - ``overdue_issue``: an issue at a level the grid's workers answer for
   (building or grid: 小事不出楼，大事不出网格), in a grid the worker leads,
   passed its time limit without being closed — dated on its due day;
@@ -44,7 +44,9 @@ import numpy as np
 import pandas as pd
 
 from geo import words
-from geo.uncovered import WORKER_LEVELS, WorkCalendar, pace
+from geo.office.calendar import WorkCalendar
+from geo.office.pace import pace
+from geo.office.weekly import WORKER_LEVELS
 
 if TYPE_CHECKING:
     import altair as alt
@@ -166,7 +168,7 @@ def pace_history(
     """Return each grid's pace at every quarter's (or month's) end of the year up to ``as_of``.
 
     Rows ``grid_id, date, coverage, expected, behind`` (grids with occupied
-    households only), from :func:`geo.uncovered.pace` with ``slack``.
+    households only), from :func:`geo.office.pace.pace` with ``slack``.
     """
     parts = []
     jan1 = dt.date(as_of.year, 1, 1)

@@ -76,6 +76,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from geo import words
+from geo.clock import local_now
 from geo.settings import Settings
 from geo.store import Scope, Store, audit
 from geo.store import accounts as acc
@@ -318,7 +319,7 @@ def _clean_sso(sso: str | None) -> str | None:
 
 
 def _now(store: Store, now: dt.datetime | None) -> dt.datetime:
-    return (now or audit.local_now(store)).replace(tzinfo=None, microsecond=0)
+    return (now or local_now(store.settings)).replace(tzinfo=None, microsecond=0)
 
 
 def _actor(by: str) -> dict[str, str]:
@@ -656,7 +657,7 @@ def create_demo_accounts(store: Store) -> list[tuple[str, str, str, tuple[str, .
     lockout, enabled). Demo only.
     """
     areas = demo_areas(store)
-    when = audit.local_now(store)
+    when = local_now(store.settings)
     out = []
     for role in ROLES:
         name = f"demo-{role}"

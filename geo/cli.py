@@ -12,12 +12,9 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from geo.settings import Settings
-
-if TYPE_CHECKING:
-    from geo.store import Store
 
 EXIT_ERROR = 1
 
@@ -46,19 +43,6 @@ def _progress(enabled: bool) -> tuple[Callable[[float, str], None], Callable[[],
         bar.update(max(0, round(fraction * 100) - bar.n))
 
     return update, bar.close
-
-
-def _open_district(db: str) -> Store:
-    """Open an existing database that holds a district (one clear error otherwise)."""
-    from geo.store import open_store
-
-    store = open_store(db)
-    if not store.has_schema():
-        store.close()
-        # Name the file or database, never a URL (it may carry a password).
-        where = str(store.path) if store.path is not None else f"database {store.engine.url.database}"
-        raise CliError(f"{where} holds no district (no sibai tables); build one with `sibai demo --db ...`")
-    return store
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -97,12 +81,14 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
     if args.to < args.from_:
         raise CliError(f"the period ends ({args.to}) before it starts ({args.from_})")
-    with _open_district(args.db) as store:
+    from geo.commands import open_district
+
+    with open_district(args.db) as store:
         # The CLI is an operator's tool on the server: it reads the whole district (docs/security.md),
         # from the snapshot that the app keeps beside the database (built and saved if there is none).
         index = LiveCoverage(store).current()
+    from geo.clock import local_now
     from geo.figures import counted_at
-    from geo.visits import local_now
 
     # Issue counts move with the escalation clock: taken at one moment (the app's: now), printed with them.
     now = args.now or local_now(store.settings)
@@ -122,9 +108,10 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from geo.commands import open_district
     from geo.integrity import check_district
 
-    with _open_district(args.db) as store:
+    with open_district(args.db) as store:
         result = check_district(store)
     width = max(len(c) for c in result["check"])
     for check, n in result.itertuples(index=False):

@@ -32,6 +32,8 @@ import pyproj
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
+from geo.settings import Settings
+
 __all__ = [
     "BD09",
     "CGCS2000",
@@ -63,8 +65,8 @@ WGS84: Final = "EPSG:4326"
 CGCS2000: Final = "EPSG:4490"
 """China Geodetic Coordinate System 2000; treated as equal to :data:`WGS84`."""
 
-METRIC: Final = "EPSG:32651"
-"""Projected CRS for work in metres: UTM zone 51N."""
+METRIC: Final = Settings.from_env().metric_crs
+"""Projected CRS for work in metres (settings ``metric_crs``, UTM zone 51N), read once per process."""
 
 GCJ02: Final = "gcj02"
 """Name accepted by :func:`to_wgs84` for frames whose coordinates are GCJ-02."""

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 from geo import words
+from geo.progress import Progress
 from geo.settings import DEFAULT_DB
 from geo.store import Store
 from geo.synth import build_district
-
-Progress = Callable[[float, str], object]
-"""A progress callback: fraction done in [0, 1] and a short message (its return value is ignored)."""
 
 
 def _step(name: str, lang: str) -> str:

@@ -35,8 +35,8 @@ import pandas as pd
 
 from geo import words
 from geo.areas import Crumb, UnknownArea
+from geo.maps.builders import building_map  # re-exported: the builder lives with the other maps
 from geo.store.schema import TAGS
-from geo.text import plain
 
 __all__ = [
     "FILTERS",
@@ -445,114 +445,6 @@ def drill_trail(
             Crumb("household", household_id, str(unit) if isinstance(unit, str) and unit else household_id)
         )
     return out
-
-
-# --------------------------------------------------------------------- map
-
-_MAP_LABELS: Final = words.by_lang("households.map.")
-
-
-def building_map(
-    buildings: gpd.GeoDataFrame,
-    metrics: pd.DataFrame,
-    *,
-    grid: gpd.GeoDataFrame,
-    committee_name: str = "",
-    selected: str | None = None,
-    lang: str = "zh",
-    assets: str = "inline",
-    select_on_click: bool = True,
-) -> Any:
-    """Return a folium map of a grid's buildings coloured by their coverage, offline.
-
-    The district map's classes, colours, legend, tooltip and "no occupied
-    households" hatching are reused as they are (:mod:`geo.maps`): each
-    building is drawn as a "grid" of that machinery, its grid and committee
-    standing in for committee and street in the tooltip. The grid's outline is
-    drawn dashed around them.
-
-    Parameters
-    ----------
-    buildings
-        ``building_id, name`` and footprints (EPSG:4326) of the grid's buildings.
-    metrics
-        Indexed by building_id: ``households, coverage, open_issues,
-        overdue_issues`` (a :class:`~geo.coverage.CoverageIndex` building frame).
-    grid
-        One row: ``grid_id, name, committee_id`` and the grid's polygon.
-    selected
-        The building to outline.
-    assets
-        Where Leaflet comes from (:func:`geo.maps.leaflet_links`).
-
-    Examples
-    --------
-    >>> from shapely.geometry import box
-    >>> from geo.maps import find_external_urls
-    >>> g = gpd.GeoDataFrame({"grid_id": ["G1"], "name": ["一村第1网格"], "committee_id": ["C1"]},
-    ...                      geometry=[box(121.40, 31.24, 121.41, 31.25)], crs="EPSG:4326")
-    >>> b = gpd.GeoDataFrame({"building_id": ["B1", "B2"], "name": ["<b>1号</b>", "2号"]},
-    ...     geometry=[box(121.401, 31.241, 121.402, 31.242), box(121.404, 31.241, 121.405, 31.242)],
-    ...     crs="EPSG:4326")
-    >>> m = pd.DataFrame({"households": [10, 0], "coverage": [0.95, float("nan")], "open_issues": [1, 0],
-    ...                   "overdue_issues": [0, 0]}, index=pd.Index(["B1", "B2"], name="building_id"))
-    >>> page = building_map(b, m, grid=g, selected="B1").get_root().render()
-    >>> find_external_urls(page), "<b>1号" in page
-    ([], False)
-    """
-    from geo import maps
-
-    if lang not in _MAP_LABELS:
-        raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
-    if len(grid) != 1:
-        raise ValueError(f"grid must be one row, got {len(grid)}")
-    text = _MAP_LABELS[lang]
-    g = grid.iloc[0]
-    frame = gpd.GeoDataFrame(
-        {
-            "grid_id": buildings["building_id"].astype(str).to_numpy(),
-            "name": buildings["name"].fillna(buildings["building_id"]).astype(str).to_numpy(),
-            "committee_id": str(g["grid_id"]),
-            "committee_name": str(g["name"]),
-            "street_id": str(g["committee_id"]),
-            "street_name": committee_name or str(g["committee_id"]),
-        },
-        geometry=buildings.geometry.to_numpy(),
-        crs=buildings.crs or "EPSG:4326",
-    )
-    outline = gpd.GeoDataFrame(
-        {"committee_id": [str(g["grid_id"])], "street_id": [str(g["committee_id"])]},
-        geometry=[grid.geometry.iloc[0]],
-        crs=grid.crs or "EPSG:4326",
-    )
-    payload = maps.geometry_payload(
-        frame, committees=outline, streets=outline.drop(columns="committee_id"), precision=6, simplify_m=None
-    )
-    sel = selected if selected in set(frame["grid_id"]) else None
-    style = maps.style_payload(
-        payload["grids"]["id"],
-        metrics,
-        metric="coverage",
-        scheme="fixed",
-        lang=lang,  # type: ignore[arg-type]
-        selected=sel,
-        geometry_hash=str(payload["hash"]),
-    )
-    style["labels"] = {**style["labels"], "committee": text["committee"], "street": text["street"]}
-    bounds = tuple(float(x) for x in grid.total_bounds)
-    m = maps.base_map(bounds=bounds, assets=assets, lang=lang)  # type: ignore[arg-type]
-    # The grid layer carries the SibaiMap library, so it goes first; the
-    # outline on top lets clicks through.
-    maps.GridLayer(payload, style, name=plain(text["grids"]), select_on_click=select_on_click).add_to(m)
-    maps.OutlineLayer(
-        payload,
-        "committees",
-        name=plain(text["outline"]),
-        color="#333333",
-        weight=2.0,
-        dash_array="6 4",
-    ).add_to(m)
-    return m
 
 
 def building_at(buildings: gpd.GeoDataFrame, *, lat: float, lng: float) -> str | None:

@@ -23,13 +23,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from geo import ingest
+from geo.clock import local_now
+from geo.progress import Progress
 from geo.store import Store
 from geo.store import imports as store_imports
 
 __all__ = ["Progress", "import_file"]
-
-Progress = Callable[[float, str], object]
-"""Called with (fraction done, message)."""
 
 
 def import_file(
@@ -112,7 +111,7 @@ def import_file(
     step(0.2, "checking rows")
     checked = ingest.check_rows(
         raw,
-        now=now or store_imports.local_now(store.settings.timezone),
+        now=now or local_now(store.settings),
         source=source,
         issue_limits=dict(store.settings.issue_limits_days),
     )

@@ -73,7 +73,9 @@ __all__ = [
     "ACTIONS",
     "EVENT_ACTIONS",
     "MAX_ACTOR",
+    "MAX_CATEGORY",
     "MAX_NOTE",
+    "MAX_REF",
     "MAX_TITLE",
     "OPEN_STATUSES",
     "RULES",
@@ -81,12 +83,15 @@ __all__ = [
     "Board",
     "Event",
     "IssueFilters",
+    "IssueInvalid",
     "IssueState",
+    "NewIssue",
     "TransitionRefused",
     "allowed_actions",
     "apply_action",
     "check_action",
     "check_actor",
+    "check_new_issues",
     "display_history",
     "display_rows",
     "effective_issues",
@@ -1250,4 +1255,100 @@ def grid_map_metrics(by_grid: pd.DataFrame, coverage: pd.DataFrame) -> pd.DataFr
     out = coverage[["households", "coverage"]].copy()
     for col in ("open_issues", "overdue_issues"):
         out[col] = by_grid[col].reindex(out.index).fillna(0).astype(np.int64) if len(by_grid) else 0
+    return out
+
+
+# ----------------------------------------------------------------- opening
+
+MAX_CATEGORY = 40
+"""Longest category accepted, in characters."""
+
+MAX_REF = 200
+"""Longest external reference accepted, in characters."""
+
+
+@dataclass(frozen=True)
+class NewIssue:
+    """An issue to open. ``grid_id`` may be left out when a building or household says where it is.
+
+    ``level`` defaults to ``building`` when a building is known, else
+    ``grid``. ``opened_at`` defaults to now; ``ref`` is an external
+    reference (e.g. ``hotline:2024-001234``) that makes opening it twice a
+    no-op. ``source`` defaults to ``visit``: a need found on a visit
+    (:func:`geo.store.records.record_visit`) gives only its category, level
+    and title, and the visit says the rest.
+    """
+
+    category: str
+    source: str = "visit"
+    grid_id: str | None = None
+    building_id: str | None = None
+    household_id: str | None = None
+    level: str | None = None
+    title: str = ""
+    opened_at: dt.datetime | None = None
+    note: str = ""
+    ref: str | None = None
+
+
+class IssueInvalid(ValueError):
+    """A new issue that cannot be opened: which one (``row``, counted from 1), which ``field``, why."""
+
+    def __init__(self, row: int, field: str, message: str, *, single: bool = False) -> None:
+        super().__init__(f"{field}: {message}" if single else f"issue {row}, {field}: {message}")
+        self.row = row
+        self.field = field
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def check_new_issues(drafts: Sequence[NewIssue], *, now: dt.datetime) -> list[IssueInvalid]:
+    """Return every problem of ``drafts`` that needs no database, in draft order.
+
+    Examples
+    --------
+    >>> now = dt.datetime(2026, 11, 30, 14, 0)
+    >>> [str(p) for p in check_new_issues([NewIssue("停车难", source="fax", grid_id="G1")], now=now)]
+    ["source: 'fax' is not a source; use visit, hotline, online"]
+    >>> check_new_issues([NewIssue("停车难", grid_id="G1")], now=now)
+    []
+    """
+    single = len(drafts) == 1
+    problems = [p for n, d in enumerate(drafts, start=1) for p in _check_new(n, d, now, single)]
+    refs = [_text(d.ref) for d in drafts if d.ref is not None]
+    dup = sorted({r for r in refs if refs.count(r) > 1})
+    if dup:
+        problems.append(IssueInvalid(0, "ref", f"reference(s) given twice: {', '.join(dup)}", single=True))
+    return problems
+
+
+def _check_new(n: int, d: NewIssue, now: dt.datetime, single: bool) -> list[IssueInvalid]:
+    """Check what needs no database; return every problem of issue ``n``."""
+    out = []
+
+    def bad(fld: str, msg: str) -> None:
+        out.append(IssueInvalid(n, fld, msg, single=single))
+
+    if not _text(d.category):
+        bad("category", "a category is required (e.g. 加装电梯, 物业管理, 停车难)")
+    elif len(_text(d.category)) > MAX_CATEGORY:
+        bad("category", f"{len(_text(d.category))} characters; at most {MAX_CATEGORY}")
+    if d.source not in SOURCES:
+        bad("source", f"{d.source!r} is not a source; use {', '.join(SOURCES)}")
+    if d.level is not None and d.level not in LEVELS:
+        bad("level", f"{d.level!r} is not a level; use {', '.join(LEVELS)}")
+    if d.level == "building" and not (_text(d.building_id) or _text(d.household_id)):
+        bad("level", "an issue at building level needs its building (or household)")
+    if not (_text(d.grid_id) or _text(d.building_id) or _text(d.household_id)):
+        bad("grid_id", "where is it? give a grid, a building or a household")
+    if len(_text(d.title)) > MAX_TITLE:
+        bad("title", f"{len(_text(d.title))} characters; at most {MAX_TITLE}")
+    if len(_text(d.note)) > MAX_NOTE:
+        bad("note", f"{len(_text(d.note))} characters; at most {MAX_NOTE}")
+    if d.ref is not None and (not _text(d.ref) or len(_text(d.ref)) > MAX_REF):
+        bad("ref", f"an external reference has 1 to {MAX_REF} characters")
+    if d.opened_at is not None and d.opened_at.replace(microsecond=0) > now:
+        bad("opened_at", f"{d.opened_at:%Y-%m-%d %H:%M:%S} is in the future (now {now:%Y-%m-%d %H:%M:%S})")
     return out

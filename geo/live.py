@@ -16,7 +16,7 @@ reset version, district and snapshot format) and then caught up like any
 rerun; ``sibai coverage`` reads the same snapshot.
 
 Issue counts follow the clock as well as the counters: the index built here
-has the district's local time (:func:`geo.store.issue_log.local_now`, the
+has the district's local time (:func:`geo.clock.local_now`, the
 issues page's ``now``) and the settings' time limits, so an issue that has
 run past its limits counts as overdue on every map and in ``sibai coverage``
 as soon as it does on the issues page, before ``sibai escalate`` writes the
@@ -36,10 +36,11 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from geo.clock import local_now
 from geo.coverage import MERGE_AT, Areas, CoverageIndex, areas_from_frames
 from geo.issues import limits_days
 from geo.store import Scope, Store, schema
-from geo.store.issue_log import issue_marks, local_now, read_changed_issues
+from geo.store.issue_log import issue_marks, read_changed_issues
 
 
 @dataclass

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -49,6 +49,7 @@ from geo.coverage import CoverageIndex, period_bounds
 from geo.maps import classify
 from geo.periods import period_range
 from geo.privacy import round_to, suppress_nested
+from geo.progress import Progress
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -79,7 +80,6 @@ __all__ = [
     "text",
 ]
 
-Progress = Callable[[float, str], None]
 
 MIN_HOUSEHOLDS: Final = 100
 """Fewest occupied households for which a coverage rate (or a grid's class) is published."""

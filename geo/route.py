@@ -32,6 +32,8 @@ import pandas as pd
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from ortools.graph.python import min_cost_flow
 
+from geo.settings import Settings
+
 __all__ = [
     "FIRST_SOLUTIONS",
     "START_LABEL",
@@ -352,8 +354,8 @@ class Walk:
     """Candidate households not in the walk, highest priority first."""
     priority_total: float = 0.0
     """Sum of the priorities of the chosen households."""
-    start: str = "13:00"
-    finish: str = "13:00"
+    start: str = Settings.walk_start
+    finish: str = Settings.walk_start
     """When the walk ends: the last ``leave``, or the return to the start."""
 
     @property
@@ -422,8 +424,8 @@ def plan_walk(
     stops: pd.DataFrame,
     *,
     start_xy: tuple[float, float],
-    start: str = "13:00",
-    end: str = "15:30",
+    start: str = Settings.walk_start,
+    end: str = Settings.day_end,
     minutes_per_visit: float = 8,
     walk_speed_m_per_min: float = 70.0,
     detour_factor: float = 1.3,
@@ -964,8 +966,8 @@ def split_among_workers(
     workers: pd.DataFrame,
     *,
     start_xy: tuple[float, float],
-    start: str = "13:00",
-    end: str = "15:30",
+    start: str = Settings.walk_start,
+    end: str = Settings.day_end,
     minutes_per_visit: float = 8,
     walk_speed_m_per_min: float = 70.0,
     detour_factor: float = 1.3,
@@ -1163,7 +1165,7 @@ def _balanced_assignment(cost: np.ndarray, demand: np.ndarray, cap: int) -> np.n
     return np.asarray(smcf.flows(np.arange(n * k)), dtype=np.int64).reshape(n, k)
 
 
-def _empty_walk(start: str = "13:00") -> Walk:
+def _empty_walk(start: str = Settings.walk_start) -> Walk:
     """Return a walk with no stops (the on-duty worker's)."""
     clock = _clock_from_seconds(_seconds_from_clock(start))
     return Walk(_empty_stops(), 0.0, 0.0, [], 0.0, clock, clock)

@@ -34,6 +34,7 @@ import secrets
 from dataclasses import dataclass
 
 from geo import auth
+from geo.clock import local_now
 from geo.store import Store, audit
 from geo.store import sessions as stored
 
@@ -105,7 +106,7 @@ def token_from_cookie(key: str, value: str | None) -> str | None:
 
 
 def _now(store: Store, now: dt.datetime | None) -> dt.datetime:
-    return (now or audit.local_now(store)).replace(tzinfo=None, microsecond=0)
+    return (now or local_now(store.settings)).replace(tzinfo=None, microsecond=0)
 
 
 def _lang(lang: str) -> str:

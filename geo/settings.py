@@ -52,6 +52,9 @@ class Settings:
     day_start: str = "08:30"
     """Start of the working day; visits recorded earlier are refused by forms."""
 
+    walk_start: str = "13:00"
+    """When an afternoon's walk starts by default (the walk page, ``sibai route``, the demo's visits)."""
+
     day_end: str = "15:30"
     """End of the visiting window (the "330" method); walks must end by then."""
 

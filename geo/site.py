@@ -51,12 +51,13 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from geo.maps import ASSETS_DIR, find_external_urls, leaflet_links, payload_json
+from geo.progress import Progress
 from geo.public import COUNT_COLUMNS, PublicSummary, text
 from geo.public import labels as public_labels
 from geo.text import plain
@@ -72,7 +73,6 @@ __all__ = [
     "write_site",
 ]
 
-Progress = Callable[[float, str], None]
 
 MARKER: Final = ".sibai-public"
 """The file that marks a folder as a public export (so a later export may replace it)."""

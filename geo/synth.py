@@ -33,7 +33,6 @@ True
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,9 +42,10 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from geo.crs import METRIC
+from geo.progress import Progress
+from geo.settings import Settings
 from geo.store.schema import LEVELS
-
-Progress = Callable[[float, str], None]
 
 START = dt.date(2023, 1, 1)
 """First day of generated visits and issues."""
@@ -76,8 +76,8 @@ OUTLINE_LONLAT: tuple[tuple[float, float], ...] = (
 )  # fmt: skip
 DISTRICT_AREA_KM2 = 55.6
 
-_TO_M = Transformer.from_crs("EPSG:4326", "EPSG:32651", always_xy=True)
-_TO_LL = Transformer.from_crs("EPSG:32651", "EPSG:4326", always_xy=True)
+_TO_M = Transformer.from_crs("EPSG:4326", METRIC, always_xy=True)
+_TO_LL = Transformer.from_crs(METRIC, "EPSG:4326", always_xy=True)
 
 ESTATE_STEMS = (
     "曹杨一村", "曹杨二村", "曹杨三村", "曹杨四村", "曹杨五村", "曹杨六村", "曹杨七村", "曹杨八村",
@@ -574,6 +574,47 @@ def _workdays(first: dt.date, last: dt.date) -> np.ndarray:
     return days[keep]
 
 
+def _year_of_visits(
+    first: dt.date,
+    last: dt.date,
+    reach: np.ndarray,
+    h_grid: np.ndarray,
+    occupied: np.ndarray,
+    never: np.ndarray,
+    vulnerable: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return one year's visits as household positions, days (sorted per household) and outcome codes."""
+    nh, ng = len(h_grid), len(reach)
+    days = _workdays(first, last)
+    elapsed = (last - first).days / 365.0 + 1 / 365.0
+    year_reach = reach * rng.uniform(0.93, 1.05, ng)  # year-to-year variation
+    reached = occupied & ~never & (rng.random(nh) < year_reach[h_grid] * elapsed)
+    refused = reached & (rng.random(nh) < 0.02)
+    inaccessible = reached & ~refused & (rng.random(nh) < 0.01)
+    normal = reached & ~refused & ~inaccessible
+    fails = np.minimum(rng.geometric(0.72, nh) - 1, 4)
+    met = normal & (fails < 4)
+    n_nothome = np.where(normal, fails, 0)
+    extra = np.where(met & vulnerable, rng.poisson(1.5 * elapsed, nh), 0)
+    extra += met & (rng.random(nh) < 0.3 * elapsed)
+    vacant_visit = ~occupied & (rng.random(nh) < 0.5 * elapsed)
+    # Outcome sequence per household: not_home x k, then met (+ extra met), or one refusal...
+    n_total = n_nothome + met + extra + refused + inaccessible + vacant_visit
+    idx = np.repeat(np.arange(nh), n_total)
+    pos = np.arange(len(idx)) - np.repeat(np.cumsum(n_total) - n_total, n_total)
+    out = np.full(len(idx), 1, dtype=np.int8)  # not_home
+    out[pos >= n_nothome[idx]] = 0  # met (and extra follow-ups)
+    out[refused[idx]] = 2
+    out[inaccessible[idx]] = 4
+    out[vacant_visit[idx]] = 3
+    # Random workdays; weight busier weeks after holidays a little, then sort per household
+    day = days[rng.integers(0, len(days), len(idx))]
+    order = np.lexsort((day, idx))
+    # Outcomes stay in household order so not_home comes before met.
+    return idx, day[order], out
+
+
 def _visits(
     households: pd.DataFrame,
     buildings: pd.DataFrame,
@@ -599,33 +640,7 @@ def _visits(
     for year in range(START.year, as_of.year + 1):
         first = dt.date(year, 1, 1)
         last = min(dt.date(year, 12, 31), as_of)
-        days = _workdays(first, last)
-        elapsed = (last - first).days / 365.0 + 1 / 365.0
-        year_reach = reach * rng.uniform(0.93, 1.05, ng)  # year-to-year variation
-        reached = occupied & ~never & (rng.random(nh) < year_reach[h_grid] * elapsed)
-        refused = reached & (rng.random(nh) < 0.02)
-        inaccessible = reached & ~refused & (rng.random(nh) < 0.01)
-        normal = reached & ~refused & ~inaccessible
-        fails = np.minimum(rng.geometric(0.72, nh) - 1, 4)
-        met = normal & (fails < 4)
-        n_nothome = np.where(normal, fails, 0)
-        extra = np.where(met & vulnerable, rng.poisson(1.5 * elapsed, nh), 0)
-        extra += met & (rng.random(nh) < 0.3 * elapsed)
-        vacant_visit = ~occupied & (rng.random(nh) < 0.5 * elapsed)
-        # Outcome sequence per household: not_home x k, then met (+ extra met), or one refusal...
-        n_total = n_nothome + met + extra + refused + inaccessible + vacant_visit
-        idx = np.repeat(np.arange(nh), n_total)
-        pos = np.arange(len(idx)) - np.repeat(np.cumsum(n_total) - n_total, n_total)
-        out = np.full(len(idx), 1, dtype=np.int8)  # not_home
-        out[pos >= n_nothome[idx]] = 0  # met (and extra follow-ups)
-        out[refused[idx]] = 2
-        out[inaccessible[idx]] = 4
-        out[vacant_visit[idx]] = 3
-        # Random workdays; weight busier weeks after holidays a little, then sort per household
-        day = days[rng.integers(0, len(days), len(idx))]
-        order = np.lexsort((day, idx))
-        day_sorted = day[order]
-        # Re-assign outcomes in household order so not_home comes before met.
+        idx, day_sorted, out = _year_of_visits(first, last, reach, h_grid, occupied, never, vulnerable, rng)
         hh_parts.append(idx)
         day_parts.append(day_sorted)
         outcome_parts.append(out)
@@ -633,10 +648,11 @@ def _visits(
     day = np.concatenate(day_parts)
     outcome = np.concatenate(outcome_parts)
     n = len(hh)
-    # Time of day: most visits in the 13:00-15:30 window; some mornings; a few late or at weekends.
+    # Time of day: most visits in the walk window (13:00-15:30); some mornings; a few late or at weekends.
     r = rng.random(n)
+    walk_from, walk_to = _clock_seconds(Settings.walk_start), _clock_seconds(Settings.day_end)
     secs = np.where(
-        r < 0.84, rng.integers(13 * 3600, 15 * 3600 + 30 * 60, n),
+        r < 0.84, rng.integers(walk_from, walk_to, n),
         np.where(r < 0.99, rng.integers(9 * 3600, 41_400, n), rng.integers(55_800, 18 * 3600, n)),
     )  # fmt: skip
     weekend = rng.random(n) < 0.003
@@ -678,6 +694,16 @@ def _visits(
         }
     )
     return frame, t
+
+
+def _clock_seconds(clock: str) -> int:
+    """Return seconds after midnight of ``HH:MM``.
+
+    >>> _clock_seconds("15:30")
+    55800
+    """
+    hours, minutes = clock.split(":")
+    return int(hours) * 3600 + int(minutes) * 60
 
 
 def _stamp_strings(seconds: np.ndarray) -> list[str]:

@@ -35,11 +35,11 @@ import dataclasses
 import datetime as dt
 import hashlib
 import secrets
-import zoneinfo
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from geo.clock import local_now
 from geo.settings import Settings
 from geo.store import CHANNELS, OUTCOMES, Scope, Store
 from geo.store.records import NewIssue, NewVisit, Recorded, UnknownRecord, known_ids, record_visit
@@ -151,14 +151,13 @@ def _fmt(value: dt.datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
 
 
-def local_now(settings: Settings | None = None) -> dt.datetime:
-    """Return the current local time (settings ``timezone``, Shanghai) without a zone, to the second."""
-    tz = zoneinfo.ZoneInfo((settings or Settings.from_env()).timezone)
-    return dt.datetime.now(tz).replace(tzinfo=None, microsecond=0)
-
-
-def default_visit_time(now: dt.datetime, *, day_start: str = "08:30", day_end: str = "15:30",
-                       office_close: str = "17:30") -> dt.datetime:  # fmt: skip
+def default_visit_time(
+    now: dt.datetime,
+    *,
+    day_start: str = Settings.day_start,
+    day_end: str = Settings.day_end,
+    office_close: str = Settings.office_close,
+) -> dt.datetime:
     """Return the time a new visit form starts with: now, or the last visiting-window end before it.
 
     During the working day that is ``now`` (to the minute); after the office
@@ -203,8 +202,8 @@ def validate_visit(
     draft: VisitDraft,
     *,
     now: dt.datetime,
-    day_start: str = "08:30",
-    office_close: str = "17:30",
+    day_start: str = Settings.day_start,
+    office_close: str = Settings.office_close,
     max_backdate_days: int = 366,
     known_households: Collection[str] | None = None,
     known_workers: Collection[str] | None = None,

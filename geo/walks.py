@@ -16,13 +16,13 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from geo.crs import lonlat_from_metric, metric_xy
+from geo.crs import metric_xy
+from geo.maps.builders import COLOURS, walk_map  # re-exported: builders live in geo.maps
 from geo.paths import PathNetwork, distance_matrix_from_network, network_from_edges
 from geo.privacy import mask_name
 from geo.route import (
@@ -34,6 +34,7 @@ from geo.route import (
     priority_from_households,
     split_among_workers,
 )
+from geo.settings import Settings
 from geo.store import OutOfScope, Scope, Store, schema
 from geo.store.records import IdempotencyConflict
 from geo.text import plain
@@ -62,14 +63,6 @@ __all__ = [
     "walk_table",
 ]
 
-STOP_STYLE = (
-    "background:{colour};color:#fff;border-radius:50%;width:22px;height:22px;"
-    "line-height:22px;text-align:center;font:bold 12px sans-serif"
-)
-"""A numbered stop marker: plain HTML, no icon font from a CDN."""
-
-COLOURS = ("#c0392b", "#2471a3", "#1e8449", "#b9770e", "#7d3c98", "#117a65", "#a04000", "#2e4053")
-"""One colour per worker on a team map, in worker order (repeats after eight)."""
 
 MAX_CANDIDATES = 150
 """Only the most urgent households go to the solver: an afternoon fits far fewer."""
@@ -309,7 +302,7 @@ def walk_start(
     *,
     day_start: str,
     day_end: str,
-    usual: str = "13:00",
+    usual: str = Settings.walk_start,
     step_minutes: int = 15,
 ) -> WalkStart:
     """Return the start time to plan ``day``'s walk from, given the local time ``now``.
@@ -388,8 +381,8 @@ def plan_grid_walk(
     inputs: WalkInputs,
     *,
     on: dt.date,
-    start: str = "13:00",
-    end: str = "15:30",
+    start: str = Settings.walk_start,
+    end: str = Settings.day_end,
     minutes_per_visit: float = 8,
     time_limit_s: float = 1.0,
     weights: PriorityWeights | None = None,
@@ -420,8 +413,8 @@ def plan_team_walk(
     inputs: WalkInputs,
     *,
     on: dt.date,
-    start: str = "13:00",
-    end: str = "15:30",
+    start: str = Settings.walk_start,
+    end: str = Settings.day_end,
     minutes_per_visit: float = 8,
     time_limit_s: float = 2.5,
     weights: PriorityWeights | None = None,
@@ -508,80 +501,6 @@ def _no_walk() -> Walk:
 
 
 # --------------------------------------------------------------------------- maps
-
-
-def _stop_points(walk: Walk, inputs: WalkInputs) -> tuple[list[float], list[float]]:
-    """Return lon, lat of the office then each stop of ``walk``."""
-    pts = inputs.buildings.drop_duplicates("building_id").set_index("building_id")
-    pts = pts.loc[walk.stops["building_id"], ["x", "y"]]
-    lon, lat = lonlat_from_metric([inputs.office_xy[0], *pts["x"]], [inputs.office_xy[1], *pts["y"]])
-    return [float(v) for v in lon], [float(v) for v in lat]
-
-
-def walk_map(
-    walks: Walk | Mapping[str, Walk],
-    inputs: WalkInputs,
-    *,
-    assets: str = "inline",
-    labels: Mapping[str, str] | None = None,
-) -> folium.Map:
-    """Return an offline map: building footprints, the office, and each walk's numbered stops and path.
-
-    ``walks`` is one walk or several by worker (team mode): each gets a
-    colour of :data:`COLOURS` in order; ``labels`` names them in the layer
-    control. Footprints of buildings on a walk are tinted in its colour.
-    """
-    from geo.maps import offline_map
-
-    named = {"": walks} if isinstance(walks, Walk) else dict(walks)
-    all_lon, all_lat = [], []
-    for walk in named.values():
-        lon, lat = _stop_points(walk, inputs)
-        all_lon += lon
-        all_lat += lat
-    m = offline_map(location=(float(np.mean(all_lat)), float(np.mean(all_lon))), zoom_start=17, assets=assets)
-    colour_of = {
-        b: COLOURS[i % len(COLOURS)] for i, w in enumerate(named.values()) for b in w.stops["building_id"]
-    }
-    if inputs.footprints is not None and len(inputs.footprints):
-        fp = inputs.footprints[["building_id", "name", "geometry"]].copy()
-        # The tooltip is HTML: a building's name is data (imports, forms), shown as plain text.
-        fp["name"] = [plain(n) for n in fp["name"]]
-        fp["colour"] = [colour_of.get(b, "#9e9e9e") for b in fp["building_id"]]
-        folium.GeoJson(
-            fp.to_json(),
-            name="footprints",
-            style_function=lambda f: {
-                "color": "#616161",
-                "weight": 1,
-                "fillColor": f["properties"]["colour"],
-                "fillOpacity": 0.25,
-            },
-            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
-        ).add_to(m)
-    folium.CircleMarker(
-        (all_lat[0], all_lon[0]), radius=7, color="#1a1a1a", fill=True, fill_opacity=1.0, tooltip="office"
-    ).add_to(m)
-    for i, (who, walk) in enumerate(named.items()):
-        colour = COLOURS[i % len(COLOURS)]
-        lon, lat = _stop_points(walk, inputs)
-        group = folium.FeatureGroup(name=plain((labels or {}).get(who, who) or "walk"))
-        path = list(zip(lat, lon, strict=True))
-        if len(path) > 1:
-            folium.PolyLine(path, color=colour, weight=3, opacity=0.85).add_to(group)
-        for n, (la, lo) in enumerate(path[1:], start=1):
-            folium.Marker(
-                (la, lo),
-                icon=folium.DivIcon(
-                    html=f'<div class="sibai-stop" style="{STOP_STYLE.format(colour=colour)}">{n}</div>',
-                    icon_size=(22, 22),
-                    icon_anchor=(11, 11),
-                ),
-            ).add_to(group)
-        group.add_to(m)
-    if len(all_lat) > 1:
-        m.fit_bounds([[min(all_lat), min(all_lon)], [max(all_lat), max(all_lon)]], padding=(24, 24))
-    return m
 
 
 def walk_svg(walks: Walk | Mapping[str, Walk], inputs: WalkInputs, *, width: int = 640) -> str:

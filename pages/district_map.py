@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from geo import maps
+from geo.access import restrict
 from geo.areas import UnknownArea, area_bounds, breadcrumbs, grids_in_area
 from geo.figures import area_figures
 from geo.text import plain
@@ -25,8 +26,7 @@ layers = data.layers()
 now = data.now()  # issue counts move with the escalation clock: taken at one moment, shown with it
 metrics = data.figures_by_grid(f.start, f.end, now)
 visible = auth.visible_grids()  # None: the district role sees every grid's figures
-if visible is not None:
-    metrics = metrics[metrics.index.isin(visible)]  # other grids are drawn without figures
+metrics = restrict(metrics, visible)  # other grids are drawn without figures
 
 # A click on the map (the component's value, kept under its key) selects a grid
 # before anything is drawn, so one run shows it and mirrors it in the URL.
@@ -66,7 +66,7 @@ geometry = gridmap.geometry(basemap=basemap)
 focus = f.committee_id or f.street_id
 bounds = area_bounds(layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id)
 if bounds is None and visible is not None and visible:  # zoom to the role's own area
-    x0, y0, x1, y1 = (float(b) for b in layers.grids[layers.grids["grid_id"].isin(visible)].total_bounds)
+    x0, y0, x1, y1 = (float(b) for b in restrict(layers.grids, visible, on="grid_id").total_bounds)
     bounds = (x0, y0, x1, y1)
 view = gridmap.view_for(bounds, basemap=basemap)
 style = maps.style_payload(
@@ -116,8 +116,7 @@ with side:
         ids = grids_in_area(
             layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id
         )
-        if visible is not None:
-            ids = ids[ids.isin(visible)]
+        ids = restrict(ids, visible)
         fig = area_figures(metrics, ids, end=f.end, now=now)
         try:
             trail = breadcrumbs(

@@ -14,6 +14,7 @@ import streamlit as st
 
 from geo import issues as rules
 from geo import maps
+from geo.access import restrict
 from geo.areas import area_bounds, breadcrumbs, grids_in_area
 from geo.store import LEVELS, SOURCES, STATUSES, OutOfScope, number_id
 from geo.store import issue_log as log
@@ -113,9 +114,7 @@ with left:
     )
     geometry = gridmap.geometry()
     coverage = data.coverage_index().coverage(f.start, f.end, level="grid")
-    visible = auth.visible_grids()
-    if visible is not None:  # other grids are drawn without figures
-        coverage = coverage[coverage.index.isin(visible)]
+    coverage = restrict(coverage, auth.visible_grids())  # other grids are drawn without figures
     style = maps.style_payload(
         geometry.grid_ids,
         rules.grid_map_metrics(board.by_grid, coverage),

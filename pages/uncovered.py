@@ -6,9 +6,9 @@ import datetime as dt
 
 import streamlit as st
 
+from geo.office import DEFAULT_BELOW, burn_up_chart
 from geo.store.assessment import SPOT_RESULTS
 from geo.text import plain
-from geo.uncovered import DEFAULT_BELOW, burn_up_chart
 from ui import auth, data, sidebar
 from ui import office_data as od
 from ui.downloads import csv, download_pair, log_export, xlsx

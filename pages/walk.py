@@ -11,11 +11,11 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.maps import walk_map
 from geo.privacy import worker_name
 from geo.route import TeamPlan
 from geo.store import OutOfScope
 from geo.text import plain
-from geo.walks import walk_map
 from ui import auth, data, sidebar
 from ui import walk_data as wd
 from ui.downloads import download_pair, log_export

@@ -26,6 +26,7 @@ from conftest import shown, sign_in
 from streamlit.testing.v1 import AppTest
 
 from geo import auth as core
+from geo.clock import local_now
 from geo.demo import install_demo
 from geo.store import Scope, open_store
 from geo.store import audit as trail
@@ -273,7 +274,7 @@ def test_an_expired_session_signs_out(db: str) -> None:
     at = open_page("grid", "grid", {"grid": "G0001"}, db)
     assert at.header
     with open_store(db) as store, store.engine.begin() as conn:
-        idle = (trail.local_now(store) - dt.timedelta(minutes=31)).strftime("%Y-%m-%d %H:%M:%S")
+        idle = (local_now(store.settings) - dt.timedelta(minutes=31)).strftime("%Y-%m-%d %H:%M:%S")
         conn.exec_driver_sql("UPDATE sessions SET last_seen = ?", (idle,))
     at.run()
     assert at.warning[0].value == "登录已过期，请重新登录。"

@@ -103,3 +103,22 @@ def test_a_bad_value_names_the_variable(var: str, raw: str, problem: str) -> Non
 def test_issue_limits_cover_every_level_and_agree_with_the_demo_data() -> None:
     s = Settings()
     assert {level: s.issue_limit_days(level) for level in LEVELS} == synth.LIMIT_DAYS
+
+
+def test_every_setting_is_read_somewhere() -> None:
+    """A setting nothing reads is a promise the product does not keep: each is read outside settings.py."""
+    import dataclasses
+    import re
+    from pathlib import Path
+
+    from geo.settings import PROJECT_ROOT, Settings
+
+    sources = [
+        p
+        for p in [*Path(PROJECT_ROOT, "geo").rglob("*.py"), *Path(PROJECT_ROOT, "ui").rglob("*.py"),
+                  *Path(PROJECT_ROOT, "pages").glob("*.py"), *Path(PROJECT_ROOT).glob("*.py")]
+        if p != Path(PROJECT_ROOT, "geo", "settings.py")
+    ]  # fmt: skip
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sources)
+    unread = [f.name for f in dataclasses.fields(Settings) if not re.search(rf"\.{f.name}\b", text)]
+    assert unread == []

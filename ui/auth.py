@@ -35,6 +35,8 @@ import streamlit as st
 
 from geo import auth as core
 from geo import sessions
+from geo.access import Sight
+from geo.clock import local_now
 from geo.store import OutOfScope, Scope, number_id
 from geo.store import audit as trail
 from geo.text import plain
@@ -76,7 +78,7 @@ _local = threading.local()
 
 def now() -> dt.datetime:
     """Return the local time (settings ``timezone``) without a zone, as the audit trail records it."""
-    return trail.local_now(data.store())
+    return local_now(data.settings())
 
 
 def session_for(store: Any, name: str, password: str) -> str:
@@ -259,6 +261,11 @@ def visible_committees() -> frozenset[str] | None:
 def visible_streets() -> frozenset[str] | None:
     """Return streets whose every grid is visible (None: all)."""
     return _visible("street")
+
+
+def sight() -> Sight:
+    """Return what the session may see figures of, per level (the rules are in :mod:`geo.access`)."""
+    return Sight(grids=visible_grids(), committees=visible_committees(), streets=visible_streets())
 
 
 def sees(level: str, area_id: str) -> bool:

@@ -20,6 +20,7 @@ import streamlit.components.v1 as components
 
 from geo import households as hh
 from geo import maps
+from geo.access import restrict
 from geo.areas import Crumb, breadcrumbs
 from geo.figures import Figures, area_figures
 from geo.privacy import mask_frame, mask_name, mask_phone, worker_label
@@ -140,9 +141,7 @@ def grid_options() -> dict[str, str]:
     """Return ``grid_id -> "name (id)"`` of the grids inside the sidebar's area filter."""
     layers = data.layers()
     g = layers.grids
-    visible = auth.visible_grids()
-    if visible is not None:
-        g = g[g["grid_id"].isin(visible)]
+    g = restrict(g, auth.visible_grids(), on="grid_id")
     f = st.session_state.get("filters")
     if f is not None and f.committee_id:
         g = g[g["committee_id"] == f.committee_id]
@@ -283,7 +282,7 @@ def building_map(grid_id: str, sel: hh.Selection, start: dt.date, end: dt.date) 
     b = footprints(grid_id)
     m = metrics(start, end, "building")
     m = m[m.index.isin(b["building_id"])]
-    return hh.building_map(
+    return maps.building_map(
         b,
         m,
         grid=grid,

@@ -3,7 +3,7 @@
 Everything cached here is keyed on the store's change counters
 (``data.store().versions()``), so a visit, an issue or a spot-check result
 recorded anywhere shows on the next rerun. The work itself is in
-:mod:`geo.uncovered`, :mod:`geo.assess`, :mod:`geo.export` and
+:mod:`geo.office`, :mod:`geo.live_office`, :mod:`geo.assess`, :mod:`geo.export` and
 :mod:`geo.store.assessment`; this module fetches, caches, names, masks and
 translates.
 """
@@ -18,9 +18,16 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from geo import assess, export, maps, privacy
-from geo import uncovered as unc
+from geo import assess, export, maps, office, privacy
+from geo.access import (
+    aggregates_in_sight,
+    pace_of_own_grids,
+    restrict,
+    staffing_in_sight,
+    workers_in_sight,
+)
 from geo.areas import grids_in_area
+from geo.live_office import LiveOffice
 from geo.privacy import mask_frame
 from geo.store import OutOfScope, Scope, StoreError
 from geo.store import assessment as records
@@ -29,14 +36,14 @@ from ui.i18n import lang, t
 
 
 @st.cache_resource(show_spinner=False)
-def calendar() -> unc.WorkCalendar:
+def calendar() -> office.WorkCalendar:
     """Return the working-day calendar (weekends and public holidays)."""
-    return unc.WorkCalendar.default()
+    return office.WorkCalendar.default()
 
 
-def rules() -> unc.CheckRules:
+def rules() -> office.CheckRules:
     """Return the weekly check's thresholds (the visiting window from the settings)."""
-    return unc.CheckRules.from_settings(data.settings())
+    return office.CheckRules.from_settings(data.settings())
 
 
 def deductions() -> tuple[assess.Deductions, str | None]:
@@ -59,22 +66,22 @@ def area_grids(street_id: str | None, committee_id: str | None) -> list[str] | N
         return None if visible is None else sorted(visible)
     layers = data.layers()
     ids = grids_in_area(layers.grids, layers.committees, street_id=street_id, committee_id=committee_id)
-    return [g for g in ids.tolist() if visible is None or g in visible]
+    return restrict(ids, visible).tolist()
 
 
 # ------------------------------------------------------------------ frames
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def live_office(scope: Scope) -> unc.LiveOffice:
+def live_office(scope: Scope) -> LiveOffice:
     """Return this server process's office frames of ``scope``, kept in step with the change counters.
 
     One per scope (the scope is the cache key), so one role's rows never reach another's session.
     """
-    return unc.LiveOffice(data.store(), scope=scope)
+    return LiveOffice(data.store(), scope=scope)
 
 
-def frames(as_of: dt.date, scope: Scope | None = None) -> unc.OfficeFrames:
+def frames(as_of: dt.date, scope: Scope | None = None) -> office.OfficeFrames:
     """Return the frames of ``scope`` (default: the session's), visits from 1 January on.
 
     From the week before ``as_of`` when that is earlier.
@@ -104,8 +111,8 @@ def _uncovered(
     metrics = data.coverage_index().coverage(start, end, level="grid")
     g = layers.grids if grids is None else layers.grids[layers.grids["grid_id"].isin(grids)]
     m = metrics if grids is None else metrics[metrics.index.isin(grids)]
-    spots = unc.blind_spots(g, m, below=below)
-    lag = unc.lagging_grids(m, g, below=below)
+    spots = office.blind_spots(g, m, below=below)
+    lag = office.lagging_grids(m, g, below=below)
     return Uncovered(spots, lag, metrics)
 
 
@@ -134,14 +141,14 @@ def _map_html(
     visible: frozenset[str] | None = None,
 ) -> str:
     u = _uncovered(versions, start, end, below, grids)
-    metrics = u.metrics if visible is None else u.metrics[u.metrics.index.isin(visible)]
+    metrics = restrict(u.metrics, visible)
     layers = data.layers()
     bounds = None
     if grids is not None:
         sel = layers.grids[layers.grids["grid_id"].isin(grids)]
         if len(sel):
             bounds = tuple(float(b) for b in sel.total_bounds)
-    m = unc.blind_spot_map(
+    m = maps.blind_spot_map(
         layers.grids,
         metrics,  # grids outside the role's scope are drawn without figures
         u.spots,
@@ -176,7 +183,7 @@ def pace_rows(level: str, street_id: str | None, committee_id: str | None) -> pd
     """Return pace per area at ``level`` inside the sidebar's area, behind first, with names."""
     today = data.today()
     cfg = data.settings()
-    p = unc.pace_from_index(
+    p = office.pace_from_index(
         data.coverage_index(), as_of=today, level=level, goal=cfg.coverage_goal, calendar=calendar()
     )
     layers = data.layers()
@@ -202,10 +209,7 @@ def pace_rows(level: str, street_id: str | None, committee_id: str | None) -> pd
         names = pd.DataFrame({"street_name": layers.streets.set_index("street_id")["name"]})
     if keep is not None:
         p = p[p.index.isin(keep)]
-    seen = {"grid": auth.visible_grids, "committee": auth.visible_committees, "street": auth.visible_streets}
-    whole = seen[level]() if level in seen else None
-    if whole is not None:  # aggregates only of areas wholly inside the role's scope
-        p = p[p.index.isin(whole)]
+    p = aggregates_in_sight(p, auth.sight(), level)  # only of areas wholly inside the role's scope
     out = names.reindex(p.index).join(p)
     out.index.name = f"{level}_id"
     out = out.reset_index().sort_values(["behind", "gap"], ascending=[False, True], kind="stable")
@@ -214,7 +218,7 @@ def pace_rows(level: str, street_id: str | None, committee_id: str | None) -> pd
 
 def burn_up(street_id: str | None, committee_id: str | None) -> pd.DataFrame:
     """Return the burn-up series of the sidebar's area for this year."""
-    return unc.burn_up(
+    return office.burn_up(
         data.coverage_index(),
         as_of=data.today(),
         grid_ids=area_grids(street_id, committee_id),
@@ -229,19 +233,19 @@ def burn_up(street_id: str | None, committee_id: str | None) -> pd.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=8)
 def _weekly(
     versions: tuple[int, int], scope: Scope, week_ending: dt.date, grids: tuple[str, ...] | None
-) -> unc.WeeklyCheck:
+) -> office.WeeklyCheck:
     del versions
     f = frames(week_ending, scope)
-    return unc.weekly_check(f, week_ending=week_ending, grid_ids=grids, rules=rules(), calendar=calendar())
+    return office.weekly_check(f, week_ending=week_ending, grid_ids=grids, rules=rules(), calendar=calendar())
 
 
-def weekly(week_ending: dt.date, street_id: str | None, committee_id: str | None) -> unc.WeeklyCheck:
+def weekly(week_ending: dt.date, street_id: str | None, committee_id: str | None) -> office.WeeklyCheck:
     """Return the weekly check of the sidebar's area for the week ending ``week_ending``."""
     grids = area_grids(street_id, committee_id)
     return _weekly(_versions(), auth.scope(), week_ending, tuple(grids) if grids is not None else None)
 
 
-def spot_check_rows(check: unc.WeeklyCheck) -> pd.DataFrame:
+def spot_check_rows(check: office.WeeklyCheck) -> pd.DataFrame:
     """Return the spot-check list with address and masked contact, and any result already recorded."""
     s = check.spot_checks
     scope = auth.scope()
@@ -274,7 +278,7 @@ def spot_check_rows(check: unc.WeeklyCheck) -> pd.DataFrame:
     return out[cols]
 
 
-def anomaly_rows(check: unc.WeeklyCheck) -> pd.DataFrame:
+def anomaly_rows(check: office.WeeklyCheck) -> pd.DataFrame:
     """Return the anomaly flags with any decision already recorded."""
     a = check.anomalies.copy()
     done = records.read_anomaly_reviews(data.store(), scope=auth.scope())
@@ -425,7 +429,7 @@ def record_review(row: pd.Series, decision: str, week_ending: dt.date, note: str
 
 def not_met_by_grid(months: int, street_id: str | None, committee_id: str | None) -> pd.DataFrame:
     """Return per-grid counts of households not met for ``months`` months, with names."""
-    counts = unc.not_met_by_grid(data.coverage_index(), as_of=data.today(), months=months)
+    counts = office.not_met_by_grid(data.coverage_index(), as_of=data.today(), months=months)
     keep = area_grids(street_id, committee_id)
     if keep is not None:
         counts = counts[counts.index.isin(keep)]
@@ -446,11 +450,11 @@ def _not_met_list(
 ) -> pd.DataFrame:
     del versions
     # The index's ids are the whole district's; the scoped frames keep only the session's households.
-    ids = set(unc.not_met_households(data.coverage_index(), as_of=as_of, months=months).tolist())
+    ids = set(office.not_met_households(data.coverage_index(), as_of=as_of, months=months).tolist())
     f = frames(as_of, scope)
     hh = f.households[f.households["grid_id"].isin(grids) & f.households["household_id"].isin(ids)]
     last = records.last_met_at(data.store(), hh["household_id"], scope=scope, until=as_of)
-    listed = unc.households_not_met(hh, last, as_of=as_of, months=months)
+    listed = office.households_not_met(hh, last, as_of=as_of, months=months)
     contacts = mask_frame(records.read_household_contacts(data.store(), listed["household_id"], scope=scope))
     g = data.layers().grids.set_index("grid_id")["name"]
     listed["grid_name"] = listed["grid_id"].map(g).to_numpy(dtype=object)
@@ -539,9 +543,8 @@ def standings_in_area(a: Assessment, street_id: str | None, committee_id: str | 
     """Return the standings of workers whose committee is in the sidebar's area."""
     s = a.standings
     visible = auth.visible_grids()
-    if visible is not None:  # workers assigned to a grid inside the role's scope
-        gw = frames(data.today()).grid_workers
-        s = s[s["worker_id"].isin(gw.loc[gw["grid_id"].isin(visible), "worker_id"])]
+    if visible is not None:  # the frames are read only for a role that does not see every grid
+        s = workers_in_sight(s, frames(data.today()).grid_workers, visible)
     if committee_id:
         return s[s["committee_id"] == committee_id].reset_index(drop=True)
     if street_id:
@@ -568,12 +571,7 @@ def staffing(level: str, street_id: str | None) -> pd.DataFrame:
     if level == "committee" and street_id:
         keep = layers.committees.loc[layers.committees["street_id"] == street_id, "committee_id"]
         out = out[out["committee_id"].isin(keep)].reset_index(drop=True)
-    if level == "district" and auth.visible_grids() is not None:
-        return out.iloc[0:0]  # the district's own ratio is for the district role
-    whole = {"committee": auth.visible_committees, "street": auth.visible_streets}.get(level, lambda: None)()
-    if whole is not None:
-        out = out[out[f"{level}_id"].isin(whole)].reset_index(drop=True)
-    return out
+    return staffing_in_sight(out, auth.sight(), level)
 
 
 # --------------------------------------------------------------- display
@@ -628,17 +626,17 @@ def area_pace(street_id: str | None, committee_id: str | None) -> pd.Series:
     pace of its own grids together.
     """
     visible = auth.visible_grids()
-    if visible is not None and not (street_id or committee_id):
+    if pace_of_own_grids(auth.sight(), street_id=street_id, committee_id=committee_id):
         as_of, cfg = data.today(), data.settings()
         jan1 = dt.date(as_of.year, 1, 1)
         cut = as_of - dt.timedelta(days=28)
 
         def mine(end: dt.date) -> pd.DataFrame:
             g = data.coverage_index().coverage(jan1, end, level="grid")
-            g = g[g.index.isin(visible)][["households", "visited"]].sum()
+            g = restrict(g, visible)[["households", "visited"]].sum()
             return pd.DataFrame([g], index=["mine"])
 
-        p = unc.pace(
+        p = office.pace(
             mine(as_of),
             mine(cut) if cut >= jan1 else None,
             as_of=as_of,
@@ -653,7 +651,7 @@ def area_pace(street_id: str | None, committee_id: str | None) -> pd.Series:
         if street_id
         else ("district", "district")
     )
-    p = unc.pace_from_index(
+    p = office.pace_from_index(
         data.coverage_index(),
         as_of=data.today(),
         level=level,

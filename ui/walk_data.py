@@ -86,7 +86,7 @@ def settings_label() -> str:
 def default_start(day: dt.date) -> WalkStart:
     """Return when ``day``'s walk starts unless the user says otherwise (from the local time now)."""
     s = data.settings()
-    return walk_start(local_now(s), day, day_start=s.day_start, day_end=s.day_end)
+    return walk_start(local_now(s), day, day_start=s.day_start, day_end=s.day_end, usual=s.walk_start)
 
 
 def clock(text: str) -> dt.time:

@@ -11,11 +11,36 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from geo.store import Store
 
 Add = Callable[[str, str, Callable[[argparse.Namespace], int]], argparse.ArgumentParser]
 """What ``add_commands`` receives: ``add(name, help, func)`` returns the command's parser."""
 
 DB_HELP = "database file or postgresql:// URL (default: as for the command)"
+
+
+class NoDistrict(LookupError):
+    """The database a command was pointed at holds no district (no sibai tables)."""
+
+
+def open_district(db: str) -> Store:
+    """Open an existing database that holds a district; raise :class:`NoDistrict` otherwise.
+
+    Every command that reads or changes a district opens it here, so a wrong
+    ``--db`` gets the same one-line answer from each of them.
+    """
+    from geo.store import open_store
+
+    store = open_store(db)
+    if not store.has_schema():
+        store.close()
+        # Name the file or database, never a URL (it may carry a password).
+        where = str(store.path) if store.path is not None else f"database {store.engine.url.database}"
+        raise NoDistrict(f"{where} holds no district (no sibai tables); build one with `sibai demo --db ...`")
+    return store
 
 
 def date_arg(text: str) -> dt.date:

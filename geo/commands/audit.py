@@ -31,7 +31,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _read(args: argparse.Namespace) -> Any:
-    from geo.commands.user import open_district
+    from geo.commands import open_district
     from geo.store import audit
 
     with open_district(args.db) as store:
@@ -55,7 +55,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from geo.commands.user import open_district
+    from geo.commands import open_district
     from geo.export import write_export
     from geo.store import audit
 
@@ -73,7 +73,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
-    from geo.commands.user import open_district
+    from geo.commands import open_district
     from geo.store import audit
 
     with open_district(args.db) as store:

@@ -148,13 +148,12 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from geo.commands import open_district
     from geo.commands.user import cli_actor
     from geo.roundtrip import export_file
-    from geo.store import Scope, audit, open_store
+    from geo.store import Scope, audit
 
-    with open_store(args.db) as store:
-        if not store.has_schema():
-            raise DataError(f"{args.db} holds no district (no sibai tables); nothing to export")
+    with open_district(args.db) as store:
         # The CLI is an operator's tool on the server: it exports the whole district (docs/security.md).
         out = export_file(
             store, args.table, args.outfile, scope=Scope.everything(), fmt=args.format, headers=args.headers

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from geo import issues as rules
-from geo.store import Store, StoreError
+from geo.commands import open_district
 
 Add = Callable[[str, str, Callable[[argparse.Namespace], int]], argparse.ArgumentParser]
 
@@ -38,18 +38,6 @@ def parse_now(text: str) -> dt.datetime:
     raise argparse.ArgumentTypeError(f'{text!r} is not a time; expected "YYYY-MM-DD HH:MM"')
 
 
-def _open(db: str) -> Store:
-    """Open an existing database that holds a district (one clear error otherwise)."""
-    from geo.store import open_store
-
-    store = open_store(db)
-    if not store.has_schema():
-        store.close()
-        where = str(store.path) if store.path is not None else f"database {store.engine.url.database}"
-        raise StoreError(f"{where} holds no district (no sibai tables); build one with `sibai demo --db ...`")
-    return store
-
-
 def _stamp(value: Any) -> str:
     if value is None or value != value:
         return "—"
@@ -57,9 +45,10 @@ def _stamp(value: Any) -> str:
 
 
 def cmd_escalate(args: argparse.Namespace) -> int:
-    from geo.store.issue_log import escalate_all, local_now
+    from geo.clock import local_now
+    from geo.store.issue_log import escalate_all
 
-    with _open(args.db) as store:
+    with open_district(args.db) as store:
         now = args.now or local_now(store.settings)
         done = escalate_all(store, now=now)
     when = f"{now:%Y-%m-%d %H:%M}"
@@ -78,10 +67,11 @@ def cmd_issue(args: argparse.Namespace) -> int:
 
 
 def cmd_issue_show(args: argparse.Namespace) -> int:
+    from geo.clock import local_now
     from geo.store import Scope
-    from geo.store.issue_log import issue_detail, local_now
+    from geo.store.issue_log import issue_detail
 
-    with _open(args.db) as store:
+    with open_district(args.db) as store:
         now = args.now or local_now(store.settings)
         d = issue_detail(store, args.id, scope=Scope.everything(), now=now)  # operator tool: all
     r, s = d.row, d.state
@@ -117,7 +107,7 @@ def cmd_issue_move(args: argparse.Namespace) -> int:
     from geo.store import Scope
     from geo.store.issue_log import transition
 
-    with _open(args.db) as store:
+    with open_district(args.db) as store:
         # A refusal (geo.issues.TransitionRefused, a ValueError) prints as one line and exits 1.
         moved = transition(
             store,

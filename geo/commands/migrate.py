@@ -14,10 +14,10 @@ from typing import Any
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Upgrade the district's database and print each change (or that there was none)."""
-    from geo.cli import _open_district
+    from geo.commands import open_district
     from geo.store import schema
 
-    with _open_district(args.db) as store:
+    with open_district(args.db) as store:
         done = store.upgrade()
     for step in done:
         print(step)

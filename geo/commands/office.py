@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from geo.commands import Add, date_arg
+from geo.commands import Add, date_arg, open_district
 
 if TYPE_CHECKING:
     from geo.coverage import CoverageIndex
@@ -58,19 +58,6 @@ def _share(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"{text!r} is outside 0-1 (0-100%)")
     return value
-
-
-def _open(db: str) -> Store:
-    from geo.store import open_store
-
-    store = open_store(db)
-    if not store.has_schema():
-        store.close()
-        where = str(store.path) if store.path is not None else f"database {store.engine.url.database}"
-        raise OfficeError(
-            f"{where} holds no district (no sibai tables); build one with `sibai demo --db ...`"
-        )
-    return store
 
 
 def _as_of(store: Store, given: dt.date | None) -> dt.date:
@@ -142,9 +129,9 @@ def _names(store: Store) -> pd.DataFrame:
 
 
 def cmd_blind_spots(args: argparse.Namespace) -> int:
-    from geo import uncovered as unc
+    from geo import office
 
-    with _open(args.db) as store:
+    with open_district(args.db) as store:
         end = _as_of(store, args.to)
         start = args.from_ or dt.date(end.year, 1, 1)
         if end < start:
@@ -159,8 +146,8 @@ def cmd_blind_spots(args: argparse.Namespace) -> int:
     if keep is not None:
         grids = grids[grids["grid_id"].isin(keep)]
         metrics = metrics[metrics.index.isin(keep)]
-    spots = unc.blind_spots(grids, metrics, below=args.below)
-    lagging = unc.lagging_grids(metrics, grids, below=args.below)
+    spots = office.blind_spots(grids, metrics, below=args.below)
+    lagging = office.lagging_grids(metrics, grids, below=args.below)
     if args.format == "geojson":
         text = spots.to_json(ensure_ascii=False, drop_id=True)
         if args.out:
@@ -178,15 +165,15 @@ def cmd_blind_spots(args: argparse.Namespace) -> int:
 
 
 def cmd_pace(args: argparse.Namespace) -> int:
-    from geo import uncovered as unc
+    from geo import office
 
-    with _open(args.db) as store:
+    with open_district(args.db) as store:
         as_of = _as_of(store, args.as_of)
         index = _index(store)
         names = _names(store)
         goal = store.settings.coverage_goal
-    p = unc.pace_from_index(
-        index, as_of=as_of, level=args.level, goal=goal, calendar=unc.WorkCalendar.default()
+    p = office.pace_from_index(
+        index, as_of=as_of, level=args.level, goal=goal, calendar=office.WorkCalendar.default()
     )
     p = p[p["households"] > 0]
     if args.behind_only:
@@ -208,16 +195,17 @@ def cmd_pace(args: argparse.Namespace) -> int:
 
 
 def cmd_weekly_check(args: argparse.Namespace) -> int:
-    from geo import uncovered as unc
+    from geo import office
+    from geo.live_office import office_frames_from_store
 
-    with _open(args.db) as store:
+    with open_district(args.db) as store:
         week_end = _as_of(store, args.week_ending)
         keep = _grids(store, args.street, args.committee)
         start = min(dt.date(week_end.year, 1, 1), week_end - dt.timedelta(days=6))
-        frames = unc.office_frames_from_store(store, scope=_everything(), start=start, end=week_end)
-        rules = unc.CheckRules.from_settings(store.settings, spot_checks=args.spot_checks, seed=args.seed)
-    check = unc.weekly_check(
-        frames, week_ending=week_end, grid_ids=keep, rules=rules, calendar=unc.WorkCalendar.default()
+        frames = office_frames_from_store(store, scope=_everything(), start=start, end=week_end)
+        rules = office.CheckRules.from_settings(store.settings, spot_checks=args.spot_checks, seed=args.seed)
+    check = office.weekly_check(
+        frames, week_ending=week_end, grid_ids=keep, rules=rules, calendar=office.WorkCalendar.default()
     )
     tot = check.totals()
     print(
@@ -236,14 +224,14 @@ def cmd_weekly_check(args: argparse.Namespace) -> int:
 
 
 def cmd_not_met(args: argparse.Namespace) -> int:
-    from geo import uncovered as unc
+    from geo import office
     from geo.store import assessment as records
 
-    with _open(args.db) as store:
+    with open_district(args.db) as store:
         as_of = _as_of(store, args.as_of)
         keep = _grids(store, args.street, args.committee)
         index = _index(store)
-        ids = unc.not_met_households(index, as_of=as_of, months=args.months)
+        ids = office.not_met_households(index, as_of=as_of, months=args.months)
         hh = pd.DataFrame(
             {
                 "household_id": index.household_ids.to_numpy(dtype=object),
@@ -256,25 +244,24 @@ def cmd_not_met(args: argparse.Namespace) -> int:
         if keep is not None:
             hh = hh[hh["grid_id"].isin(keep)]
         last = records.last_met_at(store, hh["household_id"], scope=_everything(), until=as_of)
-        listed = unc.households_not_met(hh, last, as_of=as_of, months=args.months)
+        listed = office.households_not_met(hh, last, as_of=as_of, months=args.months)
         contacts = records.read_household_contacts(store, listed["household_id"], scope=_everything())
     from geo.privacy import mask_frame
 
     out = listed.merge(mask_frame(contacts), on="household_id", how="left").drop(columns="occupied")
     print(
-        f"{len(out):,} occupied household(s) not met since {unc.not_met_since(as_of, months=args.months)}",
+        f"{len(out):,} occupied household(s) not met since {office.not_met_since(as_of, months=args.months)}",
         file=sys.stderr,
     )
     return _emit({"not_met": out}, args)
 
 
 def cmd_ledger(args: argparse.Namespace) -> int:
-    from geo import assess
-    from geo import uncovered as unc
+    from geo import assess, office
     from geo.store import assessment as records
 
     rules = assess.Deductions.parse(args.deductions or "")
-    with _open(args.db) as store:
+    with open_district(args.db) as store:
         as_of = _as_of(store, args.as_of)
         index = _index(store)
         gw = store.read_table("grid_workers", scope=_everything())
@@ -293,7 +280,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
         as_of=as_of,
         goal=goal,
         slack=rules.pace_slack,
-        calendar=unc.WorkCalendar.default(),
+        calendar=office.WorkCalendar.default(),
         every=rules.pace_every,
     )
     book = assess.ledger(
@@ -318,7 +305,7 @@ def cmd_staffing(args: argparse.Namespace) -> int:
     from geo import assess
     from geo.live import households_with_grid
 
-    with _open(args.db) as store:
+    with open_district(args.db) as store:
         workers = store.read_table(
             "workers", scope=_everything(), columns=["worker_id", "committee_id", "active"]
         )
@@ -336,7 +323,7 @@ def cmd_staffing(args: argparse.Namespace) -> int:
 def cmd_spot_check(args: argparse.Namespace) -> int:
     from geo.store import assessment as records
 
-    with _open(args.db) as store:
+    with open_district(args.db) as store:
         cid = records.record_spot_check(
             store,
             visit_id=args.visit,
@@ -354,7 +341,7 @@ def cmd_review_anomaly(args: argparse.Namespace) -> int:
 
     if args.visit is None and (args.grid is None or args.week_ending is None):
         raise OfficeError("give --visit ID, or --grid G with --week-ending D for a grid's flag")
-    with _open(args.db) as store:
+    with open_district(args.db) as store:
         occurred = args.week_ending
         if args.visit is not None and occurred is None:
             v = store.read_table(
@@ -395,8 +382,12 @@ def _area(p: argparse.ArgumentParser) -> None:
 
 def add_commands(add: Add) -> None:
     """Register the street office's subcommands."""
-    from geo.store.assessment import ANOMALY_KINDS, DECISIONS, SPOT_RESULTS
+    _add_coverage_commands(add)
+    _add_assessment_commands(add)
 
+
+def _add_coverage_commands(add: Add) -> None:
+    """Register blind-spots, pace, weekly-check and not-met."""
     p = add(
         "blind-spots",
         "list blind spots (adjacent low-coverage grids merged) and lagging grids",
@@ -454,6 +445,11 @@ def add_commands(add: Add) -> None:
     p.add_argument("--months", type=int, default=12)
     _area(p)
     _output(p)
+
+
+def _add_assessment_commands(add: Add) -> None:
+    """Register ledger, staffing, spot-check and review-anomaly."""
+    from geo.store.assessment import ANOMALY_KINDS, DECISIONS, SPOT_RESULTS
 
     p = add("ledger", "worker points ledger (驾照式扣分): standings, or one worker's deductions", cmd_ledger)
     p.add_argument("--as-of", type=date_arg, default=None, metavar="YYYY-MM-DD")

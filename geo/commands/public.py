@@ -17,13 +17,14 @@ def _date(value: str) -> dt.date:
 
 def cmd_export_public(args: argparse.Namespace) -> int:
     """Build the public summary of the database and write the static site."""
-    from geo.cli import _open_district, _progress
+    from geo.cli import _progress
+    from geo.commands import open_district
     from geo.public import summary_from_store
     from geo.site import write_site
 
     update, close = _progress(not args.quiet)
     try:
-        with _open_district(args.db) as store:
+        with open_district(args.db) as store:
             summary = summary_from_store(
                 store,
                 today=args.today,

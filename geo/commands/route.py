@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from geo.settings import Settings
+
 
 def _date(text: str) -> dt.date:
     try:
@@ -83,7 +85,8 @@ def add_commands(add: Callable[..., Any]) -> None:
     )
     p.add_argument("--date", type=_date, default=dt.date.today(), help="the day (default: today)")
     p.add_argument("--worker", default=None, help="the worker walking (recorded in the output only)")
-    p.add_argument("--start", type=_clock, default="13:00", metavar="HH:MM")
-    p.add_argument("--end", type=_clock, default="15:30", metavar="HH:MM")
+    defaults = Settings.from_env()
+    p.add_argument("--start", type=_clock, default=defaults.walk_start, metavar="HH:MM")
+    p.add_argument("--end", type=_clock, default=defaults.day_end, metavar="HH:MM")
     p.add_argument("--minutes-per-visit", type=float, default=8.0, metavar="N")
     p.add_argument("--format", choices=["json", "csv"], default="json")

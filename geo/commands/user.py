@@ -20,8 +20,7 @@ import json
 import sys
 from typing import IO, Any
 
-from geo.commands import Add, subcommands
-from geo.store import Store, StoreError
+from geo.commands import Add, open_district, subcommands
 
 ROLES = ("district", "street", "committee", "grid")
 
@@ -64,18 +63,6 @@ def read_password(stream: IO[str] | None = None) -> str:
             """printf '%s\\n' "$PW" | sibai user ..."""
         )
     return password
-
-
-def open_district(db: str) -> Store:
-    """Open an existing database that holds a district (one clear error otherwise)."""
-    from geo.store import open_store
-
-    store = open_store(db)
-    if not store.has_schema():
-        store.close()
-        where = str(store.path) if store.path is not None else f"database {store.engine.url.database}"
-        raise StoreError(f"{where} holds no district (no sibai tables); build one with `sibai demo --db ...`")
-    return store
 
 
 def cmd_user(args: argparse.Namespace) -> int:

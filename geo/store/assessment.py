@@ -52,14 +52,14 @@ import weakref
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import CheckConstraint, Column, Index, Integer, Table, Text
 from sqlalchemy.engine import Connection
 
+from geo.clock import local_now
 from geo.store import gpkg, schema
-from geo.store.core import Scope, Store, StoreError, parse_local
+from geo.store.core import Scope, Store, StoreError, frame_from_rows, parse_local
 
 SPOT_RESULTS = ("confirmed", "failed", "unreachable")
 """Outcomes of a spot check by phone."""
@@ -68,7 +68,7 @@ DECISIONS = ("confirmed", "dismissed")
 """A supervisor's decision on an anomaly flag."""
 
 ANOMALY_KINDS = ("after_hours", "non_workday", "burst", "far_apart", "over_households")
-"""Kinds of anomaly flag (as in :data:`geo.uncovered.ANOMALY_KINDS`)."""
+"""Kinds of anomaly flag (as in :data:`geo.office.weekly.ANOMALY_KINDS`)."""
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -155,10 +155,6 @@ def _has(store: Store, table: Table) -> bool:
     return sa.inspect(store.engine).has_table(table.name)
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now().replace(microsecond=0)
-
-
 class NotSupervisor(PermissionError):
     """Spot checks and anomaly reviews are recorded by the street office or the district only."""
 
@@ -242,7 +238,7 @@ def record_spot_check(
                 household_id=row.household_id,
                 visited_at=time_param(store, visited),
                 result=result,
-                checked_at=time_param(store, checked_at or _now()),
+                checked_at=time_param(store, checked_at or local_now(store.settings)),
                 checked_by=checked_by,
                 note=note,
             )
@@ -306,7 +302,7 @@ def record_anomaly_review(
                 grid_id=grid_id,
                 occurred_on=occurred_on.isoformat(),
                 decision=decision,
-                reviewed_at=time_param(store, reviewed_at or _now()),
+                reviewed_at=time_param(store, reviewed_at or local_now(store.settings)),
                 reviewed_by=reviewed_by,
                 note=note,
             )
@@ -333,13 +329,7 @@ def _read(store: Store, table: Table, where: Any = None, *, scope: Scope) -> pd.
     query = query.order_by(next(iter(table.primary_key.columns)))
     with store.engine.connect() as conn:
         rows = conn.execute(query).all()
-    cols = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    data = {}
-    for n, values in zip(names, cols, strict=True):
-        arr = np.empty(len(values), dtype=object)
-        arr[:] = values
-        data[n] = pd.Series(arr, dtype=object)
-    return _typed(pd.DataFrame(data), table.name)
+    return _typed(frame_from_rows(rows, names), table.name)
 
 
 def _typed(frame: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
-import zoneinfo
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,10 +48,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from geo.clock import local_now
 from geo.store import schema
 from geo.store.core import Store, StoreError, _first_line, parse_local
 
-__all__ = ["ACTIONS", "AUDIT", "COLUMNS", "ensure_audit", "local_now", "log", "prune", "read"]
+__all__ = ["ACTIONS", "AUDIT", "COLUMNS", "ensure_audit", "log", "prune", "read"]
 
 ACTIONS = (
     "login",
@@ -141,12 +141,6 @@ _PG_GUARDS = (
 _READY: weakref.WeakSet[Store] = weakref.WeakSet()
 
 
-def local_now(store: Store) -> dt.datetime:
-    """Return the current local time (settings ``timezone``) without a zone, to the second."""
-    tz = zoneinfo.ZoneInfo(store.settings.timezone)
-    return dt.datetime.now(tz).replace(tzinfo=None, microsecond=0)
-
-
 def _bind(store: Store, value: dt.datetime) -> Any:
     """Bind a local time: ISO text in SQLite (text order is time order), a timestamp in PostgreSQL."""
     value = value.replace(tzinfo=None, microsecond=0)
@@ -217,7 +211,7 @@ def insert(
     """Append one row inside the write transaction ``conn`` (it commits with the change it records)."""
     _check_action(action)
     ensure_audit(store, conn)
-    when = at or local_now(store)
+    when = at or local_now(store.settings)
     stmt = (
         AUDIT.insert()
         .values(at=_bind(store, when), who=who, role=role, action=action, target=target, detail=detail)
@@ -353,7 +347,7 @@ def prune(
     days = store.settings.audit_keep_days if keep_days is None else int(keep_days)
     if days < 1:
         raise ValueError(f"--keep-days must be at least 1, got {days}")
-    when = now or local_now(store)
+    when = now or local_now(store.settings)
     cutoff = when.replace(microsecond=0) - dt.timedelta(days=days)
     r = RETENTION
     ensure_audit(store)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import zoneinfo
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -42,7 +41,7 @@ from sqlalchemy.engine import Connection
 from geo import ingest
 from geo.ingest.against import norm_address
 from geo.store import gpkg, schema
-from geo.store.core import Scope, Store, parse_local
+from geo.store.core import Scope, Store, parse_local, query_frame
 
 __all__ = [
     "ISSUE_REFS",
@@ -50,7 +49,6 @@ __all__ = [
     "ensure_issue_refs",
     "load_refs",
     "loading",
-    "local_now",
     "read_issue_refs",
     "read_refs",
 ]
@@ -87,11 +85,6 @@ class _NothingToWrite(Exception):
     """Raised inside the transaction to leave it without writing (or bumping counters)."""
 
 
-def local_now(timezone: str = "Asia/Shanghai") -> dt.datetime:
-    """Return the local time now, without a zone, to the second (how times are stored)."""
-    return dt.datetime.now(zoneinfo.ZoneInfo(timezone)).replace(tzinfo=None, microsecond=0)
-
-
 def ensure_issue_refs(store: Store, conn: Connection) -> None:
     """Create the ``issue_refs`` table if missing (inside an open write transaction)."""
     schema.metadata.create_all(conn, tables=[ISSUE_REFS])
@@ -112,7 +105,7 @@ def read_issue_refs(store: Store, *, scope: Scope) -> pd.DataFrame:
             ISSUE_REFS.c.issue_id
         )
         in_scope = store.scope_filter(ISSUE_REFS, scope)
-        return _frame(conn, q if in_scope is None else q.where(in_scope), ["issue_id", "source", "ref"])
+        return query_frame(conn, q if in_scope is None else q.where(in_scope), ["issue_id", "source", "ref"])
 
 
 # --------------------------------------------------------------------------- loading
@@ -321,21 +314,6 @@ def _insert_refs(store: Store, conn: Connection, frame: pd.DataFrame) -> None:
 # ------------------------------------------------------------- what rows are checked against
 
 
-def _frame(conn: Connection, query: sa.Select[Any], names: Sequence[str]) -> pd.DataFrame:
-    """Run ``query`` on ``conn`` and build object columns from the driver's plain tuples (fast)."""
-    result = conn.execute(query)
-    cursor = result.cursor
-    rows = cursor.fetchall() if cursor is not None else []
-    result.close()
-    cols = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    data = {}
-    for n, values in zip(names, cols, strict=True):
-        arr = np.empty(len(values), dtype=object)
-        arr[:] = values
-        data[n] = pd.Series(arr, dtype=object)
-    return pd.DataFrame(data, columns=list(names))
-
-
 def _distinct(values: pd.Series | None) -> list[Any]:
     if values is None:
         return []
@@ -352,11 +330,11 @@ def _select_in(
 ) -> pd.DataFrame:
     """Run ``query`` for the rows whose ``column`` is in ``values`` (whole table when many)."""
     if len(values) == 0:
-        return _frame(conn, query.where(sa.false()), names)
+        return query_frame(conn, query.where(sa.false()), names)
     if len(values) > WHOLE_TABLE:
-        return _frame(conn, query, names)
+        return query_frame(conn, query, names)
     parts = [
-        _frame(conn, query.where(column.in_(list(values[i : i + IN_CHUNK]))), names)
+        query_frame(conn, query.where(column.in_(list(values[i : i + IN_CHUNK]))), names)
         for i in range(0, len(values), IN_CHUNK)
     ]
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
@@ -426,7 +404,7 @@ def load_refs(store: Store, conn: Connection, checked: ingest.Checked) -> ingest
         refs.existing = existing
         if kind in ("grids", "buildings"):
             g = schema.grids
-            grids = _frame(conn, sa.select(g.c.grid_id, _geometry_col(store, g)), ["grid_id", "geom"])
+            grids = query_frame(conn, sa.select(g.c.grid_id, _geometry_col(store, g)), ["grid_id", "geom"])
             refs.grids = gpd.GeoDataFrame(
                 grids[["grid_id"]], geometry=gpd.GeoSeries(_decode(store, grids["geom"].tolist())), crs=4326
             )
@@ -440,7 +418,7 @@ def load_refs(store: Store, conn: Connection, checked: ingest.Checked) -> ingest
         )
         return refs
     if kind == "grid_workers":
-        refs.existing = _frame(conn, sa.select(*(t.c[n] for n in names)), names)
+        refs.existing = query_frame(conn, sa.select(*(t.c[n] for n in names)), names)
         return refs
     if kind == "visits":
         return _visit_refs(store, conn, checked, refs, names)
@@ -463,7 +441,7 @@ def _visit_refs(
     span = _time_range(store, v["visited_at"])
     if span is not None:
         query = sa.select(*(t.c[n] for n in cols)).where(t.c.visited_at.between(*span))
-        refs.existing = _times(_frame(conn, query, cols), "visits")
+        refs.existing = _times(query_frame(conn, query, cols), "visits")
     if "visit_id" in v:
         wanted = [int(x) for x in _distinct(v["visit_id"])]
         got = _select_in(conn, sa.select(t.c.visit_id), t.c.visit_id, wanted, ["visit_id"])
@@ -480,7 +458,7 @@ def _issue_refs(
     v = checked.values
     t = schema.issues
     b, h = schema.buildings, schema.households
-    buildings = _frame(
+    buildings = query_frame(
         conn, sa.select(b.c.building_id, b.c.grid_id, b.c.name), ["building_id", "grid_id", "name"]
     )
     refs.building_grid = dict(zip(buildings["building_id"], buildings["grid_id"], strict=True))
@@ -514,7 +492,7 @@ def _issue_refs(
                 .select_from(t.outerjoin(r, r.c.issue_id == t.c.issue_id))
                 .where(t.c.opened_at.between(*span))
             )
-        frames.append(_frame(conn, q, [*cols, "ref"] if has_refs else cols))
+        frames.append(query_frame(conn, q, [*cols, "ref"] if has_refs else cols))
     if has_refs and "ref" in v:
         q = sa.select(*(t.c[n] for n in cols), r.c.ref).select_from(t.join(r, r.c.issue_id == t.c.issue_id))
         frames.append(_select_in(conn, q, r.c.ref, _distinct(v["ref"]), [*cols, "ref"]))

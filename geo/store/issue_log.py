@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
-import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,9 +70,10 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, Tabl
 from sqlalchemy.engine import Connection
 
 from geo import issues as rules
-from geo.settings import Settings
+from geo.clock import local_now
+from geo.issues import IssueInvalid, NewIssue  # re-exported: defined with the rules
 from geo.store import gpkg, schema
-from geo.store.core import Scope, Store, parse_local
+from geo.store.core import Scope, Store, frame_from_rows, parse_local
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -128,20 +128,8 @@ EVENT_COLUMNS = ("event_id", "issue_id", "at", "actor", "action", "from_status",
                  "from_level", "to_level", "note", "ref")  # fmt: skip
 """The columns of :func:`read_history`, in order."""
 
-MAX_CATEGORY = 40
-"""Longest category accepted, in characters."""
-
-MAX_REF = 200
-"""Longest external reference accepted, in characters."""
-
 _SEEN: weakref.WeakSet[Store] = weakref.WeakSet()
 _READY: weakref.WeakSet[Store] = weakref.WeakSet()
-
-
-def local_now(settings: Settings | None = None) -> dt.datetime:
-    """Return the current local time (settings ``timezone``) without a zone, to the second."""
-    tz = zoneinfo.ZoneInfo((settings or Settings.from_env()).timezone)
-    return dt.datetime.now(tz).replace(tzinfo=None, microsecond=0)
 
 
 def _has_log(store: Store) -> bool:
@@ -204,15 +192,6 @@ def _event_row(store: Store, issue_id: int, e: rules.Event, ref: str | None = No
 # ------------------------------------------------------------------ reads
 
 
-def _frame(rows: Sequence[Sequence[Any]], names: Sequence[str]) -> pd.DataFrame:
-    data = {}
-    for i, n in enumerate(names):
-        arr = np.empty(len(rows), dtype=object)
-        arr[:] = [r[i] for r in rows]
-        data[n] = pd.Series(arr, dtype=object)
-    return pd.DataFrame(data)
-
-
 def read_issue(store: Store, issue_id: int, *, scope: Scope) -> dict[str, Any]:
     """Return one issue's row as a dict (times as ``datetime``), or raise ``LookupError``.
 
@@ -241,7 +220,7 @@ def _events_of(conn: Connection, store: Store, issue_id: int) -> pd.DataFrame:
     e = issue_events
     q = sa.select(*(e.c[n] for n in EVENT_COLUMNS)).where(e.c.issue_id == int(issue_id))
     rows = conn.execute(q.order_by(e.c.at, e.c.event_id)).all()
-    frame = _frame(rows, EVENT_COLUMNS)
+    frame = frame_from_rows(rows, EVENT_COLUMNS)
     frame["at"] = parse_local(frame["at"]) if len(frame) else frame["at"].astype("datetime64[s]")
     frame["event_id"] = frame["event_id"].astype(np.int64)
     frame["issue_id"] = frame["issue_id"].astype(np.int64)
@@ -249,7 +228,7 @@ def _events_of(conn: Connection, store: Store, issue_id: int) -> pd.DataFrame:
 
 
 def _empty_events() -> pd.DataFrame:
-    frame = _frame([], EVENT_COLUMNS)
+    frame = frame_from_rows([], EVENT_COLUMNS)
     frame["at"] = frame["at"].astype("datetime64[s]")
     return frame
 
@@ -363,7 +342,7 @@ def read_issue_data(
         with store.engine.connect() as conn:
             rows = conn.execute(q).all()
         if rows:
-            events = _frame(rows, ["issue_id", "at", "action"])
+            events = frame_from_rows(rows, ["issue_id", "at", "action"])
             events["issue_id"] = events["issue_id"].astype(np.int64)
             events["at"] = parse_local(events["at"])
     return issues, events
@@ -385,28 +364,6 @@ def actors_for(store: Store, committee_id: str, *, scope: Scope) -> pd.DataFrame
 
 
 @dataclass(frozen=True)
-class NewIssue:
-    """An issue to open. ``grid_id`` may be left out when a building or household says where it is.
-
-    ``level`` defaults to ``building`` when a building is known, else
-    ``grid``. ``opened_at`` defaults to now; ``ref`` is an external
-    reference (e.g. ``hotline:2024-001234``) that makes opening it twice a
-    no-op.
-    """
-
-    category: str
-    source: str
-    grid_id: str | None = None
-    building_id: str | None = None
-    household_id: str | None = None
-    level: str | None = None
-    title: str = ""
-    opened_at: dt.datetime | None = None
-    note: str = ""
-    ref: str | None = None
-
-
-@dataclass(frozen=True)
 class Opened:
     """The result of opening one issue: its id, and whether it is new (false: ``ref`` was known)."""
 
@@ -414,47 +371,8 @@ class Opened:
     created: bool
 
 
-class IssueInvalid(ValueError):
-    """A new issue that cannot be opened: which one (``row``, counted from 1), which ``field``, why."""
-
-    def __init__(self, row: int, field: str, message: str, *, single: bool = False) -> None:
-        super().__init__(f"{field}: {message}" if single else f"issue {row}, {field}: {message}")
-        self.row = row
-        self.field = field
-
-
 def _text(value: object) -> str:
     return "" if value is None else str(value).strip()
-
-
-def _check_new(n: int, d: NewIssue, now: dt.datetime, single: bool) -> list[IssueInvalid]:
-    """Check what needs no database; return every problem of issue ``n``."""
-    out = []
-
-    def bad(fld: str, msg: str) -> None:
-        out.append(IssueInvalid(n, fld, msg, single=single))
-
-    if not _text(d.category):
-        bad("category", "a category is required (e.g. 加装电梯, 物业管理, 停车难)")
-    elif len(_text(d.category)) > MAX_CATEGORY:
-        bad("category", f"{len(_text(d.category))} characters; at most {MAX_CATEGORY}")
-    if d.source not in schema.SOURCES:
-        bad("source", f"{d.source!r} is not a source; use {', '.join(schema.SOURCES)}")
-    if d.level is not None and d.level not in schema.LEVELS:
-        bad("level", f"{d.level!r} is not a level; use {', '.join(schema.LEVELS)}")
-    if d.level == "building" and not (_text(d.building_id) or _text(d.household_id)):
-        bad("level", "an issue at building level needs its building (or household)")
-    if not (_text(d.grid_id) or _text(d.building_id) or _text(d.household_id)):
-        bad("grid_id", "where is it? give a grid, a building or a household")
-    if len(_text(d.title)) > rules.MAX_TITLE:
-        bad("title", f"{len(_text(d.title))} characters; at most {rules.MAX_TITLE}")
-    if len(_text(d.note)) > rules.MAX_NOTE:
-        bad("note", f"{len(_text(d.note))} characters; at most {rules.MAX_NOTE}")
-    if d.ref is not None and (not _text(d.ref) or len(_text(d.ref)) > MAX_REF):
-        bad("ref", f"an external reference has 1 to {MAX_REF} characters")
-    if d.opened_at is not None and d.opened_at.replace(microsecond=0) > now:
-        bad("opened_at", f"{d.opened_at:%Y-%m-%d %H:%M:%S} is in the future (now {now:%Y-%m-%d %H:%M:%S})")
-    return out
 
 
 def _lookup(
@@ -540,13 +458,10 @@ def open_issues(
     who = rules.check_actor(actor)
     now = (now or local_now(store.settings)).replace(microsecond=0)
     single = len(drafts) == 1
-    problems = [p for n, d in enumerate(drafts, start=1) for p in _check_new(n, d, now, single)]
-    refs = [_text(d.ref) for d in drafts if d.ref is not None]
-    dup = sorted({r for r in refs if refs.count(r) > 1})
-    if dup:
-        problems.append(IssueInvalid(0, "ref", f"reference(s) given twice: {', '.join(dup)}", single=True))
+    problems = rules.check_new_issues(drafts, now=now)
     if problems:
         raise problems[0]
+    refs = [_text(d.ref) for d in drafts if d.ref is not None]
     if not drafts:
         return []
     ensure_issue_log(store)
@@ -801,7 +716,9 @@ def escalate_all(store: Store, *, now: dt.datetime | None = None) -> Escalation:
         query = _candidates(store, now)
         if conn.in_transaction() and store.backend == "postgresql":
             query = query.with_for_update()
-        frame = _frame(conn.execute(query).all(), ["issue_id", "status", "level", "opened_at", "due_at"])
+        frame = frame_from_rows(
+            conn.execute(query).all(), ["issue_id", "status", "level", "opened_at", "due_at"]
+        )
         for col in ("opened_at", "due_at"):
             frame[col] = parse_local(frame[col]) if len(frame) else frame[col].astype("datetime64[s]")
         frame["issue_id"] = frame["issue_id"].astype(np.int64)

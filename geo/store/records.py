@@ -38,8 +38,9 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection
 
+from geo.issues import NewIssue  # re-exported: the one class, defined with the issue rules
 from geo.store import audit, schema
-from geo.store.core import Scope, Store, StoreError, _first_line, parse_local
+from geo.store.core import Scope, Store, StoreError, _first_line, parse_local, query_frame
 
 __all__ = [
     "AUDIT",
@@ -94,15 +95,6 @@ class NewVisit:
     outcome: str
     channel: str = "door"
     note: str = ""
-
-
-@dataclass(frozen=True)
-class NewIssue:
-    """A need found on a visit, to open as an issue at ``building`` or ``grid`` level."""
-
-    category: str
-    level: str = "building"
-    title: str = ""
 
 
 class Recorded(NamedTuple):
@@ -286,7 +278,7 @@ def record_visit(
     StoreError
         The database is unreachable or stays locked.
     """
-    if issue is not None and issue.level not in ("building", "grid"):
+    if issue is not None and _visit_level(issue) not in ("building", "grid"):
         raise ValueError(f"an issue found on a visit starts at level building or grid, not {issue.level!r}")
     if store.backend == "postgresql" and issue is None:
         return _record_in_one_statement(store, visit, idem_key)
@@ -390,13 +382,19 @@ def _replay(
     return Recorded(int(row.visit_id), False, issue_id)
 
 
+def _visit_level(issue: NewIssue) -> str | None:
+    """Return the level of an issue found on a visit: the household's building unless it says grid."""
+    return issue.level or "building"
+
+
 def _insert_issue(
     store: Store, conn: Connection, visit: NewVisit, issue: NewIssue, building_id: str, grid_id: str
 ) -> int:
-    if issue.level not in ("building", "grid"):
+    level = _visit_level(issue)
+    if level not in ("building", "grid"):
         raise ValueError(f"an issue found on a visit starts at level building or grid, not {issue.level!r}")
     opened = visit.visited_at.replace(tzinfo=None, microsecond=0)
-    due = opened + dt.timedelta(days=store.settings.issue_limit_days(issue.level))
+    due = opened + dt.timedelta(days=store.settings.issue_limit_days(level))
     i = schema.issues
     stmt = (
         i.insert()
@@ -406,7 +404,7 @@ def _insert_issue(
             household_id=visit.household_id,
             category=issue.category,
             source="visit",
-            level=issue.level,
+            level=level,
             status="open",
             opened_at=_time_param(store, opened),
             due_at=_time_param(store, due),
@@ -467,17 +465,7 @@ SUMMARY_COLUMNS = ("household_id", "visits", "last_visit_at", "last_outcome", "l
 
 def _frame(conn: Connection, query: sa.Select[Any], names: list[str], params: dict[str, Any]) -> pd.DataFrame:
     """Run ``query`` and build a frame of object columns (no string inference), times parsed."""
-    result = conn.execute(query, params)
-    cursor = result.cursor
-    assert cursor is not None
-    rows = cursor.fetchall()
-    result.close()
-    data: dict[str, pd.Series] = {}
-    for j, name in enumerate(names):
-        values = np.empty(len(rows), dtype=object)
-        values[:] = [r[j] for r in rows]
-        data[name] = pd.Series(values, dtype=object)
-    frame = pd.DataFrame(data, columns=names)
+    frame = query_frame(conn, query, names, params)
     for name in names:
         if name in _TIMES:
             frame[name] = parse_local(frame[name].where(frame[name].notna(), None))
