@@ -99,7 +99,7 @@ with side:
         except UnknownArea:
             trail = []
         st.caption(" › ".join(plain(c.name) for c in trail))
-        st.subheader(plain(row["name"]))
+        st.header(plain(row["name"]))
         m = metrics.loc[selected]
         st.metric(t("coverage"), fmt_pct(m["coverage"]))
         st.write(
@@ -127,7 +127,7 @@ with side:
             trail = []
         st.caption(" › ".join(plain(c.name) for c in trail))
         mine = visible is not None and not (f.street_id or f.committee_id)
-        st.subheader(t("area.mine") if mine else plain(trail[-1].name) if trail else t("district"))
+        st.header(t("area.mine") if mine else plain(trail[-1].name) if trail else t("district"))
         st.metric(t("coverage"), fmt_pct(s["coverage"]))
         st.write(
             f"{t('grids')}: {fmt_int(s['grids'])} · {t('households')}: {fmt_int(s['households'])}  \n"

@@ -48,7 +48,7 @@ for message in gd.bad_id_messages(sel):
     st.warning(plain(message))
 
 if sel.grid_id is None:
-    st.subheader(t("grid.pick"))
+    st.title(t("grid.pick"), anchor=False)
     options = gd.grid_options()
     st.selectbox(
         t("grid.pick_hint"),
@@ -67,19 +67,20 @@ with st.container(horizontal=True, gap="small", vertical_alignment="center"):
     for i, (label, page, params) in enumerate(links):
         last = i == len(links) - 1
         text = plain(label if last else f"{label} ›")
-        if page == "pages/district_map.py":
+        if last:  # where we are: text, not a disabled button (too faint to read, and not a control)
+            st.markdown(plain(text))
+        elif page == "pages/district_map.py":
             st.page_link(page, label=plain(text), query_params=params)
         else:
             st.button(
                 plain(text),
                 key=f"crumb_{i}",
                 type="tertiary",
-                disabled=last,
                 on_click=gd.go_to,
                 kwargs=params or {},
             )
 
-st.header(t("grid.title", name=crumbs[3].name), anchor=False)
+st.title(t("grid.title", name=crumbs[3].name), anchor=False)
 row = gd.metrics(filters.start, filters.end, "grid").loc[grid_id]
 with st.container(horizontal=True, gap="medium"):
     st.metric(t("households"), fmt_int(row["households"]), width=105)
@@ -91,7 +92,7 @@ st.caption(t("grid.period", start=filters.start.isoformat(), end=filters.end.iso
 
 left, right = st.columns([4, 7], gap="medium")
 with left:
-    st.subheader(t("grid.buildings"), anchor=False)
+    st.header(t("grid.buildings"), anchor=False)
     st_folium(
         gd.building_map(grid_id, sel, filters.start, filters.end),
         key=gd.MAP_KEY,
@@ -105,7 +106,7 @@ with left:
 with right:
     building_name = crumbs[4].name if sel.building_id else None
     title = t("grid.list_building", name=building_name) if building_name else t("grid.list_grid")
-    st.subheader(plain(title), anchor=False)
+    st.header(plain(title), anchor=False)
     if sel.building_id:
         st.button(t("grid.whole_grid"), on_click=gd.show_whole_grid, type="tertiary")
     chosen = st.pills(
@@ -141,7 +142,7 @@ profile = gd.profile(recs, hid, today)
 gd.viewed(hid, grid_id)
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.subheader(t("profile.title", unit=crumbs[-1].name), anchor=False)
+    st.header(t("profile.title", unit=crumbs[-1].name), anchor=False)
     st.markdown(
         "  \n".join(f"**{plain(label)}**　{plain(value)}" for label, value in gd.profile_facts(profile))
     )
@@ -162,7 +163,7 @@ with left:
         st.caption(t("profile.no_issues"))
 
 with right:
-    st.subheader(t("visit.title"), anchor=False)
+    st.header(t("visit.title"), anchor=False)
     flash = st.session_state.pop("visit_flash", None)
     if flash:
         (st.success if flash[0] == "saved" else st.info)(flash[1])

@@ -199,7 +199,7 @@ def test_the_scan_finds_foreign_households_where_the_district_sees_them(
 
 def test_own_area_works_and_pickers_offer_only_the_scope(db: str, register: pd.DataFrame) -> None:
     at = open_page("grid", "committee", {"grid": "G0002"}, db)
-    assert at.header[0].value.endswith("中远两湾城居民区2号网格")
+    assert at.title[0].value.endswith("中远两湾城居民区2号网格")
     assert hits(at, foreign_values(register, "committee")) == []
     at = open_page("district_map", "committee", {}, db)
     assert [s.key for s in at.sidebar.selectbox] == [
@@ -219,7 +219,7 @@ def test_the_map_shows_figures_of_the_scope_only(db: str, monkeypatch: pytest.Mo
     seen: list[dict] = []
     monkeypatch.setattr(ui.gridmap, "show", lambda args, *, key: seen.append(args))
     at = open_page("district_map", "grid", {}, db)
-    assert at.subheader[0].value == "我的辖区"
+    assert at.header[0].value == "我的辖区"
     style = json.loads(seen[-1]["style"])
     classes, ids = style["cls"], ui.gridmap.geometry(basemap="none").grid_ids
     drawn = {g for g, c in zip(ids, classes, strict=True) if c != -2}
@@ -391,7 +391,7 @@ def test_single_sign_on_maps_the_identity_to_its_account(db: str) -> None:
     at.query_params["grid"] = "G0002"
     at.run()
     assert not at.exception
-    assert at.header[0].value == "网格 · 中远两湾城居民区2号网格"
+    assert at.title[0].value == "网格 · 中远两湾城居民区2号网格"
     assert audit_rows(db, "login")[0] == ["wang", "committee", "user:wang", "single sign-on"]
     at.query_params["grid"] = FOREIGN_GRID
     at.run()
