@@ -39,6 +39,7 @@ if not gd.is_staff():
     st.info(t("grid.staff_only"))
     st.stop()
 
+gd.open_only_grid()
 try:
     recs = gd.records(st.query_params.get("grid") or "")
 except OutOfScope as exc:  # a forged link or session value: the store refuses, say so and stop

@@ -209,8 +209,9 @@ def test_own_area_works_and_pickers_offer_only_the_scope(db: str, register: pd.D
     assert at.sidebar.selectbox(key="committee").options == ["我的辖区", "中远两湾城居民区"]
     at = open_page("district_map", "street", {}, db)
     assert at.sidebar.selectbox(key="street").options == ["我的辖区", "长寿路街道"]
-    at = open_page("grid", "grid", {}, db)
-    assert at.selectbox(key="grid_pick").options == ["中远两湾城居民区1号网格（G0001）"]
+    at = open_page("grid", "grid", {}, db)  # a grid leader has one grid: it opens, no picker
+    assert not at.selectbox and at.title[0].value.endswith("中远两湾城居民区1号网格")
+    assert at.query_params["grid"] == "G0001"
 
 
 def test_the_map_shows_figures_of_the_scope_only(db: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -149,6 +149,19 @@ def grid_options() -> dict[str, str]:
     return {str(i): f"{n}（{i}）" for i, n in zip(g["grid_id"], g["name"], strict=True)}
 
 
+def open_only_grid() -> None:
+    """Put the session's grid in the address when it sees exactly one and none is asked for.
+
+    A grid leader has one grid: a picker with one choice is a wasted tap on a
+    phone, so the page opens that grid (and its address says which).
+    """
+    if st.query_params.get("grid"):
+        return
+    visible = auth.visible_grids()
+    if visible is not None and len(visible) == 1:
+        st.query_params["grid"] = next(iter(visible))
+
+
 def metrics(start: dt.date, end: dt.date, level: str) -> pd.DataFrame:
     """Return coverage and issue counts for the period at ``level`` (from the live index)."""
     return data.coverage_index().coverage(start, end, level=level, now=local_now(data.settings()))
