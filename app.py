@@ -17,6 +17,11 @@ from ui import auth, data, errors, sidebar
 from ui.i18n import lang, t
 
 st.set_page_config(page_title="四百网格地图 · Sibai Grid Map", layout="wide")
+HERE = Path(__file__).resolve().parent
+# The phone layout (issue 18): pills wrap, 44 px taps, the menu closes after a choice.
+st.html(HERE / "ui" / "phone.css")
+PHONE_JS = (HERE / "ui" / "phone.js").read_text(encoding="utf-8")  # our own constant script
+st.html(f"<script>{PHONE_JS}</script>", unsafe_allow_javascript=True)
 lang()
 
 try:
@@ -42,7 +47,6 @@ SCREENS = (
     ("pages/data.py", "nav.data", "data"),
     ("pages/audit.py", "nav.audit", "audit"),
 )
-HERE = Path(__file__).resolve().parent
 
 auth.start_run()
 staff = auth.is_staff()
