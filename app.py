@@ -8,6 +8,7 @@ sidebar and the navigation. Screens live in ``pages/``; caching wrappers in
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import streamlit as st
@@ -23,6 +24,11 @@ st.html(HERE / "ui" / "phone.css")
 PHONE_JS = (HERE / "ui" / "phone.js").read_text(encoding="utf-8")  # our own constant script
 st.html(f"<script>{PHONE_JS}</script>", unsafe_allow_javascript=True)
 lang()
+# The words phone.js shows (current language, from the catalogue), read when it needs them.
+st.html(
+    f'<div id="sibai-words" hidden data-offline="{html.escape(t("offline.waiting"))}"'
+    f' data-sending="{html.escape(t("offline.sending"))}"></div>'
+)
 
 try:
     data.ensure_database()

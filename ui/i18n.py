@@ -786,6 +786,11 @@ TEXT.update(
         ),
         "walk.tick.skip": ("—", "—"),
         "walk.tick.submit": ("记录走访结果", "Record results"),
+        "offline.waiting": (
+            "未保存：网络已断开。以下勾选保留在本机，网络恢复后自动提交一次：",
+            "Not saved: no connection. These ticks are kept on this phone and sent once it returns:",
+        ),
+        "offline.sending": ("网络已恢复，正在提交……", "Back online: sending…"),
         "walk.tick.saved": ("已记录 {n} 户走访。", "Recorded {n} visit(s)."),
         "walk.tick.repeated": ("{n} 户已记录过，未重复记录。", "{n} already recorded: not recorded again."),
         "walk.tick.none": ("没有勾选任何住户。", "Nothing was ticked."),
