@@ -120,18 +120,33 @@ with right:
     shown, listed, total = gd.household_rows(recs, sel, chosen or [], today)
     st.caption(f"{t('grid.count', n=fmt_int(len(shown)), total=fmt_int(total))} · {t('grid.list_hint')}")
     table_key = f"{gd.TABLE_KEY}:{grid_id}:{sel.building_id}:{sel.household_id}:{','.join(chosen or [])}"
-    st.dataframe(
-        shown,
-        key=table_key,
-        height=380,
-        hide_index=True,
-        column_config=gd.household_columns(),
-        placeholder="—",
-        on_select=functools.partial(
-            gd.on_row_select, table_key, listed["household_id"].tolist(), listed["building_id"].tolist()
-        ),
-        selection_mode="single-row",
-    )
+    # On a phone, cards instead of the table (ui/phone.css shows one or the other by width).
+    with st.container(key="phone_cards"):
+        for card in gd.household_cards(shown, listed, building_name):
+            with st.container(border=True):
+                st.markdown(f"**{plain(card['title'])}**")
+                if card["ask"]:
+                    st.caption(plain(card["ask"]))
+                st.button(
+                    t("card.open"),
+                    key=f"card_{card['id']}",
+                    on_click=gd.open_household,
+                    args=(card["id"], card["building_id"]),
+                    width="stretch",
+                )
+    with st.container(key="wide_table"):
+        st.dataframe(
+            shown,
+            key=table_key,
+            height=380,
+            hide_index=True,
+            column_config=gd.household_columns(),
+            placeholder="—",
+            on_select=functools.partial(
+                gd.on_row_select, table_key, listed["household_id"].tolist(), listed["building_id"].tolist()
+            ),
+            selection_mode="single-row",
+        )
 
 st.divider()
 if sel.household_id is None:

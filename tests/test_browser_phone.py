@@ -116,6 +116,14 @@ def test_a_grid_leader_uses_every_screen_on_a_phone(
         page.goto(f"{base}/grid")
         page.get_by_role("heading", name="网格 · 中远两湾城居民区1号网格").wait_for(timeout=TIMEOUT)
         expect(page.get_by_label("选择网格")).to_have_count(0)
+        # Its households are cards (building, room, masked name, what to ask about), not a wide table.
+        _settle(page)
+        cards = page.locator(".st-key-phone_cards button")
+        expect(cards.first).to_be_visible()
+        assert cards.count() > 0 and _small_taps(page, ".st-key-phone_cards button") == []
+        assert page.locator('[data-testid="stDataFrame"]:visible').count() == 0
+        cards.first.click()
+        page.get_by_role("heading", name="登记走访").wait_for(timeout=TIMEOUT)  # the household's profile
 
         # Choosing a screen from the menu closes the menu.
         page.locator('[data-testid="stExpandSidebarButton"]').click()

@@ -791,6 +791,8 @@ TEXT.update(
             "Not saved: no connection. These ticks are kept on this phone and sent once it returns:",
         ),
         "offline.sending": ("网络已恢复，正在提交……", "Back online: sending…"),
+        "card.open": ("查看这一户", "Open this household"),
+        "card.never_met": ("从未见面", "Never met"),
         "walk.tick.saved": ("已记录 {n} 户走访。", "Recorded {n} visit(s)."),
         "walk.tick.repeated": ("{n} 户已记录过，未重复记录。", "{n} already recorded: not recorded again."),
         "walk.tick.none": ("没有勾选任何住户。", "Nothing was ticked."),
