@@ -17,20 +17,16 @@ text in its legend and tooltip.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, open_fresh, require_service, sign_in_browser
+from conftest import DEMO_AS_OF, REPO_ROOT, open_fresh, require_service, settle, sign_in_browser
 from playwright.sync_api import Page
-
-from geo.demo import install_demo
-from geo.store import open_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-AS_OF = dt.date(2026, 11, 26)
+AS_OF = DEMO_AS_OF
 TIMEOUT = 60_000
 AXE = Path(os.environ.get("SIBAI_AXE", REPO_ROOT / "tests/node/node_modules/axe-core/axe.min.js"))
 #: The screens a district account opens (the grid page both as its picker and on a grid).
@@ -48,20 +44,12 @@ def axe_script() -> Path:
     return AXE
 
 
-@pytest.fixture
-def tiny_db(tmp_path: Path) -> str:
-    path = tmp_path / "tiny.gpkg"
-    with open_store(str(path), create=True) as store:
-        install_demo(store, scale="tiny", seed=7, as_of=AS_OF)
-    return str(path)
-
-
 def _settle(page: Page) -> None:
     """Wait until Streamlit has finished the run and drawn the page's title."""
-    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=TIMEOUT)
+    settle(page, timeout=TIMEOUT)
     page.locator('[data-testid="stHeading"]').first.wait_for(timeout=TIMEOUT)
     page.wait_for_timeout(800)  # late frames: components and data grids draw after the run
-    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=TIMEOUT)
+    settle(page, timeout=TIMEOUT)
 
 
 def axe_violations(page: Page, axe: Path) -> list[dict]:
@@ -97,9 +85,9 @@ def _report(screen: str, found: list[dict]) -> list[str]:
 
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_every_screen_passes_axe(
-    browser, streamlit_server, tiny_db: str, axe_script: Path, language: str
+    browser, streamlit_server, tiny_demo_db: str, axe_script: Path, language: str
 ) -> None:
-    base = streamlit_server(tiny_db, extra_env={"SIBAI_TODAY": AS_OF.isoformat()})
+    base = streamlit_server(tiny_demo_db, extra_env={"SIBAI_TODAY": AS_OF.isoformat()})
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     problems: list[str] = []
@@ -110,7 +98,7 @@ def test_every_screen_passes_axe(
         problems += _report("public", axe_violations(page, axe_script))
 
         page.goto(f"{base}/map")  # a fresh session: the sign-in form in Chinese
-        sign_in_browser(page, tiny_db, "district")
+        sign_in_browser(page, tiny_demo_db, "district")
         if language == "en":
             page.get_by_role("radiogroup", name="语言 / Language").get_by_text("English").click()
             page.get_by_role("heading", name="Sibai Grid Map").wait_for(timeout=TIMEOUT)

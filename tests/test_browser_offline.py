@@ -10,33 +10,19 @@ exactly one new visit for that door.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
-from conftest import external_requests, open_fresh, sign_in_browser
-from playwright.sync_api import Page, expect
+from conftest import DEMO_AS_OF, external_requests, open_fresh, settle, sign_in_browser
+from playwright.sync_api import expect
 
-from geo.demo import install_demo
 from geo.store import Scope, open_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-AS_OF = dt.date(2026, 11, 26)
+AS_OF = DEMO_AS_OF
 TIMEOUT = 60_000
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def tiny_db(tmp_path: Path) -> str:
-    path = tmp_path / "tiny.gpkg"
-    with open_store(str(path), create=True) as store:
-        install_demo(store, scale="tiny", seed=7, as_of=AS_OF)
-    return str(path)
-
-
-def _settle(page: Page) -> None:
-    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=TIMEOUT)
 
 
 def _visits(db: str, household: str) -> list[str]:
@@ -46,20 +32,20 @@ def _visits(db: str, household: str) -> list[str]:
 
 
 def test_a_tick_made_offline_is_sent_once_when_the_signal_returns(
-    browser, streamlit_server, tiny_db: str, tmp_path: Path
+    browser, streamlit_server, tiny_demo_db: str, tmp_path: Path
 ) -> None:
-    base = streamlit_server(tiny_db, extra_env={"SIBAI_TODAY": AS_OF.isoformat()})
+    base = streamlit_server(tiny_demo_db, extra_env={"SIBAI_TODAY": AS_OF.isoformat()})
     context = browser.new_context(viewport=PHONE, device_scale_factor=1, has_touch=True, is_mobile=True)
     page = context.new_page()
     try:
         outside = external_requests(page)
         open_fresh(page, base, "/walk")
-        sign_in_browser(page, tiny_db, "grid")
+        sign_in_browser(page, tiny_demo_db, "grid")
         page.get_by_role("heading", name="走访后勾选结果").wait_for(timeout=TIMEOUT)
-        _settle(page)
+        settle(page)
         form = page.locator('[data-testid="stForm"]')
         door = form.get_by_role("radiogroup").first.get_attribute("aria-label") or ""
-        before = _visits(tiny_db, door)
+        before = _visits(tiny_demo_db, door)
 
         context.set_offline(True)
         pill = form.get_by_role("radiogroup", name=door, exact=True).get_by_role("radio", name="已见面")
@@ -73,14 +59,14 @@ def test_a_tick_made_offline_is_sent_once_when_the_signal_returns(
         expect(alert).to_contain_text(f"{door} · 已见面")
         page.screenshot(path=str(tmp_path / "offline-390.png"))
         page.wait_for_timeout(1500)
-        assert _visits(tiny_db, door) == before, "nothing reaches the server while offline"
+        assert _visits(tiny_demo_db, door) == before, "nothing reaches the server while offline"
 
         context.set_offline(False)
         page.get_by_text("已记录 1 户走访。").wait_for(timeout=TIMEOUT)
         expect(page.locator("#sibai-offline")).to_have_count(0, timeout=5_000)
-        _settle(page)
+        settle(page)
         page.wait_for_timeout(1500)
-        after = _visits(tiny_db, door)
+        after = _visits(tiny_demo_db, door)
         assert len(after) == len(before) + 1, (before, after)
         assert outside == []
     finally:

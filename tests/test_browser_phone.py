@@ -12,19 +12,15 @@ A screenshot of each screen is kept in the test's ``tmp_path``.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
-from conftest import external_requests, open_fresh, sign_in_browser
+from conftest import DEMO_AS_OF, external_requests, open_fresh, settle, sign_in_browser
 from playwright.sync_api import Page, expect
-
-from geo.demo import install_demo
-from geo.store import open_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-AS_OF = dt.date(2026, 11, 26)
+AS_OF = DEMO_AS_OF
 TIMEOUT = 60_000
 PHONE = {"width": 390, "height": 844}
 SLACK_PX = 1  # sub-pixel rounding of scroll widths
@@ -33,18 +29,10 @@ TAP_PX = 44
 SCREENS = {"map": "四百网格地图", "grid": "网格 · ", "walk": "走访后勾选结果", "issues": "诉求"}
 
 
-@pytest.fixture
-def tiny_db(tmp_path: Path) -> str:
-    path = tmp_path / "tiny.gpkg"
-    with open_store(str(path), create=True) as store:
-        install_demo(store, scale="tiny", seed=7, as_of=AS_OF)
-    return str(path)
-
-
 def _settle(page: Page) -> None:
-    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=TIMEOUT)
+    settle(page, timeout=TIMEOUT)
     page.wait_for_timeout(1000)  # components and data grids draw after the run
-    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=TIMEOUT)
+    settle(page, timeout=TIMEOUT)
 
 
 def _overflow(page: Page) -> dict[str, int]:
@@ -95,15 +83,15 @@ def _small_taps(page: Page, selector: str) -> list[tuple[str, int]]:
 
 
 def test_a_grid_leader_uses_every_screen_on_a_phone(
-    browser, streamlit_server, tiny_db: str, tmp_path: Path
+    browser, streamlit_server, tiny_demo_db: str, tmp_path: Path
 ) -> None:
-    base = streamlit_server(tiny_db, extra_env={"SIBAI_TODAY": AS_OF.isoformat()})
+    base = streamlit_server(tiny_demo_db, extra_env={"SIBAI_TODAY": AS_OF.isoformat()})
     context = browser.new_context(viewport=PHONE, device_scale_factor=1, has_touch=True, is_mobile=True)
     page = context.new_page()
     try:
         outside = external_requests(page)
         open_fresh(page, base, "/map")
-        sign_in_browser(page, tiny_db, "grid")
+        sign_in_browser(page, tiny_demo_db, "grid")
         for screen, heading in SCREENS.items():
             page.goto(f"{base}/{screen}")
             page.get_by_role("heading", name=heading).first.wait_for(timeout=TIMEOUT)
