@@ -8,6 +8,7 @@ sidebar and the navigation. Screens live in ``pages/``; caching wrappers in
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import streamlit as st
@@ -17,7 +18,17 @@ from ui import auth, data, errors, sidebar
 from ui.i18n import lang, t
 
 st.set_page_config(page_title="四百网格地图 · Sibai Grid Map", layout="wide")
+HERE = Path(__file__).resolve().parent
+# The phone layout (issue 18): pills wrap, 44 px taps, the menu closes after a choice.
+st.html(HERE / "ui" / "phone.css")
+PHONE_JS = (HERE / "ui" / "phone.js").read_text(encoding="utf-8")  # our own constant script
+st.html(f"<script>{PHONE_JS}</script>", unsafe_allow_javascript=True)
 lang()
+# The words phone.js shows (current language, from the catalogue), read when it needs them.
+st.html(
+    f'<div id="sibai-words" hidden data-offline="{html.escape(t("offline.waiting"))}"'
+    f' data-sending="{html.escape(t("offline.sending"))}"></div>'
+)
 
 try:
     data.ensure_database()
@@ -42,7 +53,6 @@ SCREENS = (
     ("pages/data.py", "nav.data", "data"),
     ("pages/audit.py", "nav.audit", "audit"),
 )
-HERE = Path(__file__).resolve().parent
 
 auth.start_run()
 staff = auth.is_staff()

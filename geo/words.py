@@ -1249,6 +1249,13 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
         "正在准备普陀区数据（首次启动，由服务器生成，约需一分钟），完成后地图会自动显示……",
         "The Putuo district is being prepared (first start, built by the server; about a minute). The map appears here when it is ready…",
     ),
+    "offline.waiting": (
+        "未保存：网络已断开。以下勾选保留在本机，网络恢复后自动提交一次：",
+        "Not saved: no connection. These ticks are kept on this phone and sent once it returns:",
+    ),
+    "offline.sending": ("网络已恢复，正在提交……", "Back online: sending…"),
+    "card.open": ("查看这一户", "Open this household"),
+    "card.never_met": ("从未见面", "Never met"),
 }
 """Every word, ``key -> (中文, English)``."""
 

@@ -46,20 +46,20 @@ with tab_in:
         st.caption(t("data.import_hint"))
         kind = st.selectbox(t("data.kind"), KINDS, format_func=KIND_LABELS.__getitem__, key="data_kind")
         upload = file_uploader(t("data.file"), types=UPLOAD_TYPES, key="data_file")
+        # Only the options that apply to this kind are drawn: a greyed-out control is
+        # unreadable (2.6:1) and answers nothing.
         c1, c2, c3 = st.columns(3)
-        crs = c1.selectbox(
-            t("data.crs"),
-            CRS_CHOICES,
-            format_func=CRS_LABELS.__getitem__,
-            key="data_crs",
-            disabled=kind not in LAYER_KINDS,
+        crs = (
+            c1.selectbox(t("data.crs"), CRS_CHOICES, format_func=CRS_LABELS.__getitem__, key="data_crs")
+            if kind in LAYER_KINDS
+            else None
         )
-        source = c2.selectbox(
-            t("data.source"),
-            SOURCE_CHOICES,
-            format_func=SOURCE_LABELS.__getitem__,
-            key="data_source",
-            disabled=kind != "issues",
+        source = (
+            c2.selectbox(
+                t("data.source"), SOURCE_CHOICES, format_func=SOURCE_LABELS.__getitem__, key="data_source"
+            )
+            if kind == "issues"
+            else None
         )
         dry_run = c3.checkbox(t("data.dry_run"), key="data_dry_run")
         if st.button(t("data.start"), type="primary", disabled=upload is None, key="data_start") and upload:
@@ -128,7 +128,7 @@ with tab_in:
                 "" if pd.isna(r) else str(r) for r in problems["row"]
             ]  # file-wide notes: no row
             if len(problems):
-                st.subheader(t("data.problems"))
+                st.header(t("data.problems"))
                 st.dataframe(
                     problems.drop(columns=["code"]).rename(
                         columns={

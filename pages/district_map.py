@@ -100,7 +100,7 @@ with side:
         except UnknownArea:
             trail = []
         st.caption(" › ".join(plain(c.name) for c in trail))
-        st.subheader(plain(row["name"]))
+        st.header(plain(row["name"]))
         m = metrics.loc[selected]
         fig = area_figures(metrics, [selected], end=f.end, now=now)
         st.metric(t("coverage"), fmt_pct(fig.coverage))
@@ -130,7 +130,7 @@ with side:
             trail = []
         st.caption(" › ".join(plain(c.name) for c in trail))
         mine = visible is not None and not (f.street_id or f.committee_id)
-        st.subheader(t("area.mine") if mine else plain(trail[-1].name) if trail else t("district"))
+        st.header(t("area.mine") if mine else plain(trail[-1].name) if trail else t("district"))
         st.metric(t("coverage"), fmt_pct(fig.coverage))
         st.write(
             f"{t('grids')}: {fmt_int(len(ids))} · {t('households.occupied')}: {fmt_int(fig.households)}  \n"

@@ -39,6 +39,7 @@ if not gd.is_staff():
     st.info(t("grid.staff_only"))
     st.stop()
 
+gd.open_only_grid()
 try:
     recs = gd.records(st.query_params.get("grid") or "")
 except OutOfScope as exc:  # a forged link or session value: the store refuses, say so and stop
@@ -48,7 +49,7 @@ for message in gd.bad_id_messages(sel):
     st.warning(plain(message))
 
 if sel.grid_id is None:
-    st.subheader(t("grid.pick"))
+    st.title(t("grid.pick"), anchor=False)
     options = gd.grid_options()
     st.selectbox(
         t("grid.pick_hint"),
@@ -67,19 +68,20 @@ with st.container(horizontal=True, gap="small", vertical_alignment="center"):
     for i, (label, page, params) in enumerate(links):
         last = i == len(links) - 1
         text = plain(label if last else f"{label} ›")
-        if page == "pages/district_map.py":
+        if last:  # where we are: text, not a disabled button (too faint to read, and not a control)
+            st.markdown(plain(text))
+        elif page == "pages/district_map.py":
             st.page_link(page, label=plain(text), query_params=params)
         else:
             st.button(
                 plain(text),
                 key=f"crumb_{i}",
                 type="tertiary",
-                disabled=last,
                 on_click=gd.go_to,
                 kwargs=params or {},
             )
 
-st.header(t("grid.title", name=crumbs[3].name), anchor=False)
+st.title(t("grid.title", name=crumbs[3].name), anchor=False)
 fig = gd.figures(filters.start, filters.end, grid_id)
 with st.container(horizontal=True, gap="medium"):
     st.metric(t("households.occupied"), fmt_int(fig.households), width=105)
@@ -95,7 +97,7 @@ st.caption(
 
 left, right = st.columns([4, 7], gap="medium")
 with left:
-    st.subheader(t("grid.buildings"), anchor=False)
+    st.header(t("grid.buildings"), anchor=False)
     st_folium(
         gd.building_map(grid_id, sel, filters.start, filters.end),
         key=gd.MAP_KEY,
@@ -109,7 +111,7 @@ with left:
 with right:
     building_name = crumbs[4].name if sel.building_id else None
     title = t("grid.list_building", name=building_name) if building_name else t("grid.list_grid")
-    st.subheader(plain(title), anchor=False)
+    st.header(plain(title), anchor=False)
     if sel.building_id:
         st.button(t("grid.whole_grid"), on_click=gd.show_whole_grid, type="tertiary")
     chosen = st.pills(
@@ -122,18 +124,33 @@ with right:
     shown, listed, total = gd.household_rows(recs, sel, chosen or [], today)
     st.caption(f"{t('grid.count', n=fmt_int(len(shown)), total=fmt_int(total))} · {t('grid.list_hint')}")
     table_key = f"{gd.TABLE_KEY}:{grid_id}:{sel.building_id}:{sel.household_id}:{','.join(chosen or [])}"
-    st.dataframe(
-        shown,
-        key=table_key,
-        height=380,
-        hide_index=True,
-        column_config=gd.household_columns(),
-        placeholder="—",
-        on_select=functools.partial(
-            gd.on_row_select, table_key, listed["household_id"].tolist(), listed["building_id"].tolist()
-        ),
-        selection_mode="single-row",
-    )
+    # On a phone, cards instead of the table (ui/phone.css shows one or the other by width).
+    with st.container(key="phone_cards"):
+        for card in gd.household_cards(shown, listed, building_name):
+            with st.container(border=True):
+                st.markdown(f"**{plain(card['title'])}**")
+                if card["ask"]:
+                    st.caption(plain(card["ask"]))
+                st.button(
+                    t("card.open"),
+                    key=f"card_{card['id']}",
+                    on_click=gd.open_household,
+                    args=(card["id"], card["building_id"]),
+                    width="stretch",
+                )
+    with st.container(key="wide_table"):
+        st.dataframe(
+            shown,
+            key=table_key,
+            height=380,
+            hide_index=True,
+            column_config=gd.household_columns(),
+            placeholder="—",
+            on_select=functools.partial(
+                gd.on_row_select, table_key, listed["household_id"].tolist(), listed["building_id"].tolist()
+            ),
+            selection_mode="single-row",
+        )
 
 st.divider()
 if sel.household_id is None:
@@ -145,7 +162,7 @@ profile = gd.profile(recs, hid, today)
 gd.viewed(hid, grid_id)
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.subheader(t("profile.title", unit=crumbs[-1].name), anchor=False)
+    st.header(t("profile.title", unit=crumbs[-1].name), anchor=False)
     st.markdown(
         "  \n".join(f"**{plain(label)}**　{plain(value)}" for label, value in gd.profile_facts(profile))
     )
@@ -166,7 +183,7 @@ with left:
         st.caption(t("profile.no_issues"))
 
 with right:
-    st.subheader(t("visit.title"), anchor=False)
+    st.header(t("visit.title"), anchor=False)
     flash = st.session_state.pop("visit_flash", None)
     if flash:
         (st.success if flash[0] == "saved" else st.info)(flash[1])

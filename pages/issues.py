@@ -103,7 +103,7 @@ cols[5].metric(t("issues.m.within"), "—" if pd.isna(share) else f"{share * 100
 # ------------------------------------------------------------------ map and ladder
 left, right = st.columns([3, 2], gap="medium")
 with left:
-    st.subheader(t("issues.map"), anchor=False)
+    st.header(t("issues.map"), anchor=False)
     issue_metrics: list[maps.Metric] = ["open_issues_per_100", "overdue_issues"]
     metric = st.segmented_control(
         t("issues.map_metric"),
@@ -139,7 +139,7 @@ with left:
             st.rerun()
     st.caption(t("issues.map_hint"))
 with right:
-    st.subheader(t("issues.by_level"), anchor=False)
+    st.header(t("issues.by_level"), anchor=False)
     st.dataframe(
         board.by_level.rename(index=lambda lv: t(f"level.{lv}")),
         column_config={
@@ -154,7 +154,7 @@ with right:
     st.caption(t("issues.ladder", limits=ladder))
 
 # ------------------------------------------------------------------ list
-st.subheader(t("issues.list"), anchor=False)
+st.header(t("issues.list"), anchor=False)
 if grid_id:
     st.button(t("issues.grid_only", name=grid_names[grid_id]), on_click=_clear_grid, icon=":material/close:")
 shown = rules.display_rows(board.rows, labels=labels, grid_names=grid_names, limit=LIST_LIMIT)
@@ -264,7 +264,7 @@ if (f.committee_id and row["committee_id"] != f.committee_id) or (
 if flash:
     st.success(plain(flash))
 s = detail.state
-st.subheader(t("issues.detail", id=issue_id), anchor=False)
+st.header(t("issues.detail", id=issue_id), anchor=False)
 st.text(str(row["title"]))
 trail = breadcrumbs(layers.streets, layers.committees, layers.grids, grid_id=str(row["grid_id"]))
 place = [c.name for c in trail[1:]] + [str(row["building_id"] or "")]

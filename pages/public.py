@@ -28,19 +28,19 @@ for column, (label, value) in zip(st.columns(4), public.headline(summary, lang=l
     column.metric(plain(label), value)
 st.write(plain(labels["headline"]))
 
-st.subheader(plain(labels["map"]))
+st.header(plain(labels["map"]))
 st.iframe(site.map_html(summary, lang=lang(), height=520), height=570)
 st.caption(plain(labels["map.hint"]))
 
-st.subheader(plain(labels["by_group"]))
+st.header(plain(labels["by_group"]))
 st.dataframe(public.group_table(summary, lang=lang()), hide_index=True, column_config=right)
 
-st.subheader(plain(labels["by_street"]))
+st.header(plain(labels["by_street"]))
 st.dataframe(
     public.table(summary, "street", lang=lang()), hide_index=True, width="stretch", column_config=right
 )
 
-st.subheader(plain(labels["by_committee"]))
+st.header(plain(labels["by_committee"]))
 streets = summary.level("street")["name"]
 street = (
     st.selectbox(

@@ -63,9 +63,9 @@ with tab_spots:
         st.metric(t("office.spot_unvisited"), fmt_int(u.spots["unvisited"].sum()), width=180)
     st.iframe(od.blind_spot_map_html(f.start, f.end, below, f.street_id, f.committee_id), height=540)
     st.caption(t("office.map_hint"))
-    st.subheader(t("office.spots"), anchor=False)
+    st.header(t("office.spots"), anchor=False)
     od.table(u.spots, SPOT_COLUMNS, key="office_spots")
-    st.subheader(t("office.lagging"), anchor=False)
+    st.header(t("office.lagging"), anchor=False)
     if u.lagging.empty:
         st.info(t("office.none_lagging"))
     else:
@@ -106,7 +106,7 @@ with tab_pace:
         st.metric(t("office.expected"), fmt_pct(float(own["expected"])), width=160)
         st.metric(t("office.needed_per_week"), fmt_int(own["needed_per_week"]), width=180)
         st.metric(t("office.recent_per_week"), fmt_int(own["recent_per_week"]), width=180)
-    st.subheader(t("office.burn_up"), anchor=False)
+    st.header(t("office.burn_up"), anchor=False)
     st.altair_chart(burn_up_chart(od.burn_up(f.street_id, f.committee_id), lang=lang()))
     level = st.segmented_control(
         t("office.level"),
@@ -117,7 +117,7 @@ with tab_pace:
     )
     rows = od.pace_rows(level or "grid", f.street_id, f.committee_id)
     st.caption(f"{t('office.behind_count')}: {fmt_int(rows['behind'].sum())} / {fmt_int(len(rows))}")
-    st.subheader(t("office.pace_table"), anchor=False)
+    st.header(t("office.pace_table"), anchor=False)
     od.table(rows, key="office_pace")
     download_pair(
         {t("office.pace_table"): rows}, rows, stem=f"pace-{level}-{today.isoformat()}", key="dl_pace"
@@ -248,14 +248,14 @@ with tab_unmet:
     months = int(st.number_input(t("office.months"), 1, 36, 12, key="office_months"))
     per_grid = od.not_met_by_grid(months, f.street_id, f.committee_id)
     st.metric(t("office.unmet_total"), fmt_int(per_grid["not_met"].sum()))
-    st.subheader(t("office.unmet_grids"), anchor=False)
+    st.header(t("office.unmet_grids"), anchor=False)
     od.table(per_grid, key="office_unmet_grids")
     listed = od.not_met_list(months, f.street_id, f.committee_id)
     sheets_unmet = {t("office.unmet_grids"): per_grid}
     if listed is None:
         st.info(t("office.unmet_pick_area"))
     else:
-        st.subheader(t("office.unmet_list"), anchor=False)
+        st.header(t("office.unmet_list"), anchor=False)
         od.table(listed, key="office_unmet_list")
         sheets_unmet[t("office.unmet_list")] = listed
     download_pair(

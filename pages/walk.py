@@ -132,7 +132,7 @@ st_folium(
     key=f"walk_map_{kind}_{area_id}",
 )
 if isinstance(result, TeamPlan):
-    st.subheader(t("walk.team_summary"), anchor=False)
+    st.header(t("walk.team_summary"), anchor=False)
     st.dataframe(wd.team_summary(result, found), hide_index=True, width="stretch")
 st.dataframe(wd.on_screen(table), hide_index=True, width="stretch")
 stem = f"walk_{area_id}_{day}"
@@ -149,7 +149,7 @@ with st.container(horizontal=True):
     )
     st.button(t("walk.replan"), on_click=wd.replan, key="walk_replan")
 
-st.subheader(t("walk.tick.title"), anchor=False)
+st.header(t("walk.tick.title"), anchor=False)
 if isinstance(result, TeamPlan):
     whose = st.selectbox(
         t("walk.tick.whose"), walkers, format_func=lambda w: f"{workers[w]}（{w}）", key="walk_tick_whose"

@@ -43,7 +43,7 @@ with st.container(horizontal=True, gap="medium"):
     st.metric(t("workers.warning"), fmt_int((stand["standing"] == "warning").sum()), width=140)
     st.metric(t("workers.exhausted"), fmt_int((stand["standing"] == "exhausted").sum()), width=140)
 
-st.subheader(t("workers.standings"), anchor=False)
+st.header(t("workers.standings"), anchor=False)
 od.table(stand, key="workers_standings")
 
 names = dict(zip(stand["worker_id"], stand["worker_name"], strict=True))
@@ -51,7 +51,7 @@ if names:
     worker = st.selectbox(
         t("workers.pick"), list(names), format_func=lambda w: f"{names[w]}（{w}）", key="workers_pick"
     )
-    st.subheader(t("workers.history", name=names[worker]), anchor=False)
+    st.header(t("workers.history", name=names[worker]), anchor=False)
     mine = a.book[a.book["worker_id"] == worker]
     if mine.empty:
         st.info(t("workers.no_deductions"))
@@ -71,7 +71,7 @@ if names:
         with right:
             od.table(mine, ["date", "reason", "ref", "points", "balance"], key="workers_ledger")
 
-st.subheader(t("workers.staffing", goal=f"{data.settings().workers_per_10k:g}"), anchor=False)
+st.header(t("workers.staffing", goal=f"{data.settings().workers_per_10k:g}"), anchor=False)
 district = od.staffing("district", None)
 by_street = od.staffing("street", None)
 by_committee = od.staffing("committee", f.street_id)

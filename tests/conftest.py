@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import http.client
 import os
 import secrets
@@ -604,6 +605,27 @@ def sign_in_browser(
     page.get_by_label("密码").fill(core.DEMO_PASSWORD)
     page.get_by_role("button", name="登录", exact=True).click()
     name.wait_for(state="detached", timeout=timeout)  # signed in: the page itself replaces the form
+
+
+#: The day the tiny demo district of :func:`tiny_demo_db` is built for (servers get it as SIBAI_TODAY).
+DEMO_AS_OF = dt.date(2026, 11, 26)
+
+
+@pytest.fixture
+def tiny_demo_db(tmp_path: Path) -> str:
+    """Return the path of a fresh GeoPackage holding the tiny demo district (seed 7, as of DEMO_AS_OF)."""
+    from geo.demo import install_demo
+    from geo.store import open_store
+
+    path = tmp_path / "tiny.gpkg"
+    with open_store(str(path), create=True) as store:
+        install_demo(store, scale="tiny", seed=7, as_of=DEMO_AS_OF)
+    return str(path)
+
+
+def settle(page: Page, *, timeout: float = 60_000) -> None:
+    """Wait until Streamlit has finished running the script (call once the expected content is there)."""
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=timeout)
 
 
 def open_fresh(page: Page, base: str, path: str, *, timeout: float = 60_000) -> None:

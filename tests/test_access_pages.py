@@ -169,7 +169,7 @@ def test_a_foreign_deep_link_shows_nothing_of_the_area(
         assert at.title[0].value == "四百走访公示"
     elif role == "public":
         assert said[-1] == SIGN_IN_NEEDED
-        (form,) = [h.proto.body for h in at.get("html")]
+        (form,) = [h.proto.body for h in at.get("html") if "<form" in h.proto.body]
         assert '<form method="post" action="/api/session/signin"' in form
     elif page in STAFF_PAGES:
         assert said == [NO_ACCESS]
@@ -200,7 +200,7 @@ def test_the_scan_finds_foreign_households_where_the_district_sees_them(
 
 def test_own_area_works_and_pickers_offer_only_the_scope(db: str, register: pd.DataFrame) -> None:
     at = open_page("grid", "committee", {"grid": "G0002"}, db)
-    assert at.header[0].value.endswith("中远两湾城居民区2号网格")
+    assert at.title[0].value.endswith("中远两湾城居民区2号网格")
     assert hits(at, foreign_values(register, "committee")) == []
     at = open_page("district_map", "committee", {}, db)
     assert [s.key for s in at.sidebar.selectbox] == [
@@ -210,8 +210,9 @@ def test_own_area_works_and_pickers_offer_only_the_scope(db: str, register: pd.D
     assert at.sidebar.selectbox(key="committee").options == ["我的辖区", "中远两湾城居民区"]
     at = open_page("district_map", "street", {}, db)
     assert at.sidebar.selectbox(key="street").options == ["我的辖区", "长寿路街道"]
-    at = open_page("grid", "grid", {}, db)
-    assert at.selectbox(key="grid_pick").options == ["中远两湾城居民区1号网格（G0001）"]
+    at = open_page("grid", "grid", {}, db)  # a grid leader has one grid: it opens, no picker
+    assert not at.selectbox and at.title[0].value.endswith("中远两湾城居民区1号网格")
+    assert at.query_params["grid"] == "G0001"
 
 
 def test_the_map_shows_figures_of_the_scope_only(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -220,7 +221,7 @@ def test_the_map_shows_figures_of_the_scope_only(db: str, monkeypatch: pytest.Mo
     seen: list[dict] = []
     monkeypatch.setattr(ui.gridmap, "show", lambda args, *, key: seen.append(args))
     at = open_page("district_map", "grid", {}, db)
-    assert at.subheader[0].value == "我的辖区"
+    assert at.header[0].value == "我的辖区"
     style = json.loads(seen[-1]["style"])
     classes, ids = style["cls"], ui.gridmap.geometry(basemap="none").grid_ids
     drawn = {g for g, c in zip(ids, classes, strict=True) if c != -2}
@@ -241,7 +242,7 @@ def test_the_sign_in_form_posts_to_the_route_and_shows_its_refusal(
     assert "此服务器未提供登录：请用 sibai serve 启动应用。" in messages(at)  # plain `streamlit run`
     monkeypatch.setattr(routes, "MOUNTED", True)
     at = open_page("grid", "public", {"grid": "G0001", "signin": "bad_credentials"}, db)
-    (form,) = [h.proto.body for h in at.get("html")]
+    (form,) = [h.proto.body for h in at.get("html") if "<form" in h.proto.body]
     assert '<form method="post" action="/api/session/signin"' in form
     assert 'name="csrf" value="csrf-value"' in form and "G0001" not in form  # back by Referer
     assert 'name="ui_lang" value="zh"' in form and 'name="user"' in form and 'name="password"' in form
@@ -392,7 +393,7 @@ def test_single_sign_on_maps_the_identity_to_its_account(db: str) -> None:
     at.query_params["grid"] = "G0002"
     at.run()
     assert not at.exception
-    assert at.header[0].value == "网格 · 中远两湾城居民区2号网格"
+    assert at.title[0].value == "网格 · 中远两湾城居民区2号网格"
     assert audit_rows(db, "login")[0] == ["wang", "committee", "user:wang", "single sign-on"]
     at.query_params["grid"] = FOREIGN_GRID
     at.run()

@@ -48,7 +48,7 @@ def test_all_grids_drawn_click_selects_and_nothing_leaves_the_machine(
     page.wait_for_load_state("networkidle")
     # A DOM click on the polygon itself (its bounding-box centre may lie on a neighbour or a control).
     paths.nth(4).dispatch_event("click")
-    heading = page.locator("h3").first
+    heading = page.locator("h2").first  # the selection, a section under the title
     expect(heading).not_to_have_text("普陀区", timeout=15_000)
     assert heading.inner_text().strip() in names
     # The selection is mirrored in the URL, so the link can be shared.

@@ -159,12 +159,12 @@ def test_hostile_names_and_links_show_as_text_on_every_screen(
         page.screenshot(path=tmp_path / "walk-hostile.png", full_page=True)
 
         _visit(page, base + "/grid?grid=G0001", hostile_db, "grid")
-        _wait_for_text(page, GRID_NAME, "h2")
+        _wait_for_text(page, GRID_NAME, "h1")
         _settle(page)
         assert _made_by_data(page) == []
 
         _visit(page, base + "/map?grid=G0001", hostile_db, "grid")
-        _wait_for_text(page, GRID_NAME, "h3")
+        _wait_for_text(page, GRID_NAME, "h2")
         _wait_for_text(page, COMMITTEE_NAME, '[data-testid="stCaptionContainer"]')
         _settle(page)
         assert _made_by_data(page) == []

@@ -50,7 +50,7 @@ def test_default_view_shows_the_district_summary(tiny_db: str, monkeypatch: pyte
     at.run()
     assert not at.exception
     assert at.title[0].value == "四百网格地图"
-    assert at.subheader[0].value == "普陀区"
+    assert at.header[0].value == "普陀区"
     # Coverage shown equals the engine's district figure for the sidebar's default period (year to date).
     with open_store(tiny_db) as store:
         from geo.live import coverage_index_from_store
@@ -71,7 +71,7 @@ def test_deep_link_selects_a_grid_with_breadcrumbs(tiny_db: str, monkeypatch: py
     g = grids.set_index("grid_id").loc["G0003"]
     c = committees.set_index("committee_id").loc[g["committee_id"]]
     s = streets.set_index("street_id").loc[c["street_id"]]
-    assert at.subheader[0].value == g["name"]
+    assert at.header[0].value == g["name"]
     assert at.main.caption[-2].value == " › ".join(["普陀区", s["name"], c["name"], g["name"]])
     assert at.warning.len == 0
 
@@ -84,7 +84,7 @@ def test_unknown_id_in_the_url_gets_a_clear_message(
     at.run()
     assert not at.exception
     assert [w.value for w in at.warning] == [f"找不到编号为 {value} 的{what}，请检查链接。"]
-    assert at.subheader[0].value == "普陀区"
+    assert at.header[0].value == "普陀区"
 
 
 def test_a_click_on_the_map_selects_the_grid_and_mirrors_it_in_the_url(
@@ -92,7 +92,7 @@ def test_a_click_on_the_map_selects_the_grid_and_mirrors_it_in_the_url(
 ) -> None:
     at = _app(tiny_db, monkeypatch)
     at.run()
-    assert at.subheader[0].value == "普陀区"
+    assert at.header[0].value == "普陀区"
     # What the component sends on a click becomes its value under its key;
     # the rerun it triggers sees it in the session state.
     at.session_state["district_map"] = {"grid": "G0005", "click": "f1:1", "seq": 1}
@@ -101,13 +101,13 @@ def test_a_click_on_the_map_selects_the_grid_and_mirrors_it_in_the_url(
     assert at.query_params["grid"] in ("G0005", ["G0005"])
     with open_store(tiny_db) as store:
         name = store.read_table("grids", scope=Scope.everything()).set_index("grid_id").loc["G0005", "name"]
-    assert at.subheader[0].value == name
+    assert at.header[0].value == name
     # The same click seen again (any later rerun) does not undo a newer deep link.
     at.query_params["grid"] = "G0006"
     at.run()
     with open_store(tiny_db) as store:
         other = store.read_table("grids", scope=Scope.everything()).set_index("grid_id").loc["G0006", "name"]
-    assert at.subheader[0].value == other
+    assert at.header[0].value == other
 
 
 def test_the_first_click_in_a_new_map_frame_is_not_taken_for_the_last_one(
@@ -141,8 +141,8 @@ def test_hostile_grid_name_is_shown_as_text(tiny_db: str, monkeypatch: pytest.Mo
     at.run()
     assert not at.exception
     # Streamlit renders subheaders as markdown without raw HTML: the text stays literal.
-    assert shown(at.subheader[0].value) == "<img src=x onerror=alert(1)>"
-    assert "<" not in at.subheader[0].value
+    assert shown(at.header[0].value) == "<img src=x onerror=alert(1)>"
+    assert "<" not in at.header[0].value
     assert "<img" not in " ".join(m.value for m in at.markdown if "unsafe" in str(m.proto))
 
 

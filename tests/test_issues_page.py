@@ -176,7 +176,7 @@ def test_a_grid_link_lists_that_grid_and_can_be_cleared(db: Path, ids: dict[str,
 
 def test_an_issue_link_shows_its_state_and_full_history(db: Path, ids: dict[str, int]) -> None:
     at = open_page({"issue": str(ids["late"])})
-    assert at.subheader[-1].value == f"诉求 #{ids['late']}"
+    assert at.header[-1].value == f"诉求 #{ids['late']}"
     facts = at.markdown[-2].value if "位置" in at.markdown[-2].value else next(
         m.value for m in at.markdown if "位置" in m.value)  # fmt: skip
     assert "**当前**　发现 · 网格级" in facts
@@ -280,9 +280,7 @@ def test_an_issue_outside_the_sidebar_area_is_not_shown(db: Path, ids: dict[str,
 def test_user_text_is_never_rendered_as_markup(db: Path, ids: dict[str, int]) -> None:
     at = open_page({"issue": str(ids["hostile"])})
     assert [x.value for x in at.text] == [HOSTILE]
-    rendered = (
-        [m.value for m in at.markdown] + [c.value for c in at.caption] + [s.value for s in at.subheader]
-    )
+    rendered = [m.value for m in at.markdown] + [c.value for c in at.caption] + [s.value for s in at.header]
     assert not any("<script>" in r or "](http" in r for r in rendered)
     assert HOSTILE in issue_list(at)["title"].tolist()
 

@@ -156,6 +156,19 @@ def figures(start: dt.date, end: dt.date, grid_id: str) -> Figures:
     return area_figures(data.figures_by_grid(start, end, at), [grid_id], end=end, now=at)
 
 
+def open_only_grid() -> None:
+    """Put the session's grid in the address when it sees exactly one and none is asked for.
+
+    A grid leader has one grid: a picker with one choice is a wasted tap on a
+    phone, so the page opens that grid (and its address says which).
+    """
+    if st.query_params.get("grid"):
+        return
+    visible = auth.visible_grids()
+    if visible is not None and len(visible) == 1:
+        st.query_params["grid"] = next(iter(visible))
+
+
 def metrics(start: dt.date, end: dt.date, level: str) -> pd.DataFrame:
     """Return coverage and issue counts for the period at ``level`` (from the live index)."""
     return data.coverage_index().coverage(start, end, level=level, now=local_now(data.settings()))
@@ -330,6 +343,43 @@ def household_rows(
     if sel.building_id is not None:
         shown = shown.drop(columns="building")
     return shown, listed, total
+
+
+#: Household cards drawn on a phone; beyond these the filters and the building narrow the list.
+MAX_CARDS = 40
+
+
+def household_cards(shown: pd.DataFrame, listed: pd.DataFrame, building: str | None) -> list[dict[str, str]]:
+    """Return the phone's household cards: where (building, room), who (masked), what to ask about.
+
+    One dict per row of ``shown`` (at most :data:`MAX_CARDS`): ``id``, ``building_id``,
+    ``title`` ("building · room · masked name") and ``ask`` (tags, open issues, days
+    since last met), all plain text for :func:`geo.text.plain`.
+    """
+    cards = []
+    for i, row in enumerate(shown.head(MAX_CARDS).itertuples(index=False)):
+        where = [building or str(getattr(row, "building", "")), str(row.unit or ""), str(row.head_name or "")]
+        ask = [str(row.tags)] if row.tags else []
+        if row.open_issues:
+            ask.append(f"{t('col.open_issues')} {int(row.open_issues)}")
+        if pd.notna(row.days_since_met):
+            ask.append(f"{t('col.days_since_met')} {int(row.days_since_met)}")
+        elif row.occupied:
+            ask.append(t("card.never_met"))
+        cards.append(
+            {
+                "id": str(listed["household_id"].iloc[i]),
+                "building_id": str(listed["building_id"].iloc[i]),
+                "title": " · ".join(w for w in where if w),
+                "ask": " · ".join(ask),
+            }
+        )
+    return cards
+
+
+def open_household(household: str, building: str) -> None:
+    """Callback of a household card: open that household's profile."""
+    _set_params(household=household, building=building)
 
 
 def household_columns() -> dict[str, Any]:
