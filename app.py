@@ -8,12 +8,12 @@ sidebar and the navigation. Screens live in ``pages/``; caching wrappers in
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import streamlit as st
 
 from geo.store import StoreError
+from geo.text import plain
 from ui import auth, data, errors, sidebar
 from ui.i18n import lang, t
 
@@ -26,8 +26,8 @@ st.html(f"<script>{PHONE_JS}</script>", unsafe_allow_javascript=True)
 lang()
 # The words phone.js shows (current language, from the catalogue), read when it needs them.
 st.html(
-    f'<div id="sibai-words" hidden data-offline="{html.escape(t("offline.waiting"))}"'
-    f' data-sending="{html.escape(t("offline.sending"))}"></div>'
+    f'<div id="sibai-words" hidden data-offline="{plain(t("offline.waiting"))}"'
+    f' data-sending="{plain(t("offline.sending"))}"></div>'
 )
 
 try:

@@ -86,7 +86,7 @@ def _click_grid(page: Page, index: int, *, before: str = "none") -> str:
     grid_id = re.search(r"grid=(G\d{4})", page.url).group(1)  # type: ignore[union-attr]
     with open_store(page.context.sibai_db) as store:  # type: ignore[attr-defined]
         name = store.read_table("grids", scope=Scope.everything()).set_index("grid_id").loc[grid_id, "name"]
-    expect(page.locator("h3").first).to_have_text(name, timeout=15_000)
+    expect(page.locator("h2").first).to_have_text(name, timeout=15_000)
     link = page.get_by_role("link", name=re.compile("打开网格页"))
     expect(link).to_have_attribute("href", re.compile(rf"grid={grid_id}"), timeout=15_000)
     return grid_id

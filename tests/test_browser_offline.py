@@ -45,7 +45,8 @@ def test_a_tick_made_offline_is_sent_once_when_the_signal_returns(
         settle(page)
         form = page.locator('[data-testid="stForm"]')
         door = form.get_by_role("radiogroup").first.get_attribute("aria-label") or ""
-        before = _visits(tiny_demo_db, door)
+        household = door.split(" · ")[-1]  # the label reads "room · masked head · household id"
+        before = _visits(tiny_demo_db, household)
 
         context.set_offline(True)
         pill = form.get_by_role("radiogroup", name=door, exact=True).get_by_role("radio", name="已见面")
@@ -59,14 +60,14 @@ def test_a_tick_made_offline_is_sent_once_when_the_signal_returns(
         expect(alert).to_contain_text(f"{door} · 已见面")
         page.screenshot(path=str(tmp_path / "offline-390.png"))
         page.wait_for_timeout(1500)
-        assert _visits(tiny_demo_db, door) == before, "nothing reaches the server while offline"
+        assert _visits(tiny_demo_db, household) == before, "nothing reaches the server while offline"
 
         context.set_offline(False)
         page.get_by_text("已记录 1 户走访。").wait_for(timeout=TIMEOUT)
         expect(page.locator("#sibai-offline")).to_have_count(0, timeout=5_000)
         settle(page)
         page.wait_for_timeout(1500)
-        after = _visits(tiny_demo_db, door)
+        after = _visits(tiny_demo_db, household)
         assert len(after) == len(before) + 1, (before, after)
         assert outside == []
     finally:

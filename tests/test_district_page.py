@@ -125,7 +125,7 @@ def test_the_first_click_in_a_new_map_frame_is_not_taken_for_the_last_one(
     assert at.query_params["grid"] in ("G0006", ["G0006"])
     with open_store(tiny_db) as store:
         name = store.read_table("grids", scope=Scope.everything()).set_index("grid_id").loc["G0006", "name"]
-    assert at.subheader[0].value == name
+    assert at.header[0].value == name
 
 
 def test_english_switch(tiny_db: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -324,6 +324,6 @@ def test_first_request_deep_link_to_the_map_shows_sign_in_then_the_grid(
         sign_in_browser(page, tiny_db)  # the form at the map's own address, not "page not found"
         frame = page.frame_locator("iframe[title*='sibai_gridmap']")
         expect(frame.locator("body[data-grids]")).to_have_attribute("data-grids", "12", timeout=30_000)
-        expect(page.locator("h3").first).to_have_text(name, timeout=30_000)  # the link's grid selected
+        expect(page.locator("h2").first).to_have_text(name, timeout=30_000)  # the link's grid selected
         expect(page.get_by_text("Page not found")).to_have_count(0)
         assert page.url == base + "/map?grid=G0001"  # every screen keeps its own address

@@ -166,7 +166,9 @@ def test_ticking_records_each_visit_once_through_the_validated_path(fresh_db: st
     with open_store(fresh_db) as store:
         inputs = walk_inputs(store, "G0003", scope=ALL, day=AS_OF)
         walk, _ = plan_grid_walk(inputs, on=AS_OF, time_limit_s=0.3)
-        first, second = walk.stops["household_ids"].iloc[0][:2]
+        # The first stop with two doors (which stop that is depends on the solver's time budget).
+        stop = next(i for i, ids in enumerate(walk.stops["household_ids"]) if len(ids) >= 2)
+        first, second = walk.stops["household_ids"].iloc[stop][:2]
         worker = inputs.workers["worker_id"].iloc[0]
         before = len(store.read_table("visits", scope=ALL))
         ticks = {first: "met", second: "not_home", walk.household_ids[-1]: ""}
@@ -178,7 +180,7 @@ def test_ticking_records_each_visit_once_through_the_validated_path(fresh_db: st
         assert len(visits) == before + 2
         mine = visits.set_index("visit_id").loc[list(report.saved.values())]
         assert sorted(mine["outcome"]) == ["met", "not_home"]
-        arrive = walk.stops["arrive"].iloc[0]
+        arrive = walk.stops["arrive"].iloc[stop]
         assert mine.loc[report.saved[first], "visited_at"] == dt.datetime.combine(
             AS_OF, dt.time.fromisoformat(arrive)
         )

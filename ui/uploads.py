@@ -41,7 +41,9 @@ def uploader_css(button: str, limit: str) -> str:
     return (
         "<style>"
         f"{_BUTTON} {{font-size: 0;}}"
-        f"{_BUTTON} * {{display: none;}}"
+        # Streamlit's own word stays for screen readers (a button needs a name, WCAG 4.1.2), out of sight.
+        f"{_BUTTON} * {{position: absolute; width: 1px; height: 1px; overflow: hidden;"
+        " clip: rect(0 0 0 0); white-space: nowrap; font-size: 0.875rem;}"
         f"{_BUTTON}::after {{content: {css_string(button)}; font-size: 0.875rem;}}"
         f"{_LIMIT} > * {{display: none;}}"
         f"{_LIMIT}::after {{content: {css_string(limit)}; font-size: 0.875rem; opacity: 0.7;}}"
