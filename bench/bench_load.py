@@ -489,8 +489,10 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def report(
-    stats: Stats, args: argparse.Namespace, cpu_s: float, rss: float, peak: float, wall: float
+    stats: Stats, args: argparse.Namespace, cpu: tuple[float, float], rss: float, peak: float, wall: float
 ) -> None:
+    """Print p50/p95/max and errors per action, then the server's CPU and memory."""
+    cpu_s, own_s = cpu
     done = sum(len(v) for v in stats.times.values())
     print(
         f"\n{args.users} users, {args.duration:.0f} s measured after a {args.ramp:.0f} s ramp,"
@@ -511,6 +513,7 @@ def report(
     print(
         f"actions/s {done / wall:.1f}; server CPU {cpu_s:.1f} s over {wall:.0f} s = {cpu_s / wall:.2f} cores;"
     )
+    print(f"load generator CPU {own_s:.1f} s = {own_s / wall:.2f} cores (sign-in threads included)")
     print(f"server RSS {rss:.0f} MB at the end, peak {peak:.0f} MB (all --pid processes and their children)")
     for action, why in stats.examples.items():
         print(f"  first {action} error: {why}")
@@ -538,17 +541,19 @@ async def run(args: argparse.Namespace) -> None:
     await asyncio.sleep(args.ramp)
     stats.measuring = True
     cpu0 = cpu_rss(args.pid)[0]
+    own0 = time.process_time()
     t0 = time.perf_counter()
     await asyncio.sleep(max(0.0, plan.stop_at - time.monotonic()))
     stats.measuring = False
     wall = time.perf_counter() - t0
     cpu1, rss = cpu_rss(args.pid)
+    own = time.process_time() - own0
     await asyncio.wait(tasks, timeout=args.timeout + 5)
     for task in tasks:
         task.cancel()
     stop.set()
     await sampler
-    report(stats, args, cpu1 - cpu0, rss, peak[0], wall)
+    report(stats, args, (cpu1 - cpu0, own), rss, peak[0], wall)
 
 
 def main() -> None:
