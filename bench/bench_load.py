@@ -33,11 +33,14 @@ timeout (``--timeout``), an ``exception`` element in the page, a closed
 socket, an HTTP error, or a visit form that said "invalid".
 
 Server CPU and memory come from ``/proc`` for the given ``--pid``\\ s and
-their descendants: CPU seconds over the measured window (after the ramp-up),
+their descendants: CPU seconds over the measured window (which opens once
+every user has signed in and opened the map: sign-in and the first map are
+reported apart, over the ramp-up),
 RSS at the end and its peak sampled every second.
 
 Every loop is bounded: ``--duration`` seconds of actions after a ramp-up of
-``--ramp`` seconds, then the sockets close. Only loopback addresses are
+``--ramp`` seconds (plus at most :data:`SETTLE_S` for late sign-ins), then the
+sockets close. Only loopback addresses are
 accepted.
 
 Usage::
@@ -84,6 +87,7 @@ FINISHED = ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY
 COMPILE_ERROR = ForwardMsg.ScriptFinishedStatus.FINISHED_WITH_COMPILE_ERROR
 ALERT_ERROR, ALERT_SUCCESS = 1, 4  # Alert.Format.ERROR, Alert.Format.SUCCESS
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+SETTLE_S = 180.0  # at most this long after the ramp for every user to be signed in and on the map
 ACTIONS = ("sign_in", "open_map", "map", "period", "metric", "click", "grid", "household", "visit")
 _TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -319,7 +323,8 @@ class Plan:
     think: float
     visit_every: float  # seconds between one user's visits
     timeout: float
-    stop_at: float
+    stop_at: float  # moved to the end of the measured window once everyone is on the map
+    arrived: list[int] = field(default_factory=lambda: [0])  # users on the map (or given up)
 
 
 def _string(widget: Widget, rng: random.Random) -> WidgetState:
@@ -389,6 +394,7 @@ async def user(n: int, plan: Plan, stats: Stats, ramp: float) -> None:
         cookies = await asyncio.to_thread(sign_in, plan.base, plan.user, plan.password)
     except (ActionError, OSError) as exc:
         stats.fail("sign_in", f"{type(exc).__name__}: {exc}", always=True)
+        plan.arrived[0] += 1
         return
     stats.add("sign_in", time.perf_counter() - started, always=True)
     session = Session(plan.base, cookies, plan.timeout)
@@ -398,6 +404,7 @@ async def user(n: int, plan: Plan, stats: Stats, ramp: float) -> None:
             stats.add("open_map", await session.rerun(page="map", query=""), always=True)
         except ActionError as exc:
             stats.fail("open_map", f"ActionError: {exc}", always=True)
+        plan.arrived[0] += 1
         next_visit = time.monotonic() + rng.uniform(0, plan.visit_every)
         for step in itertools.count(rng.randrange(5)):
             await asyncio.sleep(
@@ -432,6 +439,15 @@ def _tree(pids: list[int]) -> set[int]:
         if not more:
             return found
         found |= more
+
+
+def cpu_pressure() -> float:
+    """Return the machine's cumulated CPU pressure (seconds some task waited for a CPU), or NaN."""
+    try:
+        some = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return float("nan")
+    return int(some.rsplit("total=", 1)[1]) / 1e6
 
 
 def cpu_rss(pids: list[int]) -> tuple[float, float]:
@@ -489,10 +505,15 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def report(
-    stats: Stats, args: argparse.Namespace, cpu: tuple[float, float], rss: float, peak: float, wall: float
+    stats: Stats,
+    args: argparse.Namespace,
+    cpu: tuple[float, float, float],
+    rss: float,
+    peak: float,
+    wall: float,
 ) -> None:
     """Print p50/p95/max and errors per action, then the server's CPU and memory."""
-    cpu_s, own_s = cpu
+    cpu_s, own_s, stalled_s = cpu
     done = sum(len(v) for v in stats.times.values())
     print(
         f"\n{args.users} users, {args.duration:.0f} s measured after a {args.ramp:.0f} s ramp,"
@@ -513,6 +534,8 @@ def report(
     print(
         f"actions/s {done / wall:.1f}; server CPU {cpu_s:.1f} s over {wall:.0f} s = {cpu_s / wall:.2f} cores;"
     )
+    print(f"server CPU per action {1000 * cpu_s / max(done, 1):.0f} ms (window CPU over actions finished)")
+    print(f"machine CPU pressure: some task waited for a CPU {100 * stalled_s / wall:.0f}% of the time")
     print(f"load generator CPU {own_s:.1f} s = {own_s / wall:.2f} cores (sign-in threads included)")
     print(f"server RSS {rss:.0f} MB at the end, peak {peak:.0f} MB (all --pid processes and their children)")
     for action, why in stats.examples.items():
@@ -531,7 +554,7 @@ async def run(args: argparse.Namespace) -> None:
         think=args.think,
         visit_every=args.users / args.visits_per_s if args.visits_per_s > 0 else float("inf"),
         timeout=args.timeout,
-        stop_at=loop_start + args.ramp + args.duration,
+        stop_at=loop_start + args.ramp + SETTLE_S + args.duration,  # the bound, if some never arrive
     )
     stats = Stats()
     peak = [0.0]
@@ -539,21 +562,30 @@ async def run(args: argparse.Namespace) -> None:
     sampler = asyncio.create_task(sample(args.pid, peak, stop))
     tasks = [asyncio.create_task(user(n, plan, stats, args.ramp)) for n in range(args.users)]
     await asyncio.sleep(args.ramp)
+    # Measure the day's actions, not the morning's sign-in: the window opens once every
+    # user has signed in and opened the map (sign-ins are reported on their own).
+    while plan.arrived[0] < args.users and time.monotonic() < loop_start + args.ramp + SETTLE_S:
+        await asyncio.sleep(0.2)
+    plan.stop_at = time.monotonic() + args.duration
+    settled = time.monotonic() - loop_start
     stats.measuring = True
     cpu0 = cpu_rss(args.pid)[0]
     own0 = time.process_time()
+    stalled0 = cpu_pressure()
     t0 = time.perf_counter()
     await asyncio.sleep(max(0.0, plan.stop_at - time.monotonic()))
     stats.measuring = False
     wall = time.perf_counter() - t0
     cpu1, rss = cpu_rss(args.pid)
     own = time.process_time() - own0
+    stalled = cpu_pressure() - stalled0
     await asyncio.wait(tasks, timeout=args.timeout + 5)
     for task in tasks:
         task.cancel()
     stop.set()
     await sampler
-    report(stats, args, (cpu1 - cpu0, own), rss, peak[0], wall)
+    print(f"all {plan.arrived[0]} users on the map {settled:.0f} s after the start", flush=True)
+    report(stats, args, (cpu1 - cpu0, own, stalled), rss, peak[0], wall)
 
 
 def main() -> None:
