@@ -466,12 +466,12 @@ def profile_facts(p: hh.HouseholdProfile) -> list[tuple[str, str]]:
 def visit_rows(p: hh.HouseholdProfile) -> pd.DataFrame:
     """Return the visit history to show: time, worker (masked name), outcome, channel, note."""
     v = p.visits
+    own = own_workers()
     return pd.DataFrame(
         {
             t("col.visited_at"): [pd.Timestamp(x).strftime("%Y-%m-%d %H:%M") for x in v["visited_at"]],
             t("col.worker"): [
-                worker_label(n, w, own=own_workers())
-                for w, n in zip(v["worker_id"], v["worker_name"], strict=True)
+                worker_label(n, w, own=own) for w, n in zip(v["worker_id"], v["worker_name"], strict=True)
             ],
             t("col.outcome"): [t(f"outcome.{o}") for o in v["outcome"]],
             t("col.channel"): [t(f"channel.{c}") for c in v["channel"]],

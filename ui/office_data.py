@@ -531,12 +531,23 @@ def assessment() -> Assessment:
     return _assessment(_versions(), auth.scope(), data.today(), rules_)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _grid_workers(scope: Scope, data_version: int, db: str) -> pd.DataFrame:
+    return data.store().read_table("grid_workers", columns=["grid_id", "worker_id", "role"], scope=scope)
+
+
 def own_workers() -> frozenset[str]:
-    """Return the worker ids the signed-in account is (its grids' leaders for a grid account)."""
+    """Return the worker ids the signed-in account is (its grids' leaders for a grid account).
+
+    Reads only the grid's duty rota, not the office frames: those take in the
+    day's writes (issues re-read), which the grid page and the walk must not
+    wait for after every recorded visit (docs/benchmarks.md, "Many users").
+    """
     user = auth.current()
     if user is None:
         return frozenset()
-    return privacy.own_worker_ids(user.role, user.areas, frames(data.today()).grid_workers)
+    gw = _grid_workers(auth.scope(), _versions()[0], data.settings().db)
+    return privacy.own_worker_ids(user.role, user.areas, gw)
 
 
 def standings_in_area(a: Assessment, street_id: str | None, committee_id: str | None) -> pd.DataFrame:
