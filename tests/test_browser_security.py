@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -110,6 +111,16 @@ def _visit(page: Page, url: str, db: str, role: str) -> None:
         _settle(page)
 
 
+def _watched(browser: Any, dialogs: list[str], outside: list[str]) -> tuple[Any, Page]:
+    """Open a desktop page whose dialogs go to ``dialogs`` and requests off the machine to ``outside``."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    recorded = external_requests(page)
+    page.on("close", lambda _: outside.extend(recorded))
+    return context, page
+
+
 def _open_every_tooltip(frame: Frame) -> int:
     """Open the tooltip of every layer of the Leaflet map in ``frame``; return how many opened."""
     return frame.evaluate(
@@ -133,11 +144,9 @@ def test_hostile_names_and_links_show_as_text_on_every_screen(
     browser, streamlit_server, hostile_db: str, tmp_path: Path
 ) -> None:
     base = streamlit_server(hostile_db, extra_env={"SIBAI_TODAY": AS_OF.isoformat()})
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    outside = external_requests(page)
+    outside: list[str] = []
+    context, page = _watched(browser, dialogs, outside)
     try:
         open_fresh(page, base, "/walk?grid=G0001")
         sign_in_browser(page, hostile_db, "grid")
@@ -180,10 +189,7 @@ def test_hostile_names_and_links_show_as_text_on_every_screen(
         context.close()
 
     # The district's screens with the worker and grid names in headings and buttons.
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    outside += external_requests(page)
+    context, page = _watched(browser, dialogs, outside)
     try:
         open_fresh(page, base, "/issues?grid=G0001")
         sign_in_browser(page, hostile_db, "district")
@@ -198,10 +204,7 @@ def test_hostile_names_and_links_show_as_text_on_every_screen(
     finally:
         context.close()
     # The public summary, anonymous: committee names in its tables and its map.
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    outside += external_requests(page)
+    context, page = _watched(browser, dialogs, outside)
     try:
         open_fresh(page, base, "/")
         _settle(page)
