@@ -14,7 +14,7 @@ import streamlit as st
 
 from geo.store import StoreError
 from geo.text import plain
-from ui import auth, data, errors, sidebar
+from ui import arrivals, auth, data, errors, sidebar
 from ui.i18n import lang, t
 
 st.set_page_config(page_title="四百网格地图 · Sibai Grid Map", layout="wide")
@@ -96,3 +96,5 @@ st.session_state["filters"] = sidebar.render(public=here == "public")
 auth.require(here)  # each page calls it too: Streamlit may run a page without app.py
 with errors.caught():
     nav.run()
+if staff:
+    arrivals.page_drawn()  # the server's warm-up held back its other work for this first page

@@ -14,13 +14,13 @@ in the same run (medians of ``--runs``), for ``docs/issues.md``.
     levels and due times.
 ``escalate``
     ``sibai escalate``'s first run on a copy of a district whose steps were
-    never recorded (:func:`geo.store.issue_log.escalate_all`: one
+    never recorded (:func:`geo.issues.workflow.escalate_all`: one
     transaction, batched inserts and updates) against the straightforward
     writer: one transaction per issue (read its row, insert its steps,
     update it). Both must record the same steps. Then the second run, which
     must find nothing and write nothing.
 ``move``
-    One transition (:func:`geo.store.issue_log.transition`, SQLite): open →
+    One transition (:func:`geo.issues.workflow.transition`, SQLite): open →
     dispatched → handled → verified → closed → reopened, per call.
 ``board``
     The issues page's data for the whole district, as the page reads it (open
@@ -54,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 from geo import issues as rules  # noqa: E402
 from geo.demo import install_demo  # noqa: E402
+from geo.issues import workflow  # noqa: E402
 from geo.store import (  # noqa: E402
     Store,
     open_store,
@@ -156,11 +157,11 @@ def bench_escalate(db: Path, now: dt.datetime, runs: int, tmp: Path) -> None:
         with open_store(str(a)) as s:
             log.ensure_issue_log(s)
             t = time.perf_counter()
-            done = log.escalate_all(s, now=now)
+            done = workflow.escalate_all(s, now=now)
             ours_t.append(time.perf_counter() - t)
             v = s.versions()
             t = time.perf_counter()
-            again = log.escalate_all(s, now=now)
+            again = workflow.escalate_all(s, now=now)
             second_t.append(time.perf_counter() - t)
             assert again.issues == 0 and s.versions() == v, "the second run wrote something"
             steps_ours = _steps(s)
@@ -185,7 +186,7 @@ def bench_move(db: Path, now: dt.datetime, runs: int, tmp: Path) -> None:
     shutil.copy(db, path)
     times = []
     with open_store(str(path)) as s:
-        log.escalate_all(s, now=now)
+        workflow.escalate_all(s, now=now)
         i = schema.issues
         ids = s.read_table(
             "issues", columns=["issue_id"], where=i.c.status == "open", scope=Scope.everything()
@@ -197,7 +198,7 @@ def bench_move(db: Path, now: dt.datetime, runs: int, tmp: Path) -> None:
             for action, actor in cycle:
                 at += dt.timedelta(seconds=1)
                 t = time.perf_counter()
-                log.transition(s, int(issue_id), action, actor=actor, at=at, scope=Scope.everything())
+                workflow.transition(s, int(issue_id), action, actor=actor, at=at, scope=Scope.everything())
                 times.append(time.perf_counter() - t)
     a = np.asarray(times) * 1000
     print(f"one transition (SQLite), {len(times)} calls")

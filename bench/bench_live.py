@@ -10,10 +10,15 @@ On a copy of a demo district (full scale by default; it is written to), in one r
     for the live index (:class:`geo.live.LiveCoverage`) and for **the previous
     path** (reimplemented below as it was: every new visit concatenated to the
     whole time-sorted array and, when recorded late, the whole array
-    re-sorted; every issue read again), alternating which goes first. The
-    office's live frames (:class:`geo.uncovered.LiveOffice`, not changed here)
-    are measured beside them. Both indexes are checked to give the same
-    figures at the end.
+    re-sorted; every issue read again), alternating which goes first. Both
+    indexes are checked to give the same figures at the end. The office's live frames
+    (:class:`geo.live_office.LiveOffice`) likewise, beside **their previous
+    path** (reimplemented below: every new visit concatenated to the whole
+    visits frame and arrays, re-sorted when late; every issue read again and
+    its arrays rebuilt) and beside a few **full rebuilds**
+    (:func:`geo.live_office.office_frames_from_store` and its arrays); the
+    live frames are checked against a rebuild at the end, and the memory they
+    hold is reported before and after the writes.
 ``coverage``
     ``sibai coverage`` for one year at the grid level, wall time of the whole
     command, from the snapshot, against the previous command (the index
@@ -23,6 +28,9 @@ On a copy of a demo district (full scale by default; it is written to), in one r
     beside it, alternately; from process start until the district map is
     drawn for a user who signs in as soon as the server answers (headless
     Chromium, as ``bench_serve.py``), and until the "caches warm" log line.
+    With ``--baseline CHECKOUT``: this checkout against that one (e.g. a
+    ``git worktree`` of main), both from the snapshot, alternately; the
+    server's CPU (its process group, user + system) until the map is drawn.
 
 Usage::
 
@@ -54,7 +62,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 from geo.coverage import CoverageIndex, _merge_sorted  # noqa: E402
-from geo.issues import TransitionRefused  # noqa: E402
+from geo.issues import NewIssue, TransitionRefused  # noqa: E402
+from geo.issues.workflow import transition  # noqa: E402
 from geo.live import (  # noqa: E402
     LiveCoverage,
     coverage_index_from_store,
@@ -62,9 +71,13 @@ from geo.live import (  # noqa: E402
     read_met_visits,
     snapshot_path,
 )
-from geo.store import Scope, Store, open_store  # noqa: E402
-from geo.store.issue_log import transition  # noqa: E402
-from geo.store.records import NewIssue, NewVisit, record_visit  # noqa: E402
+from geo.live_office import LiveOffice, office_frames_from_store, read_office_issues  # noqa: E402
+from geo.office.frames import VISIT_KEYS, OfficeFrames, _visit_arrays  # noqa: E402
+from geo.office.lagging import VISIT_COLUMNS  # noqa: E402
+from geo.office.weekly import weekly_check  # noqa: E402
+from geo.store import Scope, Store, open_store, schema  # noqa: E402
+from geo.store.records import NewVisit  # noqa: E402
+from geo.visits import record_visit  # noqa: E402
 
 EVERYTHING = Scope.everything()
 
@@ -101,6 +114,61 @@ class PreviousLive:
         ix._t, ix._h = t, h
 
 
+class PreviousOffice:
+    """The office frames' catch-up as it was before (issue 15): the baseline, same frames, old work."""
+
+    def __init__(self, store: Store, start: dt.date) -> None:
+        self.store, self.start = store, start
+        self.frames = office_frames_from_store(store, scope=EVERYTHING, start=start)
+        self.frames.arrays()
+        self.last = int(self.frames.visits["visit_id"].max())
+        self.version = store.versions()[0]
+
+    def current(self) -> OfficeFrames:
+        version = self.store.versions()[0]
+        if version == self.version:
+            return self.frames
+        old, f = self.frames.arrays(), self.frames
+        new = self.store.read_table(
+            "visits",
+            scope=EVERYTHING,
+            columns=list(VISIT_COLUMNS),
+            where=schema.visits.c.visit_id > self.last,
+        )
+        self.last = max(self.last, int(new["visit_id"].max())) if len(new) else self.last
+        new = new[new["visited_at"] >= pd.Timestamp(self.start)]
+        visits = pd.concat([f.visits, new], ignore_index=True)
+        issues = self.store.read_table("issues", scope=EVERYTHING, columns=list(f.issues.columns))
+        frames = OfficeFrames(f.grids, f.households, f.buildings, f.workers, f.grid_workers, visits, issues)
+        c = frames._cache
+        c.update({k: v for k, v in old.items() if not k.startswith(("v_", "i_", "first_met_"))})
+        part = _visit_arrays(c, new, frames)
+        merged = {k: np.concatenate([old[k], part[k]]) for k in VISIT_KEYS}
+        if len(part["v_t"]) and len(old["v_t"]) and part["v_t"][0] < old["v_t"][-1]:
+            order = np.lexsort((merged["v_id"], merged["v_t"]))
+            merged = {k: v[order] for k, v in merged.items()}
+        c.update(merged, worker_names=part["worker_names"], channel_names=part["channel_names"])
+        frames.arrays()
+        self.frames, self.version = frames, version
+        return frames
+
+
+def office_bytes(frames: OfficeFrames) -> int:
+    """Bytes the frames hold: their arrays and the frames' own columns (text counted once per value)."""
+    arrays = sum(v.nbytes for v in frames.arrays().values() if isinstance(v, np.ndarray))
+    buffers = frames.arrays().get("v_buffers")
+    if buffers is not None:  # spare room counts too
+        arrays += sum(b.nbytes - b[: buffers.n].nbytes for b in buffers.arrays.values())
+    return arrays + int(
+        frames.visits.memory_usage(deep=False).sum() + frames.issues.memory_usage(deep=False).sum()
+    )
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
 def cpu(fn: object) -> float:
     started = time.process_time()
     fn()  # type: ignore[operator]
@@ -112,8 +180,6 @@ def held_bytes(index: CoverageIndex) -> int:
 
 
 def bench_writes(db: Path, n: int) -> None:
-    from geo.uncovered import LiveOffice
-
     with open_store(str(db)) as store:
         as_of = dt.date.fromisoformat(store.meta()["as_of"])
         started = time.perf_counter()
@@ -124,6 +190,9 @@ def bench_writes(db: Path, n: int) -> None:
         office = LiveOffice(store, scope=EVERYTHING)
         year = dt.date(as_of.year, 1, 1)
         office.current(year)
+        previous_office = PreviousOffice(store, year)
+        office_before = office_bytes(office.current(year))
+        rss_before = rss_mb()
         hh = store.read_table("households", scope=EVERYTHING, columns=["household_id", "occupied"])
         hh = hh[hh["occupied"].astype(bool)]["household_id"].to_numpy(dtype=object)
         worker = str(
@@ -131,13 +200,13 @@ def bench_writes(db: Path, n: int) -> None:
         )
         rng = np.random.default_rng(42)
         before_bytes = held_bytes(new.current())
-        times: dict[str, list[float]] = {"new": [], "previous": [], "office": []}
+        times: dict[str, list[float]] = {"new": [], "previous": [], "office": [], "office previous": []}
         for i in range(n):
             # Afternoon of the last day; a third of them earlier than visits already held (late records).
             minute = int(rng.integers(9 * 60, 12 * 60)) if i % 3 == 0 else 17 * 60 + i
             at = dt.datetime.combine(as_of, dt.time()) + dt.timedelta(minutes=minute)
             visit = NewVisit(str(rng.choice(hh)), worker, at, "met")
-            record_visit(store, visit, issue=NewIssue("加装电梯") if i % 5 == 0 else None)
+            record_visit(store, visit, issue=NewIssue("加装电梯") if i % 5 == 0 else None, scope=EVERYTHING)
             if i % 7 == 0:
                 issues = store.read_table("issues", scope=EVERYTHING, columns=["issue_id", "status"])
                 pick = int(issues[issues["status"] == "open"]["issue_id"].iloc[-1])
@@ -147,7 +216,9 @@ def bench_writes(db: Path, n: int) -> None:
             for who in order:
                 live = new if who == "new" else old
                 times[who].append(cpu(live.current))
-            times["office"].append(cpu(lambda: office.current(year)))
+            for who in ("office", "office previous") if i % 2 == 0 else ("office previous", "office"):
+                step = (lambda: office.current(year)) if who == "office" else previous_office.current
+                times[who].append(cpu(step))
         a, b = new.current(), old.current()
         same = (
             all(
@@ -158,6 +229,22 @@ def bench_writes(db: Path, n: int) -> None:
             and a.n_visits == b.n_visits
         )
         after_bytes = held_bytes(a)
+        live_office = office.current(year)
+        office_after, rss_after = office_bytes(live_office), rss_mb()
+        rebuilds = []
+        for _ in range(3):
+            started = time.process_time()
+            fresh = office_frames_from_store(store, scope=EVERYTHING, start=year)
+            fresh.arrays()
+            rebuilds.append(time.process_time() - started)
+        office_same = (
+            fresh.visits.equals(live_office.visits)
+            and fresh.issues.equals(live_office.issues)
+            and fresh.issues.equals(read_office_issues(store, scope=EVERYTHING))
+            and weekly_check(fresh, week_ending=as_of).grids.equals(
+                weekly_check(live_office, week_ending=as_of).grids
+            )
+        )
         # What the live index pays every MERGE_AT visits: one merge of the side array into the main one.
         t0 = a._t
         side_t = np.sort(rng.integers(0, len(t0), 4096)).astype(np.int64)
@@ -175,7 +262,15 @@ def bench_writes(db: Path, n: int) -> None:
     print(f"\nCPU of the next rerun's catch-up after one recorded visit ({n} visits, {db.name}):")
     print(row("live index (this change)", times["new"]))
     print(row("previous path (baseline, same run)", times["previous"]))
-    print(row("office frames (LiveOffice, unchanged)", times["office"]))
+    print(row("office frames (LiveOffice, this change)", times["office"]))
+    print(row("office frames, previous path (same run)", times["office previous"]))
+    print(row("office frames, full rebuild (3 runs)", rebuilds))
+    print(f"office frames equal to a rebuild at the end: {office_same}")
+    print(
+        f"office frames held: {office_before / 1e6:.1f} MB before, {office_after / 1e6:.1f} MB"
+        f" after {n} writes; process RSS {rss_before:.0f} MB before, {rss_after:.0f} MB after"
+        " (the previous path's frames alive too)"
+    )
     print(f"figures equal at the end: {same}; met visits held {a.n_visits:,}")
     print(f"full build of the index: {build_s:.1f} s wall")
     print(f"merging 4,096 side visits into the main arrays: {merge_s * 1000:.1f} ms CPU (once per 4,096)")
@@ -254,38 +349,84 @@ def warm_logged(err: Path) -> float:
     return float("nan")
 
 
-def bench_restart(db: Path, runs: int) -> None:
-    from bench_serve import CHROMIUM, CHROMIUM_ARGS, server
+def group_cpu(pgid: int) -> float:
+    """Return the CPU seconds (user + system) used so far by every process in process group ``pgid``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the name: state ppid pgrp ... utime(11) stime(12)
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def bench_restart(db: Path, runs: int, baseline: Path | None = None) -> None:
+    """Restart → first signed-in map: without/with the snapshot, or (``baseline``) this checkout against
+    another one, both from the snapshot; wall and the server's CPU until the map is drawn."""
+    from bench_serve import CHROMIUM, CHROMIUM_ARGS, ROOT, server
     from playwright.sync_api import sync_playwright
 
     snapshot = Path(f"{db}.coverage.npz")
     kept = snapshot.with_name(snapshot.name + ".kept")
-    got: dict[str, dict[str, list[float]]] = {"no snapshot": {}, "snapshot": {}}
+    modes = ("no snapshot", "snapshot") if baseline is None else ("baseline", "this checkout")
+    got: dict[str, dict[str, list[float]]] = {m: {} for m in modes}
+    dbs = {m: db for m in modes}
+    if baseline is not None:
+        # Each checkout on its own copy, primed once in its own code (the cookies' signing key made, as
+        # after any first sign-in, and its snapshot taken): a snapshot one checkout writes may not be
+        # one the other accepts, and the comparison is of warm restarts.
+        dbs["baseline"] = db.with_name("baseline.gpkg")
+        shutil.copyfile(db, dbs["baseline"])
+        if snapshot.is_file():
+            shutil.copyfile(snapshot, f"{dbs['baseline']}.coverage.npz")
+        prime = (
+            "import sys; from geo.store import open_store, sessions; from geo.live import LiveCoverage; "
+            "s = open_store(sys.argv[1]); sessions.session_key(s); live = LiveCoverage(s); live.current(); "
+            "print(live.started_from)"
+        )
+        for mode in modes:
+            root = baseline if mode == "baseline" else ROOT
+            env = dict(os.environ, PYTHONPATH=str(root))
+            out = subprocess.run([sys.executable, "-c", prime, str(dbs[mode])], env=env, cwd=root, check=True,
+                                 capture_output=True, text=True)  # fmt: skip
+            print(f"primed {mode}: index from {out.stdout.strip()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench_live_") as tmp, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         for run in range(runs):
-            for mode in ("no snapshot", "snapshot") if run % 2 == 0 else ("snapshot", "no snapshot"):
+            for mode in modes if run % 2 == 0 else modes[::-1]:
                 if mode == "no snapshot" and snapshot.exists():
                     os.replace(snapshot, kept)
-                elif mode == "snapshot" and kept.exists():
+                elif mode != "no snapshot" and kept.exists():
                     os.replace(kept, snapshot)
+                root = baseline if mode == "baseline" and baseline is not None else ROOT
+                load = os.getloadavg()[0]
                 # The user signs in as soon as the server answers, while its caches warm.
-                with server("serve", str(db), Path(tmp), wait_warm=False) as srv:
+                with server("serve", str(dbs[mode]), Path(tmp), wait_warm=False, root=root) as srv:
                     answered = time.perf_counter()
                     first_map(browser, srv.base)
                     map_s = srv.up_s + time.perf_counter() - answered
+                    cpu_s = group_cpu(srv.pid)
                     warm_s = warm_logged(max(Path(tmp).glob("serve-*.err"), key=lambda p: p.stat().st_mtime))
                 got[mode].setdefault("map", []).append(map_s)
+                got[mode].setdefault("cpu", []).append(cpu_s)
                 got[mode].setdefault("warm", []).append(warm_s)
-                print(f"run {run + 1} {mode:<12} first signed-in map {map_s:5.1f} s (warm-up {warm_s:.1f} s)")
+                print(
+                    f"run {run + 1} {mode:<13} first signed-in map {map_s:5.1f} s, server CPU by then"
+                    f" {cpu_s:4.1f} s (warm-up {warm_s:.1f} s; load {load:.1f})",
+                    flush=True,
+                )
         browser.close()
     if kept.exists():
         os.replace(kept, snapshot)
     print(f"\nrestart: process start → first signed-in map drawn (median of {runs}):")
-    for mode in ("no snapshot", "snapshot"):
+    for mode in modes:
         m = got[mode]
         print(
-            f"  {mode:<12} {statistics.median(m['map']):5.1f} s"
+            f"  {mode:<13} {statistics.median(m['map']):5.1f} s,"
+            f" server CPU {statistics.median(m['cpu']):4.1f} s"
             f"   (warm-up's own figure {statistics.median(m['warm']):5.1f} s)"
         )
 
@@ -296,6 +437,11 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=40)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip", nargs="*", default=[], choices=["writes", "coverage", "restart"])
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="restart: another checkout to compare with (both from the snapshot)",
+    )
     args = parser.parse_args()
     if not args.db.exists():
         subprocess.run([sys.executable, "-m", "geo.cli", "demo", "--db", str(args.db), "--quiet"], check=True)
@@ -303,6 +449,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_live_", dir=args.db.parent) as tmp:
         copy = Path(tmp) / "live.gpkg"
         shutil.copyfile(args.db, copy)
+        if Path(f"{args.db}.coverage.npz").is_file():  # the district's snapshot, if it has one
+            shutil.copyfile(f"{args.db}.coverage.npz", f"{copy}.coverage.npz")
         with open_store(str(copy)) as s:
             assert snapshot_path(s) == Path(f"{copy}.coverage.npz")
         if "writes" not in args.skip:
@@ -310,7 +458,7 @@ def main() -> None:
         if "coverage" not in args.skip:
             bench_coverage(copy, args.runs)
         if "restart" not in args.skip:
-            bench_restart(copy, args.runs)
+            bench_restart(copy, args.runs, args.baseline)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 

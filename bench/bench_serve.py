@@ -86,29 +86,31 @@ class Server:
     base: str
     up_s: float
     warm_s: float | None
+    pid: int = 0
 
 
 @contextlib.contextmanager
-def server(mode: str, db: str, logs: Path, *, wait_warm: bool = True) -> Iterator[Server]:
+def server(mode: str, db: str, logs: Path, *, wait_warm: bool = True, root: Path = ROOT) -> Iterator[Server]:
     """Start a fresh ``baseline`` or ``serve`` process; stop it, children included, after the block.
 
     ``wait_warm=False`` yields as soon as the server answers (``warm_s`` None), as a visitor would.
+    ``root`` is the checkout whose code runs (``bench/bench_screens.py`` compares two).
     """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     st_flags = ["--server.headless", "true"]
     if mode == "baseline":
-        cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)]
+        cmd = [sys.executable, "-m", "streamlit", "run", str(root / "app.py"), "--server.port", str(port)]
         st_flags += ["--server.address", "127.0.0.1"]
     else:  # sibai serve listens on 127.0.0.1 unless told, and refuses --server.address
         cmd = [sys.executable, "-m", "geo.cli", "serve", "--db", db, "--port", str(port), "--"]
     err = logs / f"{mode}-{port}.err"
-    env = dict(os.environ, SIBAI_DB=db)
+    env = dict(os.environ, SIBAI_DB=db, PYTHONPATH=str(root))
     with err.open("wb") as stderr:
         started = time.perf_counter()
         proc = subprocess.Popen(
             [*cmd, *st_flags],
-            cwd=ROOT,
+            cwd=root,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -121,7 +123,7 @@ def server(mode: str, db: str, logs: Path, *, wait_warm: bool = True) -> Iterato
         if mode == "serve" and wait_warm:
             logged = lambda: WARM_LINE in err.read_text(errors="replace")  # noqa: E731
             warm_s = _wait(logged, proc, err, started, "warm-up")
-        yield Server(base, up_s, warm_s)
+        yield Server(base, up_s, warm_s, proc.pid)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, 15)

@@ -45,8 +45,8 @@ import pandas as pd
 
 from geo import words
 from geo.office.calendar import WorkCalendar
+from geo.office.frames import WORKER_LEVELS
 from geo.office.pace import pace
-from geo.office.weekly import WORKER_LEVELS
 
 if TYPE_CHECKING:
     import altair as alt
@@ -224,6 +224,43 @@ def _events(worker: Iterable[Any], date: Any, reason: str, ref: Iterable[Any], p
     )
 
 
+def _failed_spot_checks(
+    spot_checks: pd.DataFrame, jan1: pd.Timestamp, end: pd.Timestamp, points: int
+) -> pd.DataFrame:
+    """Return a deduction for each visit whose latest spot check failed, dated on the visit, in the period."""
+    # The latest check of a visit counts, dated on the visit: that is when the record was wrong.
+    s = spot_checks.sort_values("check_id", kind="stable").drop_duplicates("visit_id", keep="last")
+    s = s[s["result"] == "failed"]
+    at = pd.to_datetime(s["visited_at"])
+    s = s[(at >= jan1) & (at < end)]
+    return _events(s["worker_id"], s["visited_at"], "failed_spot_check", s["visit_id"], points)
+
+
+def _confirmed_anomalies(
+    reviews: pd.DataFrame, jan1: pd.Timestamp, end: pd.Timestamp, points: int
+) -> pd.DataFrame:
+    """Return a deduction for each anomaly whose latest review confirmed it, in the period."""
+    r = reviews.copy()
+    r["_key"] = (
+        r["kind"].astype(str)
+        + "|"
+        + r["visit_id"].astype(str)
+        + "|"
+        + r["grid_id"].astype(str)
+        + "|"
+        + pd.to_datetime(r["occurred_on"]).dt.strftime("%Y-%m-%d")
+    )
+    r = r.sort_values("review_id", kind="stable").drop_duplicates("_key", keep="last")
+    r = r[(r["decision"] == "confirmed") & r["worker_id"].notna()]
+    on = pd.to_datetime(r["occurred_on"])
+    r = r[(on >= jan1) & (on < end)]
+    ref = [
+        f"{k}:{v}" if pd.notna(v) else f"{k}:{g}"
+        for k, v, g in zip(r["kind"], r["visit_id"], r["grid_id"], strict=True)
+    ]
+    return _events(r["worker_id"], r["occurred_on"], "confirmed_anomaly", ref, points)
+
+
 def ledger(
     *,
     grid_workers: pd.DataFrame,
@@ -287,39 +324,10 @@ def ledger(
         parts.append(_events(who[keep], due[keep], "overdue_issue", i["issue_id"][keep], rules.overdue_issue))
 
     if spot_checks is not None and len(spot_checks) and rules.failed_spot_check:
-        # The latest check of a visit counts, dated on the visit: that is when the record was wrong.
-        s = spot_checks.sort_values("check_id", kind="stable").drop_duplicates("visit_id", keep="last")
-        s = s[s["result"] == "failed"]
-        at = pd.to_datetime(s["visited_at"])
-        s = s[(at >= jan1) & (at < end)]
-        parts.append(
-            _events(
-                s["worker_id"], s["visited_at"], "failed_spot_check", s["visit_id"], rules.failed_spot_check
-            )
-        )
+        parts.append(_failed_spot_checks(spot_checks, jan1, end, rules.failed_spot_check))
 
     if anomaly_reviews is not None and len(anomaly_reviews) and rules.confirmed_anomaly:
-        r = anomaly_reviews.copy()
-        r["_key"] = (
-            r["kind"].astype(str)
-            + "|"
-            + r["visit_id"].astype(str)
-            + "|"
-            + r["grid_id"].astype(str)
-            + "|"
-            + pd.to_datetime(r["occurred_on"]).dt.strftime("%Y-%m-%d")
-        )
-        r = r.sort_values("review_id", kind="stable").drop_duplicates("_key", keep="last")
-        r = r[(r["decision"] == "confirmed") & r["worker_id"].notna()]
-        on = pd.to_datetime(r["occurred_on"])
-        r = r[(on >= jan1) & (on < end)]
-        ref = [
-            f"{k}:{v}" if pd.notna(v) else f"{k}:{g}"
-            for k, v, g in zip(r["kind"], r["visit_id"], r["grid_id"], strict=True)
-        ]
-        parts.append(
-            _events(r["worker_id"], r["occurred_on"], "confirmed_anomaly", ref, rules.confirmed_anomaly)
-        )
+        parts.append(_confirmed_anomalies(anomaly_reviews, jan1, end, rules.confirmed_anomaly))
 
     parts = [p for p in parts if len(p)]
     if not parts:

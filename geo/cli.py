@@ -140,7 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = add("demo", "build the synthetic Putuo district (replaces the database's data)", cmd_demo)
     demo.add_argument("--scale", choices=["full", "street", "tiny"], default="full")
     demo.add_argument("--seed", type=int, default=42)
-    demo.add_argument("--as-of", type=_date, default=None, help="last day of activity (default: today)")
+    demo.add_argument(
+        "--as-of", type=_date, default=None, help="last day of activity (default: yesterday: all of it past)"
+    )
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
 
     cov = add("coverage", "print visit coverage per area for a period", cmd_coverage)

@@ -398,13 +398,10 @@ class CoverageIndex:
         limits: Mapping[str, int] | None = None,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
-        self.areas = areas
-        self.limits = dict(limits_days() if limits is None else limits)
-        self.clock = clock
+        self._set_areas(areas, limits, clock)
         self.household_ids = pd.Index(households["household_id"].to_numpy(dtype=object), dtype=object)
         if not self.household_ids.is_unique:
             raise ValueError("household ids must be unique")
-        self.grid_ids = areas.ids("grid")
         self.h_grid = self.grid_ids.get_indexer(households["grid_id"].to_numpy(dtype=object)).astype(np.int32)
         if (self.h_grid < 0).any():
             bad = households.loc[self.h_grid < 0, "grid_id"].iloc[0]
@@ -420,6 +417,17 @@ class CoverageIndex:
         )
         self.occupied = households["occupied"].to_numpy().astype(bool)
         self.residents = np.where(self.occupied, households["residents"].to_numpy(), 0).astype(np.int64)
+        self.add_visits(visits)
+        self.set_issues(issues)
+
+    def _set_areas(
+        self, areas: Areas, limits: Mapping[str, int] | None, clock: Callable[[], dt.datetime] | None
+    ) -> None:
+        """Set what does not depend on households: the areas, the rules, and no visits yet."""
+        self.areas = areas
+        self.limits = dict(limits_days() if limits is None else limits)
+        self.clock = clock
+        self.grid_ids = areas.ids("grid")
         self._parents: dict[str, tuple[np.ndarray, pd.Index]] = {}
         self._const: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._grid_buildings: np.ndarray | None = None
@@ -431,8 +439,6 @@ class CoverageIndex:
         self._h = np.empty(0, dtype=np.int32)
         self._dt = np.empty(0, dtype="datetime64[s]")
         self._dh = np.empty(0, dtype=np.int32)
-        self.add_visits(visits)
-        self.set_issues(issues)
 
     @classmethod
     def from_frames(
@@ -586,23 +592,21 @@ class CoverageIndex:
 
         ``areas`` must hold the same grids as when the state was taken.
         """
-        grid_ids = areas.ids("grid")
-        if list(grid_ids) != state["grid_ids"].tolist():
+        if list(areas.ids("grid")) != state["grid_ids"].tolist():
             raise ValueError("the snapshot's grids differ from the district's")
-        hh_ids = state["household_ids"].astype(object)
-        building_ids = state["building_ids"].astype(object)
-        households = pd.DataFrame(
-            {
-                "household_id": hh_ids,
-                "grid_id": grid_ids.to_numpy()[state["h_grid"]],
-                "occupied": state["occupied"],
-                "residents": state["residents"],
-            }
-        )
-        index = cls(households, pd.DataFrame(), None, areas, limits=limits, clock=clock)
-        index.building_ids = pd.Index(building_ids, dtype=object)
+        # The arrays as saved (the positions already resolved): no id is looked up again.
+        index = cls.__new__(cls)
+        index._set_areas(areas, limits, clock)
+        index.household_ids = pd.Index(state["household_ids"].astype(object), dtype=object)
+        index.h_grid = np.asarray(state["h_grid"], dtype=np.int32)
+        grids = len(index.grid_ids)
+        if len(index.h_grid) and (index.h_grid.min() < 0 or index.h_grid.max() >= grids):
+            raise ValueError("the snapshot's households lie in unknown grids")
+        index.building_ids = pd.Index(state["building_ids"].astype(object), dtype=object)
         index.h_building = np.asarray(state["h_building"], dtype=np.int32)
+        index.occupied = np.asarray(state["occupied"], dtype=bool)
         index.residents = np.asarray(state["residents"], dtype=np.int64)
+        index.set_issues(None)
         index._t = np.asarray(state["v_t"], dtype=np.int64).astype("datetime64[s]")
         index._h = np.asarray(state["v_h"], dtype=np.int32)
         for k in _ISSUE_ARRAYS:

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from geo import words
+from geo.clock import last_full_day
 from geo.progress import Progress
 from geo.settings import DEFAULT_DB
 from geo.store import Store
@@ -34,7 +35,7 @@ def install_demo(
     its messages are in ``lang`` (the command line's English by default, the
     UI language on the app's first start). Returns the row count of every table.
     """
-    as_of = as_of or dt.date.today()
+    as_of = as_of or last_full_day()
 
     def generating(fraction: float, message: str) -> None:
         if progress is not None:

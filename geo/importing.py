@@ -17,6 +17,7 @@ and in :mod:`geo.ingest`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Mapping
@@ -117,7 +118,7 @@ def import_file(
     )
     step(0.35, "checking against the database")
     if dry_run or len(checked) == 0:
-        verdict = ingest.check_against(checked, store_imports.read_refs(store, checked))
+        verdict = ingest.check_against(checked, _refs(store_imports.read_refs(store, _incoming(checked))))
         report = ingest.ImportReport.build(checked, verdict, dry_run=dry_run)
         if before_commit is not None:
             before_commit(report)
@@ -136,8 +137,9 @@ def _check_and_load(
 ) -> ingest.ImportReport:
     """Check ``checked`` against the database and load the accepted rows, in one transaction."""
     kind = checked.kind
-    with store_imports.loading(store, checked) as load:
-        verdict = ingest.check_against(checked, load.refs(checked))
+    rows = _incoming(checked)
+    with store_imports.loading(store, rows) as load:
+        verdict = ingest.check_against(checked, _refs(load.refs(rows)))
         report = ingest.ImportReport.build(checked, verdict)
         if report.accepted:
             step(0.5, f"writing {report.accepted:,} {kind}")
@@ -146,3 +148,19 @@ def _check_and_load(
             before_commit(report)  # raising here rolls the load back
         report.written = report.accepted > 0
     return report
+
+
+def _incoming(checked: ingest.Checked) -> store_imports.Incoming:
+    """Return what the store needs of ``checked``: the kind, the values, the key and the references."""
+    spec = checked.spec
+    refs = {f.name: f.ref for f in spec.fields if f.ref is not None}
+    return store_imports.Incoming(
+        checked.kind, checked.values, key=spec.key[0] if spec.key else None, refs=refs
+    )
+
+
+def _refs(held: store_imports.Held) -> ingest.Refs:
+    """Return what the store holds as :class:`geo.ingest.Refs`: buildings' names become addresses."""
+    given = {f.name: getattr(held, f.name) for f in dataclasses.fields(held) if f.name != "building_names"}
+    names = held.building_names
+    return ingest.Refs(**given, addresses=None if names is None else ingest.buildings_by_address(names))

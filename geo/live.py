@@ -8,7 +8,9 @@ above the last it read, issues opened or with events since the last it read
 (:func:`geo.store.issue_log.issue_marks`) — at a cost in proportion to the
 change, not to the district; a new ``reset_version`` means data was replaced
 (the arrays are rebuilt). So a visit recorded on any server shows everywhere
-on the next rerun, for a few milliseconds of work.
+on the next rerun, for a few milliseconds of work. "Ids above the last read"
+misses nothing because writers queue on the change counter's row and so
+commit their ids in order, on PostgreSQL too (:meth:`geo.store.Store._bump`).
 
 A restart starts from a snapshot of the arrays saved beside the database
 (:func:`snapshot_path`), used only if it was taken of the same data (same
@@ -39,7 +41,7 @@ import sqlalchemy as sa
 from geo.clock import local_now
 from geo.coverage import MERGE_AT, Areas, CoverageIndex, areas_from_frames
 from geo.issues import limits_days
-from geo.store import Scope, Store, schema
+from geo.store import Scope, Store, schema, sessions
 from geo.store.issue_log import issue_marks, read_changed_issues
 
 
@@ -130,10 +132,17 @@ SNAPSHOT_FORMAT = 1
 def snapshot_path(store: Store) -> Path | None:
     """Return where the coverage snapshot of ``store`` is kept: ``<database file>.coverage.npz``.
 
-    None for PostgreSQL, which has no file to sit beside: its replicas build
-    their index from the database on start.
+    PostgreSQL has no file to sit beside: its snapshot goes to the
+    ``cache_dir`` setting, named by the database (:meth:`Store.database_key`),
+    ``<cache_dir>/coverage-<key>.npz``; without that setting (the default)
+    there is none, and each replica builds its index from the database on
+    start. Either way a snapshot is used only if it was taken of the same
+    data (:func:`_identity`, the reset version), then caught up.
     """
-    return None if store.path is None else store.path.with_name(f"{store.path.name}.coverage.npz")
+    if store.path is not None:
+        return store.path.with_name(f"{store.path.name}.coverage.npz")
+    folder = store.settings.cache_dir
+    return Path(folder).expanduser() / f"coverage-{store.database_key()}.npz" if folder else None
 
 
 @dataclass
@@ -149,13 +158,22 @@ class _Marks:
 
 
 def _identity(store: Store) -> dict[str, Any]:
-    """Return what a snapshot must share with the database: the district and the rules it was built under."""
-    return {
+    """Return what a snapshot must share with the database: the district and the rules it was built under.
+
+    The cookies' signing key (kept in ``sibai_meta`` too, made on the first
+    sign-in) is left out: it says nothing of the district, a snapshot must not
+    carry a secret, and with it the first sign-in made every snapshot stale.
+    """
+    meta = {k: v for k, v in store.meta().items() if k != sessions.META_KEY}
+    identity = {
         "format": SNAPSHOT_FORMAT,
-        "meta": store.meta(),
+        "meta": meta,
         "households": list(store.households_fingerprint()),
         "limits": dict(limits_days(store.settings)),
     }
+    if store.path is None:  # PostgreSQL: the database too (a file's copy keeps its snapshot, beside it)
+        identity["database"] = store.database_key()
+    return identity
 
 
 class LiveCoverage:
@@ -267,6 +285,7 @@ class LiveCoverage:
         about = json.dumps({"identity": _identity(self.store), "marks": marks.__dict__})
         part = self.snapshot.with_name(f".{self.snapshot.name}.{os.getpid()}.part")
         try:
+            self.snapshot.parent.mkdir(parents=True, exist_ok=True)  # the cache folder (PostgreSQL)
             with open(part, "wb") as f:
                 np.savez(f, about=np.array(about), **index.state())  # type: ignore[arg-type]
             os.replace(part, self.snapshot)

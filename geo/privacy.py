@@ -31,6 +31,7 @@ __all__ = [
     "mask_frame",
     "mask_name",
     "mask_phone",
+    "mask_worker_names",
     "own_worker_ids",
     "round_to",
     "suppress_linked",
@@ -751,3 +752,23 @@ def worker_name(name: object, worker_id: str, *, own: Collection[str] = ()) -> s
     ('顾文', '顾*')
     """
     return str(name) if worker_id in own and not _is_missing(name) else mask_name(name)
+
+
+def mask_worker_names(frame: pd.DataFrame, *, own: Collection[str] = ()) -> pd.DataFrame:
+    """Return a copy of ``frame`` with its ``worker_name`` column shown by the rule of :func:`worker_label`.
+
+    Every table that names workers (standings, the weekly check) goes through
+    this, so the signed-in worker sees their own name in full on every screen
+    and everyone else's masked. A frame without the column is returned as is.
+
+    >>> f = pd.DataFrame({"worker_id": ["W1", "W2"], "worker_name": ["顾文", "李娜"]})
+    >>> mask_worker_names(f, own={"W1"})["worker_name"].tolist()
+    ['顾文', '李*']
+    """
+    if "worker_name" not in frame or "worker_id" not in frame:
+        return frame
+    names = [
+        n if _is_missing(n) else worker_name(n, str(w), own=own)
+        for n, w in zip(frame["worker_name"].tolist(), frame["worker_id"].tolist(), strict=True)
+    ]
+    return frame.assign(worker_name=np.asarray(names, dtype=object))

@@ -531,25 +531,9 @@ def public_summary(
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     base = k if base is None else base
-    _check_frame(counts, GRID_COUNT_COLUMNS, "counts")
-    _check_frame(solved, ["grid_id", "group"], "solved")
-    _check_frame(grids, ["grid_id", "committee_id", "name"], "grids")
-    _check_frame(committees, ["committee_id", "street_id", "name"], "committees")
-    _check_frame(streets, ["street_id", "name"], "streets")
-    bad_groups = sorted(set(solved["group"].tolist()) - set(GROUPS))
-    if bad_groups:
-        raise ValueError(f"solved: unknown group(s) {bad_groups}; expected {list(GROUPS)}")
-
+    _check_inputs(counts, solved, grids, committees, streets)
     grid_ids = pd.Index(grids["grid_id"].astype(str), dtype=object)
-    table = counts.reindex(grid_ids, fill_value=0)[list(GRID_COUNT_COLUMNS)].astype(np.int64)
-    by_group = (
-        pd.crosstab(solved["grid_id"].astype(str), solved["group"])
-        .reindex(index=grid_ids, columns=list(GROUPS), fill_value=0)
-        .astype(np.int64)
-    )
-    for g in GROUPS:
-        table[f"solved_{g}"] = by_group[g].to_numpy()
-    table["solved"] = by_group.sum(axis=1).to_numpy()
+    table = _grid_table(counts, solved, grid_ids)
 
     raw = _area_rows(table, grids, committees, streets, district_name).set_index("id", drop=False)
     raw.index = raw["level"] + ":" + raw["id"].astype(str)
@@ -589,21 +573,58 @@ def public_summary(
         }
     )
 
+    grid_rows = _grid_classes(table, grids, grid_ids)
+    return PublicSummary(
+        start=start, end=end, k=k, base=base, areas=areas, grids=grid_rows, geometry=geometry
+    )
+
+
+def _check_inputs(
+    counts: pd.DataFrame,
+    solved: pd.DataFrame,
+    grids: pd.DataFrame,
+    committees: pd.DataFrame,
+    streets: pd.DataFrame,
+) -> None:
+    """Refuse inputs without the columns :func:`public_summary` reads, or with unknown groups."""
+    _check_frame(counts, GRID_COUNT_COLUMNS, "counts")
+    _check_frame(solved, ["grid_id", "group"], "solved")
+    _check_frame(grids, ["grid_id", "committee_id", "name"], "grids")
+    _check_frame(committees, ["committee_id", "street_id", "name"], "committees")
+    _check_frame(streets, ["street_id", "name"], "streets")
+    bad_groups = sorted(set(solved["group"].tolist()) - set(GROUPS))
+    if bad_groups:
+        raise ValueError(f"solved: unknown group(s) {bad_groups}; expected {list(GROUPS)}")
+
+
+def _grid_table(counts: pd.DataFrame, solved: pd.DataFrame, grid_ids: pd.Index) -> pd.DataFrame:
+    """Return the counts of every grid (0 where none), with the issues solved per group and in all."""
+    table = counts.reindex(grid_ids, fill_value=0)[list(GRID_COUNT_COLUMNS)].astype(np.int64)
+    by_group = (
+        pd.crosstab(solved["grid_id"].astype(str), solved["group"])
+        .reindex(index=grid_ids, columns=list(GROUPS), fill_value=0)
+        .astype(np.int64)
+    )
+    for g in GROUPS:
+        table[f"solved_{g}"] = by_group[g].to_numpy()
+    table["solved"] = by_group.sum(axis=1).to_numpy()
+    return table
+
+
+def _grid_classes(table: pd.DataFrame, grids: pd.DataFrame, grid_ids: pd.Index) -> pd.DataFrame:
+    """Return each grid's coverage class (none for a grid with too few households or buildings)."""
     g_households = table["households"].to_numpy(dtype=np.int64)
     g_ok = (g_households >= MIN_HOUSEHOLDS) & (table["buildings"].to_numpy() >= MIN_BUILDINGS)
     g_percent = np.where(
         g_ok, (100 * table["visited"].to_numpy(dtype=np.int64)) // np.maximum(g_households, 1), -1
     )
-    grid_rows = pd.DataFrame(
+    return pd.DataFrame(
         {
             "grid_id": grid_ids.to_numpy(dtype=object),
             "committee_id": grids["committee_id"].astype(str).to_numpy(dtype=object),
             "name": grids["name"].astype(str).to_numpy(dtype=object),
             "cls": coverage_class(np.where(g_ok, g_percent.astype(np.float64), np.nan)),
         }
-    )
-    return PublicSummary(
-        start=start, end=end, k=k, base=base, areas=areas, grids=grid_rows, geometry=geometry
     )
 
 

@@ -32,12 +32,12 @@ import pandas as pd
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from ortools.graph.python import min_cost_flow
 
+from geo import words
 from geo.settings import Settings
 
 __all__ = [
     "FIRST_SOLUTIONS",
     "START_LABEL",
-    "TAG_LABELS",
     "TEAM_CANDIDATES",
     "PriorityWeights",
     "TeamPlan",
@@ -45,18 +45,10 @@ __all__ = [
     "nearest_neighbour_tour",
     "plan_walk",
     "priority_from_households",
+    "reason_text",
     "split_among_workers",
     "tour_length",
 ]
-
-TAG_LABELS: dict[str, str] = {
-    "alone_elderly": "独居老人",
-    "very_old": "高龄",
-    "disabled": "残疾",
-    "low_income": "低保",
-    "small_children": "有幼儿",
-}
-"""Household tag codes (``households.tags``) and their short Chinese labels."""
 
 START_LABEL = "start"
 """Row/column label of the start point in a ``distance_matrix`` given to :func:`plan_walk`."""
@@ -149,6 +141,7 @@ def priority_from_households(
     *,
     on: Any,
     weights: PriorityWeights | None = None,
+    lang: str = "zh",
 ) -> pd.DataFrame:
     """Score every occupied household by how much it needs a visit now.
 
@@ -183,12 +176,15 @@ def priority_from_households(
         The day the plan is for (anything :class:`pandas.Timestamp` accepts).
     weights
         Score weights; the defaults of :class:`PriorityWeights` when omitted.
+    lang
+        Language of ``reason`` (``"zh"`` or ``"en"``).
 
     Returns
     -------
     pandas.DataFrame
         ``household_id``, ``building_id``, ``priority`` (float, higher is more
-        urgent), ``reason`` (short Chinese text), ``last_met`` (datetime or
+        urgent), ``reason`` (short text in ``lang``), ``reason_codes`` (the same
+        for :func:`reason_text` in another language), ``last_met`` (datetime or
         NaT), ``retry_hint`` (``"HH:MM-HH:MM"`` or ``""``), sorted by priority
         descending then ``household_id``.
 
@@ -215,6 +211,9 @@ def priority_from_households(
     ['09:00-11:00', '']
     >>> out["reason"].tolist()
     ['今年未见面、独居老人、上次不在家，换时段再访', '距上次见面70天、有待跟进诉求']
+    >>> [reason_text(c, lang="en") for c in out["reason_codes"]]
+    ['Not met this year; Elderly, alone; Not home last time: try another time',
+     '70 days since met; Issue to follow up']
     """
     w = weights if weights is not None else PriorityWeights()
     _require_columns(
@@ -263,32 +262,54 @@ def priority_from_households(
         + w.open_issue * n_issues
         + np.where(not_home, w.not_home_retry, 0.0)
     )
+    # Reasons as codes ("days:70|tag:low_income|not_home"), put into words by reason_text.
     reason_parts: list[list[str]] = [
         [
-            "今年未见面" if not seen else f"距上次见面{int(d)}天"
+            "never_met" if not seen else f"days:{int(d)}"
             for seen, d in zip(met_this_year, staleness, strict=True)
         ]
     ]
     for code, weight in w.tags:
         has = tags.str.contains(rf"(?:^|,)\s*{re.escape(code)}\s*(?:,|$)", regex=True).to_numpy()
         priority = priority + np.where(has, weight, 0.0)
-        label = TAG_LABELS.get(code, code)
-        reason_parts.append([label if h else "" for h in has])
-    reason_parts.append(["有待跟进诉求" if n > 0 else "" for n in n_issues])
-    reason_parts.append(["上次不在家，换时段再访" if f else "" for f in not_home])
+        reason_parts.append([f"tag:{code}" if h else "" for h in has])
+    reason_parts.append(["follow_up" if n > 0 else "" for n in n_issues])
+    reason_parts.append(["not_home" if f else "" for f in not_home])
+    codes = ["|".join(p for p in parts if p) for parts in zip(*reason_parts, strict=True)]
 
     out = pd.DataFrame(
         {
             "household_id": ids,
             "building_id": hh["building_id"],
             "priority": np.round(priority, 6),
-            "reason": ["、".join(p for p in parts if p) for parts in zip(*reason_parts, strict=True)],
+            "reason": [reason_text(c, lang=lang) for c in codes],
+            "reason_codes": codes,
             "last_met": last_met,
             "retry_hint": _retry_hints(ids, v, met_at, not_home, w.retry_windows),
         }
     )
     out = out.sort_values(["priority", "household_id"], ascending=[False, True], kind="stable")
     return out.reset_index(drop=True)
+
+
+def reason_text(codes: str, *, lang: str = "zh") -> str:
+    """Return the reasons coded by :func:`priority_from_households` as words of the catalogue in ``lang``.
+
+    >>> reason_text("days:12|tag:low_income|follow_up", lang="en")
+    '12 days since met; Low income; Issue to follow up'
+    >>> reason_text("never_met|not_home")
+    '今年未见面、上次不在家，换时段再访'
+    """
+    parts = []
+    for code in filter(None, codes.split("|")):
+        kind, _, arg = code.partition(":")
+        if kind == "days":
+            parts.append(words.text("route.reason.days", lang, n=int(arg)))
+        elif kind == "tag":
+            parts.append(words.text(f"tag.{arg}", lang) if f"tag.{arg}" in words.WORDS else arg)
+        else:
+            parts.append(words.text(f"route.reason.{kind}", lang))
+    return words.text("route.reason.sep", lang).join(parts)
 
 
 def _lookup(values: pd.Series, keys: pd.Series) -> pd.Series:

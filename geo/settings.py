@@ -21,7 +21,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 """The repository root (``geo/`` lives directly below it)."""
@@ -67,6 +67,12 @@ class Settings:
     coverage_classes: tuple[float, ...] = (0.5, 0.75, 0.9)
     """Fixed class breaks for coverage maps: < 50 %, 50-75 %, 75-90 %, >= 90 %."""
 
+    issue_map_scheme: Literal["quantiles", "natural_breaks"] = "quantiles"
+    """How the issues page's map classes its grids: ``quantiles`` or ``natural_breaks`` (Fisher-Jenks)."""
+
+    issue_map_classes: int = 5
+    """Classes on the issues page's map: grids without open issues, then the rest by ``issue_map_scheme``."""
+
     issue_limits_days: tuple[tuple[str, int], ...] = (
         ("building", 3),
         ("grid", 7),
@@ -84,6 +90,9 @@ class Settings:
 
     busy_timeout_ms: int = 30_000
     """How long a SQLite writer waits for a lock before giving up."""
+
+    cache_dir: str = ""
+    """PostgreSQL: a folder for the coverage snapshot (none by default; SQLite keeps it beside its file)."""
 
     login_max_failures: int = 5
     """Consecutive failed sign-ins after which an account is locked for ``login_lock_minutes``."""

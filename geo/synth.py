@@ -42,6 +42,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from geo.clock import last_full_day
 from geo.crs import METRIC
 from geo.progress import Progress
 from geo.settings import Settings
@@ -207,11 +208,11 @@ def build_district(
     seed
         Seed of the random generator: the same seed gives the same district.
     as_of
-        Last day of generated activity (default: today).
+        Last day of generated activity (default: yesterday in the district, ``geo.clock.last_full_day``).
     """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; use one of {', '.join(SCALES)}")
-    as_of = as_of or dt.date.today()
+    as_of = as_of or last_full_day()
     if as_of < START:
         raise ValueError(f"as-of date {as_of} is before the programme's start {START}")
     sc = SCALES[scale]

@@ -22,13 +22,20 @@ output.
 
 The result is a :class:`Plain` string, and :func:`plain` of a :class:`Plain`
 returns it unchanged, so wrapping twice never shows ``&#38;#60;``.
+
+One exception: a widget's label drawn collapsed (``label_visibility="collapsed"``)
+is heard, not seen. Streamlit gives the label's raw string to screen readers
+as the widget's accessible name, so :func:`plain`'s references would be read
+out ("戴&#42;雪"). :func:`spoken` makes such a label inert without references:
+each special character becomes its full-width twin (``*`` → ``＊``), which a
+screen reader reads the same and neither Markdown nor HTML reads as markup.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["Plain", "plain"]
+__all__ = ["Plain", "plain", "spoken"]
 
 # Escaped wherever they stand: HTML's five, and what Streamlit's Markdown reads inline
 # (emphasis, code, links and images via "[", tables, strikethrough, maths, escapes).
@@ -45,11 +52,25 @@ _SHORTCODE = re.compile(r":(?=[A-Za-z_])")
 # a domain after "@" breaks the pattern and leaves the text looking the same.
 _AUTOLINK = re.compile(r"(?<=:)(?=//)|(?i:(?<=www))(?=\.)|(?<=@)")
 _JOINER = "\u2060"
+# Full-width forms (U+FF01..U+FF5E) of the ASCII characters that mean something to Markdown or HTML.
+_SPOKEN = {ord(ch): chr(ord(ch) + 0xFEE0) for ch in _ALWAYS}
 
 
 def _leading(match: re.Match[str]) -> str:
     space, mark = match.groups()
     return space + mark[:-1] + f"&#{ord(mark[-1])};"
+
+
+def _leading_spoken(match: re.Match[str]) -> str:
+    space, mark = match.groups()
+    return space + mark[:-1] + chr(ord(mark[-1]) + 0xFEE0)
+
+
+def _unlinked_line(value: object) -> str:
+    """Return ``value`` as one line (line breaks as spaces) with GFM's autolinks broken by joiners."""
+    text = "" if value is None else str(value)
+    text = text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+    return _AUTOLINK.sub(_JOINER, text)
 
 
 class Plain(str):
@@ -100,7 +121,23 @@ def plain(value: object) -> Plain:
     """
     if isinstance(value, Plain):
         return value
-    text = "" if value is None else str(value)
-    text = text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
-    text = _AUTOLINK.sub(_JOINER, text).translate(_TABLE)
+    text = _unlinked_line(value).translate(_TABLE)
     return Plain(_LEADING.sub(_leading, _SHORTCODE.sub("&#58;", text), count=1))
+
+
+def spoken(value: object) -> Plain:
+    """Return ``value`` as an accessible name: inert in Markdown and HTML, with no character references.
+
+    For a widget label drawn collapsed only (see the module's docstring): the
+    special characters :func:`plain` writes as references become their
+    full-width twins instead, which read the same aloud.
+
+    >>> spoken("1-201 · 戴*雪 · H0000024")
+    '1-201 · 戴＊雪 · H0000024'
+    >>> spoken("[x](javascript:alert(1)) <b>")
+    '［x］(javascript：alert(1)) ＜b＞'
+    >>> spoken("1. 13:05")
+    '1． 13:05'
+    """
+    text = _SHORTCODE.sub("：", _unlinked_line(value).translate(_SPOKEN))
+    return Plain(_LEADING.sub(_leading_spoken, text, count=1))

@@ -3,7 +3,7 @@
 The page's form and the ``sibai visit add`` command share :func:`submit_visit`:
 it validates a :class:`VisitDraft` (and the issue found on it), reports *every*
 problem at once as :class:`Problem` values, and only when there is none stores
-the visit through :func:`geo.store.records.record_visit`, in one transaction.
+the visit through :func:`record_visit`, with the issue found on it, in one transaction.
 
 Rules (times are Shanghai local time, settings ``day_start`` and ``office_close``):
 
@@ -40,9 +40,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from geo.clock import local_now
+from geo.issues import MAX_CATEGORY, NewIssue
+from geo.issues.workflow import VISIT_LEVELS, visit_issue_opener
 from geo.settings import Settings
-from geo.store import CHANNELS, OUTCOMES, Scope, Store
-from geo.store.records import NewIssue, NewVisit, Recorded, UnknownRecord, known_ids, record_visit
+from geo.store import CHANNELS, OUTCOMES, Scope, Store, records
+from geo.store.records import NewVisit, Recorded, UnknownRecord, known_ids
 
 __all__ = [
     "ISSUE_LEVELS",
@@ -57,6 +59,7 @@ __all__ = [
     "local_now",
     "new_form_nonce",
     "parse_visit_time",
+    "record_visit",
     "run_visit_add",
     "submit_visit",
     "validate_issue",
@@ -72,8 +75,24 @@ MAX_TITLE = 200
 MAX_KEY = 128
 """Longest idempotency key accepted."""
 
-ISSUE_LEVELS = ("building", "grid")
+ISSUE_LEVELS = VISIT_LEVELS
 """Levels at which a need found on a visit may be opened."""
+
+
+def record_visit(
+    store: Store, visit: NewVisit, *, idem_key: str | None = None, issue: NewIssue | None = None, scope: Scope
+) -> Recorded:
+    """Store a checked visit and the need found on it, in one transaction.
+
+    The issue is checked and opened as every other issue is
+    (:func:`geo.issues.workflow.visit_issue_opener`: the same checks and
+    time limit, a ``found`` event by the visit's worker); an invalid one
+    raises :class:`geo.issues.IssueInvalid` and nothing is written. The rest
+    is :func:`geo.store.records.record_visit` (idempotency key, unknown
+    household or worker).
+    """
+    opener = None if issue is None else visit_issue_opener(store, visit, issue, scope=scope)
+    return records.record_visit(store, visit, idem_key=idem_key, open_issue=opener)
 
 
 @dataclass(frozen=True)
@@ -129,6 +148,7 @@ _MESSAGES = {
     "time_outside_day": "{at} is outside the working day {start}–{end}",
     "note_too_long": "the note has {n} characters; at most {max} are kept",
     "category_missing": "give the category of the need found",
+    "category_too_long": "the category has {n} characters; at most {max}",
     "level_bad": "a need found on a visit is opened at level building or grid, not {value!r}",
     "title_too_long": "the title has {n} characters; at most {max}",
     "key_bad": "the idempotency key must be 1–{max} printable characters",
@@ -260,8 +280,11 @@ def validate_issue(draft: IssueDraft) -> list[Problem]:
     ['category_missing', 'level_bad']
     """
     out: list[Problem] = []
-    if not (draft.category or "").strip():
+    category = (draft.category or "").strip()
+    if not category:
         out.append(Problem("category", "category_missing"))
+    elif len(category) > MAX_CATEGORY:  # the rule of every issue (geo.issues): say it on the form
+        out.append(Problem("category", "category_too_long", {"n": len(category), "max": MAX_CATEGORY}))
     if draft.level not in ISSUE_LEVELS:
         out.append(Problem("level", "level_bad", {"value": draft.level}))
     if len(draft.title or "") > MAX_TITLE:
@@ -404,7 +427,7 @@ def submit_visit(
             title=(issue.title or "").strip() or issue.category.strip(),
         )
     try:
-        return record_visit(store, visit, idem_key=idem_key, issue=new_issue)
+        return record_visit(store, visit, idem_key=idem_key, issue=new_issue, scope=scope)
     except UnknownRecord as exc:
         raise VisitInvalid([Problem(exc.kind, f"{exc.kind}_unknown", {"id": exc.record_id})]) from None
 

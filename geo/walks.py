@@ -175,8 +175,6 @@ def _area_inputs(
     worker_ids: list[str],
     day: dt.date | None,
 ) -> WalkInputs:
-    from geo.store.walking import read_duty, read_path_edges
-
     area = Scope.of(grids=grid_ids)
     b = store.read_layer("buildings", scope=area, columns=["building_id", "name", "grid_id"])
     pts = shapely.centroid(b.geometry.to_numpy())
@@ -185,21 +183,51 @@ def _area_inputs(
     buildings = pd.DataFrame(
         {"building_id": b["building_id"], "name": b["name"], "grid_id": b["grid_id"], "x": x, "y": y}
     )
+    office_lonlat = _office_lonlat(store, committee_id)
+    if office_lonlat is not None:
+        ox, oy = metric_xy([office_lonlat[0]], [office_lonlat[1]])
+        office_xy = (float(ox[0]), float(oy[0]))
+    else:
+        office_xy = (float(np.mean(x)), float(np.mean(y))) if len(x) else (0.0, 0.0)
+    return WalkInputs(
+        grid_id=grid_id,
+        households=_with_masked_head(
+            store.read_table(
+                "households",
+                scope=area,
+                columns=["household_id", "building_id", "unit", "head_name", "occupied", "residents", "tags"],
+            )
+        ),
+        visits=store.read_table(
+            "visits", scope=area, columns=["household_id", "worker_id", "visited_at", "outcome"]
+        ),
+        issues=store.read_table("issues", scope=area, columns=["household_id", "status"]),
+        buildings=buildings,
+        office_xy=office_xy,
+        committee_id=committee_id,
+        footprints=b[["building_id", "name", "geometry"]],
+        workers=_walk_workers(store, committee_id, worker_ids, day),
+        network=_area_network(store, b, office_lonlat),
+    )
+
+
+def _office_lonlat(store: Store, committee_id: str) -> tuple[float, float] | None:
+    """Return where the committee's office is (longitude, latitude), if the database knows."""
     office = store.read_table(
         "committees",
         scope=Scope.of(committees=[committee_id]),
         columns=["committee_id", "office_lon", "office_lat"],
     ).set_index("committee_id")
-    office_lonlat: tuple[float, float] | None = None
     if committee_id in office.index and pd.notna(office.loc[committee_id, "office_lon"]):
-        office_lonlat = (
-            float(office.loc[committee_id, "office_lon"]),
-            float(office.loc[committee_id, "office_lat"]),
-        )
-        ox, oy = metric_xy([office_lonlat[0]], [office_lonlat[1]])
-        office_xy = (float(ox[0]), float(oy[0]))
-    else:
-        office_xy = (float(np.mean(x)), float(np.mean(y))) if len(x) else (0.0, 0.0)
+        return float(office.loc[committee_id, "office_lon"]), float(office.loc[committee_id, "office_lat"])
+    return None
+
+
+def _walk_workers(
+    store: Store, committee_id: str, worker_ids: list[str], day: dt.date | None
+) -> pd.DataFrame:
+    """Return ``worker_id, name, on_duty`` of the active ``worker_ids``; on duty by ``day``'s rota."""
+    from geo.store.walking import read_duty
 
     names = store.read_table(
         "workers", scope=Scope.of(committees=[committee_id]), columns=["worker_id", "name", "active"]
@@ -219,7 +247,7 @@ def _area_inputs(
             .tolist(),
             day,
         )
-    workers = pd.DataFrame(
+    return pd.DataFrame(
         {
             "worker_id": ids,
             "name": [str(n) for n in names.set_index("worker_id").loc[ids, "name"]] if ids else [],
@@ -227,36 +255,22 @@ def _area_inputs(
         }
     )
 
-    network = None
-    if len(b):
-        x0, y0, x1, y1 = b.total_bounds
-        if office_lonlat is not None:
-            x0, x1 = min(x0, office_lonlat[0]), max(x1, office_lonlat[0])
-            y0, y1 = min(y0, office_lonlat[1]), max(y1, office_lonlat[1])
-        m = NETWORK_MARGIN_DEG
-        edges = read_path_edges(store, bbox=(x0 - m, y0 - m, x1 + m, y1 + m))
-        if len(edges):
-            network = network_from_edges(edges)
-    return WalkInputs(
-        grid_id=grid_id,
-        households=_with_masked_head(
-            store.read_table(
-                "households",
-                scope=area,
-                columns=["household_id", "building_id", "unit", "head_name", "occupied", "residents", "tags"],
-            )
-        ),
-        visits=store.read_table(
-            "visits", scope=area, columns=["household_id", "worker_id", "visited_at", "outcome"]
-        ),
-        issues=store.read_table("issues", scope=area, columns=["household_id", "status"]),
-        buildings=buildings,
-        office_xy=office_xy,
-        committee_id=committee_id,
-        footprints=b[["building_id", "name", "geometry"]],
-        workers=workers,
-        network=network,
-    )
+
+def _area_network(
+    store: Store, buildings: gpd.GeoDataFrame, office_lonlat: tuple[float, float] | None
+) -> PathNetwork | None:
+    """Return the footpath network around the buildings and the office, if one was imported."""
+    from geo.store.walking import read_path_edges
+
+    if not len(buildings):
+        return None
+    x0, y0, x1, y1 = buildings.total_bounds
+    if office_lonlat is not None:
+        x0, x1 = min(x0, office_lonlat[0]), max(x1, office_lonlat[0])
+        y0, y1 = min(y0, office_lonlat[1]), max(y1, office_lonlat[1])
+    m = NETWORK_MARGIN_DEG
+    edges = read_path_edges(store, bbox=(x0 - m, y0 - m, x1 + m, y1 + m))
+    return network_from_edges(edges) if len(edges) else None
 
 
 def _with_masked_head(households: pd.DataFrame) -> pd.DataFrame:

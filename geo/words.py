@@ -122,7 +122,8 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "grid.list_grid": ("全网格住户", "All households of the grid"),
     "grid.whole_grid": ("← 全网格", "← Whole grid"),
     "grid.filters": ("筛选", "Filters"),
-    "grid.list_hint": ("选中一行，打开该户的一户一表。", "Select a row to open the household's profile."),
+    # The same hint under the table (desktop) and the cards (phone): it names neither.
+    "grid.list_hint": ("选中一户，打开其一户一表。", "Choose a household to open its profile."),
     "grid.count": ("{n} 户（共 {total} 户，含空置）", "{n} of {total} households (vacant included)"),
     "grid.pick_household": (
         "在列表中选中一户，查看一户一表并登记走访。",
@@ -174,6 +175,12 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "level.committee": ("居委会", "Committee"),
     "level.street": ("街道", "Street"),
     "level.district": ("区", "District"),
+    # Why a household comes first on today's walk (geo/route.py reason_text).
+    "route.reason.never_met": ("今年未见面", "Not met this year"),
+    "route.reason.days": ("距上次见面{n}天", "{n} days since met"),
+    "route.reason.follow_up": ("有待跟进诉求", "Issue to follow up"),
+    "route.reason.not_home": ("上次不在家，换时段再访", "Not home last time: try another time"),
+    "route.reason.sep": ("、", "; "),  # English tags hold commas ("Elderly, alone")
     "tag.alone_elderly": ("独居老人", "Elderly, alone"),
     "tag.very_old": ("高龄", "Very old"),
     "tag.disabled": ("残疾", "Disabled"),
@@ -256,6 +263,10 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
         "The note has {n} characters; at most {max}.",
     ),
     "visit.err.category_missing": ("请填写诉求类别。", "Give the category of the need found."),
+    "visit.err.category_too_long": (
+        "诉求类别有 {n} 字，最多 {max} 字。",
+        "The category has {n} characters; at most {max}.",
+    ),
     "visit.err.level_bad": (
         "走访发现的诉求只能在楼栋或网格层级处理。",
         "A need found on a visit starts at building or grid level.",
@@ -280,8 +291,9 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "office.spot_households": ("盲区内在住户", "Households in blind spots"),
     "office.spot_unvisited": ("盲区内未见面户", "Not met in blind spots"),
     "office.map_hint": (
-        "红色粗线为盲区（相邻的低覆盖网格合并）；数字为盲区编号。",
-        "Thick red outlines are blind spots (adjacent low-coverage grids merged); numbers are their ids.",
+        "红色粗线为盲区（相邻的低覆盖网格合并）；数字为盲区编号，放大地图可见全部编号。",
+        "Thick red outlines are blind spots (adjacent low-coverage grids merged); numbers are their ids"
+        " (zoom in to see them all).",
     ),
     "office.spots": ("盲区清单", "Blind spots"),
     "office.lagging": ("落后网格（最差在前）", "Lagging grids, worst first"),
@@ -377,7 +389,26 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "workers.warning": ("预警", "Warning"),
     "workers.exhausted": ("分值扣完", "No points left"),
     "workers.standings": ("扣分排行（分值最低在前）", "Standings, fewest points first"),
+    # Short headers of the standings on screen (the full header is the column's tooltip and the export's).
+    "workers.short.lost_behind_pace": ("进度落后", "Pace"),
+    "workers.short.lost_overdue_issue": ("诉求超期", "Overdue"),
+    "workers.short.lost_failed_spot_check": ("抽查不实", "Spot check"),
+    "workers.short.lost_confirmed_anomaly": ("异常属实", "Anomaly"),
     "workers.pick": ("查看社工扣分记录", "Ledger of a worker"),
+    # Short headers of 盲区与周查's tables on screen (the full header is the tooltip and the download's).
+    "office.short.households": ("在住户", "Households"),
+    "office.short.unvisited": ("未见面", "Not met"),
+    "office.short.expected": ("应达", "Pace"),
+    "office.short.needed_per_week": ("每周需见", "Needed / wk"),
+    "office.short.recent_per_week": ("近4周周均", "Recent / wk"),
+    "office.short.projected": ("年底预计", "Projected"),
+    "office.short.visits_week": ("本周走访", "Visits"),
+    "office.short.newly_met_week": ("本周新见", "First met"),
+    "office.short.newly_met_year": ("今年已见", "Met this yr"),
+    "office.short.coverage_gained_week": ("本周提升", "Gained"),
+    "office.short.coverage_year": ("今年覆盖", "Coverage"),
+    "office.short.overdue": ("超期诉求", "Overdue"),
+    "office.short.anomalies_week": ("本周异常", "Anomalies"),
     "workers.history": ("{name} 的扣分记录", "Ledger of {name}"),
     "workers.no_deductions": ("今年没有扣分。", "No deductions this year."),
     "workers.staffing": (
@@ -756,6 +787,7 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "walk.tick.repeated": ("{n} 户已记录过，未重复记录。", "{n} already recorded: not recorded again."),
     "walk.tick.none": ("没有勾选任何住户。", "Nothing was ticked."),
     "walk.tick.problem": ("{household}：{problem}", "{household}: {problem}"),
+    "walk.tick.ask": ("要问：", "Ask about: "),
     "walk.tick.stop": ("{order}. {building}\u3000{arrive}", "{order}. {building}  {arrive}"),
     "walk.print": ("打印版（HTML）", "Printable page (HTML)"),
     "walk.replan": ("重新规划", "Plan again"),
@@ -1222,6 +1254,19 @@ WORDS: Final[dict[str, tuple[str, str]]] = {
     "maps.title_bivariate": ("覆盖率 × 每百户诉求", "Coverage × issues per 100 households"),
     "maps.bi_x": ("覆盖率 高→低", "coverage high→low"),
     "maps.bi_y": ("诉求 少→多", "issues few→many"),
+    # A grid's class in words, in its tooltip (colour is never the only way to read it).
+    "maps.class": ("分级", "Class"),
+    "maps.class_of": ("{label}（第 {i} 档，共 {k} 档）", "{label} (class {i} of {k})"),
+    "maps.bi_class": (
+        "覆盖率{cov_level}（{cov}），诉求{iss_level}（每百户 {iss}）",
+        "{cov_level} coverage ({cov}), {iss_level} issues ({iss} per 100 households)",
+    ),
+    "maps.cov_level.0": ("高", "high"),
+    "maps.cov_level.1": ("中", "medium"),
+    "maps.cov_level.2": ("低", "low"),
+    "maps.iss_level.0": ("少", "few"),
+    "maps.iss_level.1": ("中等", "some"),
+    "maps.iss_level.2": ("多", "many"),
     # Points ledger chart (geo/assess.py)
     "assess.ledger.date": ("日期", "Date"),
     "assess.ledger.balance": ("剩余分值", "Points left"),

@@ -25,7 +25,7 @@ from geo.visits import (
     default_visit_time,
     local_now,
 )
-from ui import auth, data, sidebar
+from ui import auth, cards, data, sidebar
 from ui import grid_data as gd
 from ui.i18n import fmt_int, fmt_pct, t
 
@@ -95,7 +95,7 @@ st.caption(
     + t("figures.as_of", at=f"{fig.as_of:%Y-%m-%d %H:%M}")
 )
 
-left, right = st.columns([4, 7], gap="medium")
+left, right = st.columns([2, 5], gap="medium")  # every column of the list in sight at 1280 px
 with left:
     st.header(t("grid.buildings"), anchor=False)
     st_folium(
@@ -126,16 +126,13 @@ with right:
     table_key = f"{gd.TABLE_KEY}:{grid_id}:{sel.building_id}:{sel.household_id}:{','.join(chosen or [])}"
     # On a phone, cards instead of the table (ui/phone.css shows one or the other by width).
     with st.container(key="phone_cards"):
-        for card in gd.household_cards(shown, listed, building_name):
-            with st.container(border=True):
-                st.markdown(f"**{plain(card['title'])}**")
-                if card["ask"]:
-                    st.caption(plain(card["ask"]))
+        for item in gd.household_cards(shown, listed, building_name):
+            with cards.card(item["title"], item["ask"]):
                 st.button(
                     t("card.open"),
-                    key=f"card_{card['id']}",
+                    key=f"card_{item['id']}",
                     on_click=gd.open_household,
-                    args=(card["id"], card["building_id"]),
+                    args=(item["id"], item["building_id"]),
                     width="stretch",
                 )
     with st.container(key="wide_table"):

@@ -2,7 +2,7 @@
 
 Deep links: ``/issues?issue=123`` opens an issue, ``?grid=G0001`` lists one
 grid's issues; the sidebar's street and committee narrow the area. The rules
-are in ``geo.issues``, the reads and writes in ``geo.store.issue_log``.
+are in ``geo.issues``, opening and moving in ``geo.issues.workflow``, the reads in ``geo.store.issue_log``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from geo import issues as rules
 from geo import maps
 from geo.access import restrict
 from geo.areas import area_bounds, breadcrumbs, grids_in_area
+from geo.issues import workflow
 from geo.store import LEVELS, SOURCES, STATUSES, OutOfScope, number_id
 from geo.store import issue_log as log
 from geo.text import plain
@@ -60,18 +61,18 @@ st.title(t("issues.title"), anchor=False)
 st.caption(t("issues.caption", now=f"{now:%Y-%m-%d %H:%M}"))
 
 # ------------------------------------------------------------------ filters
-c1, c2, c3, c4 = st.columns([2, 4, 3, 2])
+c1, c3, c4 = st.columns([2, 3, 2])
 levels = c1.multiselect(t("issues.f.level"), LEVELS, format_func=lambda v: t(f"level.{v}"), key="iss_level",
                         placeholder=t("issues.f.any"))  # fmt: skip
-statuses = c2.multiselect(t("issues.f.status"), STATUSES, default=list(rules.OPEN_STATUSES),
-                          format_func=lambda v: t(f"status.{v}"), key="iss_status",
-                          placeholder=t("issues.f.any"))  # fmt: skip
 categories_all = sorted({str(c) for c in issues["category"].dropna()})
 categories = c3.multiselect(
     t("issues.f.category"), categories_all, key="iss_category", placeholder=t("issues.f.any")
 )
 sources = c4.multiselect(t("issues.f.source"), SOURCES, format_func=lambda v: t(f"issues.source.{v}"),
                          key="iss_source", placeholder=t("issues.f.any"))  # fmt: skip
+# Statuses as pills: they wrap onto a new line where a multiselect's chips were clipped (issue 14).
+statuses = st.pills(t("issues.f.status"), STATUSES, selection_mode="multi", default=list(rules.OPEN_STATUSES),
+                    format_func=lambda v: t(f"status.{v}"), key="iss_status") or []  # fmt: skip
 timing = st.pills(t("issues.f.timing"), rules.TIMINGS, selection_mode="multi",
                   format_func=lambda v: t(f"issues.timing.{v}"), key="iss_timing")  # fmt: skip
 grid_id = st.query_params.get("grid")
@@ -101,57 +102,58 @@ cols[4].metric(t("issues.m.median"), "—" if pd.isna(median) else f"{median:.1f
 cols[5].metric(t("issues.m.within"), "—" if pd.isna(share) else f"{share * 100:.1f}%")
 
 # ------------------------------------------------------------------ map and ladder
-left, right = st.columns([3, 2], gap="medium")
-with left:
-    st.header(t("issues.map"), anchor=False)
-    issue_metrics: list[maps.Metric] = ["open_issues_per_100", "overdue_issues"]
-    metric = st.segmented_control(
-        t("issues.map_metric"),
-        issue_metrics,
-        default="open_issues_per_100",
-        format_func=lambda v: t("metric.issues_per_100" if v == "open_issues_per_100" else "metric.overdue"),
-        key="iss_map_metric",
+# The map, then the ladder, each the page's width: side by side, the ladder's columns were cut (issue 14).
+st.header(t("issues.map"), anchor=False)
+issue_metrics: list[maps.Metric] = ["open_issues_per_100", "overdue_issues"]
+metric = st.segmented_control(
+    t("issues.map_metric"),
+    issue_metrics,
+    default="open_issues_per_100",
+    format_func=lambda v: t("metric.issues_per_100" if v == "open_issues_per_100" else "metric.overdue"),
+    key="iss_map_metric",
+)
+geometry = gridmap.geometry()
+coverage = data.coverage_index().coverage(f.start, f.end, level="grid")
+coverage = restrict(coverage, auth.visible_grids())  # other grids are drawn without figures
+style = maps.style_payload(
+    geometry.grid_ids,
+    rules.grid_map_metrics(board.by_grid, coverage),
+    metric=metric or "open_issues_per_100",
+    # Classes drawn from the data (fixed ones leave a district with few issues one pale class).
+    scheme=data.settings().issue_map_scheme,
+    k=data.settings().issue_map_classes,
+    lang=lang(),
+    selected=grid_id,
+    geometry_hash=geometry.hash,
+)
+view = area_bounds(layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id)
+gridmap.show(
+    maps.gridmap_args(geometry.path, style, height=420, lang=lang(), view=view,
+                      view_token=f.committee_id or f.street_id or "district"),
+    key="issues_map",
+)  # fmt: skip
+clicked = gridmap.new_click("issues_map")
+if clicked:
+    in_area = grids_in_area(
+        layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id
     )
-    geometry = gridmap.geometry()
-    coverage = data.coverage_index().coverage(f.start, f.end, level="grid")
-    coverage = restrict(coverage, auth.visible_grids())  # other grids are drawn without figures
-    style = maps.style_payload(
-        geometry.grid_ids,
-        rules.grid_map_metrics(board.by_grid, coverage),
-        metric=metric or "open_issues_per_100",
-        lang=lang(),
-        selected=grid_id,
-        geometry_hash=geometry.hash,
-    )
-    view = area_bounds(layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id)
-    gridmap.show(
-        maps.gridmap_args(geometry.path, style, height=420, lang=lang(), view=view,
-                          view_token=f.committee_id or f.street_id or "district"),
-        key="issues_map",
-    )  # fmt: skip
-    clicked = gridmap.new_click("issues_map")
-    if clicked:
-        in_area = grids_in_area(
-            layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id
-        )
-        if clicked in set(in_area) and auth.sees("grid", clicked) and clicked != grid_id:
-            st.query_params["grid"] = clicked
-            st.rerun()
-    st.caption(t("issues.map_hint"))
-with right:
-    st.header(t("issues.by_level"), anchor=False)
-    st.dataframe(
-        board.by_level.rename(index=lambda lv: t(f"level.{lv}")),
-        column_config={
-            "_index": st.column_config.TextColumn(t("col.level")),
-            "open": st.column_config.NumberColumn(t("issues.m.open")),
-            "overdue": st.column_config.NumberColumn(t("issues.m.overdue")),
-            "timed_out": st.column_config.NumberColumn(t("issues.m.timed_out")),
-            "resolved": st.column_config.NumberColumn(t("issues.m.resolved")),
-        },
-    )
-    ladder = " · ".join(f"{t(f'level.{lv}')} {t('issues.days', n=limits[lv])}" for lv in LEVELS)
-    st.caption(t("issues.ladder", limits=ladder))
+    if clicked in set(in_area) and auth.sees("grid", clicked) and clicked != grid_id:
+        st.query_params["grid"] = clicked
+        st.rerun()
+st.caption(t("issues.map_hint"))
+st.header(t("issues.by_level"), anchor=False)
+st.dataframe(
+    board.by_level.rename(index=lambda lv: t(f"level.{lv}")),
+    column_config={
+        "_index": st.column_config.TextColumn(t("col.level")),
+        "open": st.column_config.NumberColumn(t("issues.m.open")),
+        "overdue": st.column_config.NumberColumn(t("issues.m.overdue")),
+        "timed_out": st.column_config.NumberColumn(t("issues.m.timed_out")),
+        "resolved": st.column_config.NumberColumn(t("issues.m.resolved")),
+    },
+)
+ladder = " · ".join(f"{t(f'level.{lv}')} {t('issues.days', n=limits[lv])}" for lv in LEVELS)
+st.caption(t("issues.ladder", limits=ladder))
 
 # ------------------------------------------------------------------ list
 st.header(t("issues.list"), anchor=False)
@@ -173,12 +175,14 @@ else:
         height=min(38 + 35 * len(shown), 420),
         on_select=functools.partial(_open_issue, table_key, shown["issue_id"].tolist()),
         selection_mode="single-row",
+        # What fits 1280 px; the issue's page below shows its category, source and times.
+        column_order=("issue_id", "title", "grid", "level", "status", "due_at", "overdue"),
         column_config={
             "issue_id": st.column_config.NumberColumn(t("col.issue_id"), format="%d", width="small"),
-            "title": st.column_config.TextColumn(t("col.title"), width="large"),
+            "title": st.column_config.TextColumn(t("col.title"), width=150),
             "category": st.column_config.TextColumn(t("col.category")),
             "source": st.column_config.TextColumn(t("issues.col.source")),
-            "grid": st.column_config.TextColumn(t("issues.col.grid")),
+            "grid": st.column_config.TextColumn(t("issues.col.grid"), width=150),
             "level": st.column_config.TextColumn(t("col.level"), width="small"),
             "status": st.column_config.TextColumn(t("col.status"), width="small"),
             "opened_at": st.column_config.DatetimeColumn(t("col.opened_at"), format="YYYY-MM-DD HH:mm"),
@@ -193,7 +197,7 @@ with st.expander(t("issues.new")):
     area_grids = grids_in_area(
         layers.grids, layers.committees, street_id=f.street_id, committee_id=f.committee_id
     )
-    area_grids = [g for g in area_grids if auth.sees("grid", g)]
+    area_grids = restrict(area_grids, auth.visible_grids())  # one look-up, not one per grid
     with st.form("iss_new", clear_on_submit=True):
         c1, c2 = st.columns(2)
         new_source = c1.selectbox(
@@ -221,7 +225,7 @@ with st.expander(t("issues.new")):
         registered = st.form_submit_button(t("issues.new.submit"), key="iss_new_submit")
     if registered:
         try:
-            opened = log.open_issue(
+            opened = workflow.open_issue(
                 store,
                 category=new_category or "",
                 source=new_source,
@@ -249,7 +253,7 @@ if not raw_id:
 st.divider()
 issue_id = number_id(raw_id) or -1  # "²" or a 30-digit number: no such issue
 try:
-    detail = log.issue_detail(store, issue_id, scope=auth.scope(), now=now)
+    detail = workflow.issue_detail(store, issue_id, scope=auth.scope(), now=now)
 except OutOfScope:
     auth.deny("issue", str(issue_id), page="issues")
 except LookupError:
@@ -320,7 +324,7 @@ with right:
             submitted = st.form_submit_button(t("issues.form.submit"), type="primary", key="iss_form_submit")
         if submitted:
             try:
-                moved = log.transition(
+                moved = workflow.transition(
                     store, issue_id, action, actor=actor, note=note, expect_status=seen, scope=auth.scope()
                 )
             except OutOfScope:

@@ -8,6 +8,8 @@ pinning and the tick form: ``ui/walk_data.py``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -63,14 +65,33 @@ area_id = st.selectbox(
     key=f"walk_{mode}_area",
 )
 st.query_params["committee" if mode == "team" else "grid"] = area_id
-with st.expander(plain(wd.settings_label()), expanded=False):
-    c1, c2, c3, c4 = st.columns(4)
-    day = c1.date_input(t("walk.day"), value=data.today(), key="walk_day")
-    start = c2.time_input(t("walk.start"), value=wd.default_start(day).start, step=900, key="walk_start")
-    end = c3.time_input(t("walk.end"), value=wd.clock(data.settings().day_end), step=900, key="walk_end")
-    minutes = c4.number_input(
-        t("walk.minutes"), min_value=2, max_value=60, value=8, step=1, key="walk_minutes"
-    )
+# The day and times are drawn only while their expander is open (its label shows them);
+# closed, the choices made before hold (persist_state).
+day, start, end, minutes = wd.current_settings()
+settings = st.expander(plain(wd.settings_label()), key="walk_settings", on_change="rerun")
+if settings.open:
+    with settings:
+        c1, c2, c3, c4 = st.columns(4)
+        # A choice leaves the expander open (wd.stay_open) and holds once it is folded.
+        held: dict[str, Any] = {
+            "on_change": wd.stay_open,
+            "args": ("walk_settings",),
+            "persist_state": "page",
+        }
+        day = c1.date_input(t("walk.day"), value=data.today(), key="walk_day", **held)
+        first = wd.default_start(day).start
+        start = c2.time_input(t("walk.start"), value=first, step=900, key="walk_start", **held)
+        last = wd.clock(data.settings().day_end)
+        end = c3.time_input(t("walk.end"), value=last, step=900, key="walk_end", **held)
+        minutes = c4.number_input(
+            t("walk.minutes"),
+            min_value=2,
+            max_value=60,
+            value=wd.DEFAULT_MINUTES,
+            step=1,
+            key="walk_minutes",
+            **held,
+        )
 if wd.default_start(day).closed:
     st.info(t("walk.closed", end=data.settings().day_end))
 if end <= start:
@@ -134,9 +155,10 @@ st_folium(
 if isinstance(result, TeamPlan):
     st.header(t("walk.team_summary"), anchor=False)
     st.dataframe(wd.team_summary(result, found), hide_index=True, width="stretch")
-st.dataframe(wd.on_screen(table), hide_index=True, width="stretch")
+with st.container(key="wide_table"):  # on a phone the stops are the tick form's cards below (ui/phone.css)
+    st.dataframe(wd.on_screen(table), hide_index=True, width="stretch")
 stem = f"walk_{area_id}_{day}"
-download_pair({"walk": table, "priority": priority.head(200)}, table, stem=stem, key="dl_walk")
+download_pair({"walk": table, "priority": wd.why(priority.head(200))}, table, stem=stem, key="dl_walk")
 with st.container(horizontal=True):
     st.download_button(
         t("walk.print"),
@@ -154,11 +176,14 @@ if isinstance(result, TeamPlan):
     whose = st.selectbox(
         t("walk.tick.whose"), walkers, format_func=lambda w: f"{workers[w]}（{w}）", key="walk_tick_whose"
     )
-    wd.tick_form(result.walks[whose], found, day, whose, key=f"{area_id}_{day}_{whose}")
+    wd.tick_form(result.walks[whose], found, day, whose, key=f"{area_id}_{day}_{whose}", priority=priority)
 elif workers:
     walker = st.selectbox(
         t("walk.worker"), list(workers), format_func=lambda w: f"{workers[w]}（{w}）", key="walk_worker"
     )
-    wd.tick_form(result, found, day, walker, key=f"{area_id}_{day}_{walker}")
-with st.expander(t("walk.why")):
-    st.dataframe(wd.localised(priority.head(50)[["household_id", "priority", "reason"]]), hide_index=True)
+    wd.tick_form(result, found, day, walker, key=f"{area_id}_{day}_{walker}", priority=priority)
+why = st.expander(t("walk.why"), key="walk_why", on_change="rerun")
+if why.open:  # a table drawn only when asked for
+    with why:
+        reasons = wd.why(priority.head(50))[["household_id", "priority", "reason"]]
+        st.dataframe(wd.localised(reasons), hide_index=True)

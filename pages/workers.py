@@ -13,6 +13,10 @@ from ui.i18n import fmt_date, fmt_int, lang, t
 
 auth.require("workers")  # sign-in, page rights and the link's areas (ui/auth.py)
 
+LOST = [f"lost_{r}" for r in REASONS]
+# What fits 1280 px; the download carries the committee ids and the number of deductions too.
+STANDINGS_ON_SCREEN = ["worker_id", "worker_name", "committee_name", "points_left", *LOST, "standing"]
+
 f = sidebar.current()
 today = data.today()
 a = od.assessment()
@@ -44,7 +48,7 @@ with st.container(horizontal=True, gap="medium"):
     st.metric(t("workers.exhausted"), fmt_int((stand["standing"] == "exhausted").sum()), width=140)
 
 st.header(t("workers.standings"), anchor=False)
-od.table(stand, key="workers_standings")
+od.table(stand, STANDINGS_ON_SCREEN, key="workers_standings", short={c: f"workers.short.{c}" for c in LOST})
 
 names = dict(zip(stand["worker_id"], stand["worker_name"], strict=True))
 if names:
@@ -56,20 +60,18 @@ if names:
     if mine.empty:
         st.info(t("workers.no_deductions"))
     else:
-        left, right = st.columns([3, 2])
-        with left:
-            st.altair_chart(
-                ledger_chart(
-                    a.book,
-                    worker_id=worker,
-                    as_of=today,
-                    points=rules.points,
-                    lang=lang(),
-                    reason_labels={r: od.value_label("reason", r) for r in REASONS},
-                )
+        # The chart above its ledger, each the page's full width, so that no column is cut off.
+        st.altair_chart(
+            ledger_chart(
+                a.book,
+                worker_id=worker,
+                as_of=today,
+                points=rules.points,
+                lang=lang(),
+                reason_labels={r: od.value_label("reason", r) for r in REASONS},
             )
-        with right:
-            od.table(mine, ["date", "reason", "ref", "points", "balance"], key="workers_ledger")
+        )
+        od.table(mine, ["date", "reason", "ref", "points", "balance"], key="workers_ledger")
 
 st.header(t("workers.staffing", goal=f"{data.settings().workers_per_10k:g}"), anchor=False)
 district = od.staffing("district", None)

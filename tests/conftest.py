@@ -37,7 +37,7 @@ hypothesis_settings.register_profile("sibai", deadline=None)
 hypothesis_settings.load_profile("sibai")
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Page, WebSocket
 
 # pytester runs a small inner session to test fixture behaviour across tests.
 pytest_plugins = ["pytester"]
@@ -343,6 +343,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.benchmark_disable = True
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """Keep each phase's report on the test (``item.rep_call``): a fixture can tell its test failed."""
+    report: pytest.TestReport = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
 # --------------------------------------------------------------------------- fixtures
 
 
@@ -626,6 +634,144 @@ def tiny_demo_db(tmp_path: Path) -> str:
 def settle(page: Page, *, timeout: float = 60_000) -> None:
     """Wait until Streamlit has finished running the script (call once the expected content is there)."""
     page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=timeout)
+
+
+class Socket:
+    """Follow, on the app's websocket, the page's requests to run the script and the runs finished.
+
+    Streamlit's own protobuf messages (they ship with Streamlit): the browser sends
+    a ``BackMsg`` with ``rerun_script`` when a widget changes or a page opens, and
+    the server sends a ``ForwardMsg`` with ``script_finished`` at the end of every
+    run (counted unless the run was cut short for a newer request). Requests that
+    arrive during a run may be answered by one run, so the socket keeps *when*
+    each last happened, not only how many.
+    """
+
+    def __init__(self, page: Page) -> None:
+        self.reruns_asked = 0
+        self.runs_finished = 0
+        self._messages = 0
+        self._last_asked = 0  # the message number of the last request to run
+        self._last_finished = 0  # the message number of the last run finished
+        page.on("websocket", self._watch)
+
+    def _watch(self, socket: WebSocket) -> None:
+        if "/_stcore/stream" in socket.url:
+            socket.on("framesent", self._sent)
+            socket.on("framereceived", self._received)
+
+    def _sent(self, payload: str | bytes) -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        if isinstance(payload, bytes) and BackMsg.FromString(payload).WhichOneof("type") == "rerun_script":
+            self._messages += 1
+            self.reruns_asked += 1
+            self._last_asked = self._messages
+
+    def _received(self, payload: str | bytes) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        if not isinstance(payload, bytes):
+            return
+        message = ForwardMsg.FromString(payload)
+        # A run cut short by a newer request is not the end of what that request asked for.
+        finished = message.WhichOneof("type") == "script_finished"
+        if finished and message.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+            self._messages += 1
+            self.runs_finished += 1
+            self._last_finished = self._messages
+
+    def _wait(self, page: Page, done: Callable[[], bool], deadline: float, failure: str) -> None:
+        while not done():
+            assert time.monotonic() < deadline, failure
+            page.wait_for_timeout(50)  # lets Playwright deliver the socket's frames
+
+    def rerun(self, page: Page, action: Callable[[], object], *, timeout: float = 60_000) -> None:
+        """Do ``action`` (a click that makes Streamlit run the script) and wait until that run has ended.
+
+        A click that asked the server nothing fails as lost; a run asked for and
+        never finished fails as such: the two read differently on the output.
+        """
+        asked = self.reruns_asked
+        action()
+        deadline = time.monotonic() + timeout / 1000
+        lost = "the click never asked the server to run the page (lost)"
+        self._wait(page, lambda: self.reruns_asked > asked, deadline, lost)
+        self.quiet(page, deadline=deadline)
+
+    def quiet(self, page: Page, *, timeout: float = 60_000, deadline: float | None = None) -> None:
+        """Wait until a run has finished after the page's last request to run (its answer is drawn)."""
+        deadline = deadline if deadline is not None else time.monotonic() + timeout / 1000
+        self._wait(
+            page,
+            lambda: self._last_finished > self._last_asked,
+            deadline,
+            "the server never finished the run the page asked for",
+        )
+
+
+#: axe-core's script: ``.ci/run`` installs it from npm into ``tests/node/`` (ignored by git).
+AXE = Path(os.environ.get("SIBAI_AXE", REPO_ROOT / "tests/node/node_modules/axe-core/axe.min.js"))
+#: Violations inside Streamlit's own components that the app cannot change: (axe rule id, CSS selector).
+#: docs/phone.md says why each is here; tests/test_browser_a11y.py fails once one is no longer found.
+AXE_OUTSIDE_OUR_HANDS: tuple[tuple[str, str], ...] = (
+    # Streamlit's file uploader (1.67): react-dropzone gives the drop zone role="presentation"
+    # and a tabindex, and Streamlit adds aria-label and aria-disabled to it; the app passes
+    # neither. The upload button inside it is labelled and reached by keyboard. Minor.
+    ("presentation-role-conflict", 'section[data-testid="stFileUploaderDropzone"]'),
+)
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    """Return the path of axe-core's ``axe.min.js``; the test is skipped (failed in CI) without it."""
+    if not AXE.is_file():
+        require_service(
+            "axe-core",
+            f"no {AXE} (run: npm install --no-save --prefix tests/node axe-core@4)",
+        )
+    return AXE
+
+
+def axe_violations(page: Page, axe: Path) -> list[dict]:
+    """Run axe-core's WCAG 2.x A/AA rules and best practices on the page; return its violations.
+
+    Each node says whether it is one of :data:`AXE_OUTSIDE_OUR_HANDS` (``excepted``):
+    its rule is the pair's and its element matches the pair's selector. The map's own
+    frames (Leaflet in a component iframe) are left out: axe checks the page the person
+    reads, and the map's classes are also given as text in its legend and tooltip.
+    """
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(axe))
+    return page.evaluate(
+        """async (exceptions) => {
+            const r = await axe.run(document, {
+                runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']},
+                resultTypes: ['violations'],
+                iframes: false,
+            });
+            const excepted = (rule, target) => {
+                const el = target.length === 1 ? document.querySelector(target[0]) : null;
+                return exceptions.some(([id, sel]) => id === rule && el !== null && el.matches(sel));
+            };
+            return r.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => ({target: n.target.join(' '), summary: n.failureSummary,
+                                          html: n.html.slice(0, 160), excepted: excepted(v.id, n.target)})),
+            }));
+        }""",
+        [list(pair) for pair in AXE_OUTSIDE_OUR_HANDS],
+    )
+
+
+def axe_report(screen: str, found: list[dict]) -> list[str]:
+    """Describe each violation of ``found``, whatever its impact, except the excepted pairs."""
+    return [
+        f"[{screen}] {v['impact']} {v['id']}: {v['help']}\n    {n['target']}\n    {n['html']}"
+        f"\n    {n['summary']}"
+        for v in found
+        for n in [n for n in v["nodes"] if not n["excepted"]][:6]
+    ]
 
 
 def open_fresh(page: Page, base: str, path: str, *, timeout: float = 60_000) -> None:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import external_requests, open_fresh, sign_in_browser
+from conftest import Socket, external_requests, open_fresh, sign_in_browser
 from playwright.sync_api import Page, expect
 
 from geo.demo import install_demo
@@ -37,6 +37,7 @@ def test_all_grids_drawn_click_selects_and_nothing_leaves_the_machine(
 ) -> None:
     base = streamlit_server(tiny_db)
     outside = external_requests(page)
+    socket = Socket(page)
     open_fresh(page, base, "/map")  # staff only: the sign-in form first, at the same address
     sign_in_browser(page, tiny_db)
     frame = _map_frame(page)
@@ -45,9 +46,9 @@ def test_all_grids_drawn_click_selects_and_nothing_leaves_the_machine(
     expect(page.get_by_role("heading", name="普陀区")).to_be_visible()
     with open_store(tiny_db) as store:
         names = set(store.read_table("grids", scope=Scope.everything())["name"])
-    page.wait_for_load_state("networkidle")
+    socket.quiet(page)
     # A DOM click on the polygon itself (its bounding-box centre may lie on a neighbour or a control).
-    paths.nth(4).dispatch_event("click")
+    socket.rerun(page, lambda: paths.nth(4).dispatch_event("click"))
     heading = page.locator("h2").first  # the selection, a section under the title
     expect(heading).not_to_have_text("普陀区", timeout=15_000)
     assert heading.inner_text().strip() in names
@@ -74,14 +75,17 @@ def test_deep_link_opens_the_same_grid(page: Page, streamlit_server, tiny_db: st
     assert outside == []
 
 
-def _click_grid(page: Page, index: int, *, before: str = "none") -> str:
+def _click_grid(page: Page, socket: Socket, index: int, *, before: str = "none") -> str:
     """Click the ``index``-th grid on the map; wait until the side panel and the URL show it; return its id.
 
     ``before`` is the grid the URL names before the click (its id must change).
+    The click is followed on the app's websocket (:class:`conftest.Socket`): it must
+    ask the server to run the page, and that run must end. The page is let go quiet
+    first, so the click is not folded into a run still under way.
     """
     frame = _map_frame(page)
-    page.wait_for_load_state("networkidle")
-    frame.locator("path.leaflet-interactive").nth(index).dispatch_event("click")
+    socket.quiet(page)
+    socket.rerun(page, lambda: frame.locator("path.leaflet-interactive").nth(index).dispatch_event("click"))
     expect(page).to_have_url(re.compile(rf"[?&]grid=(?!{before})G\d{{4}}"), timeout=15_000)
     grid_id = re.search(r"grid=(G\d{4})", page.url).group(1)  # type: ignore[union-attr]
     with open_store(page.context.sibai_db) as store:  # type: ignore[attr-defined]
@@ -98,16 +102,17 @@ def test_every_click_counts_first_after_sign_in_after_coming_back_and_the_next(
     """Issue 14: the first click in a new map frame was taken for the last click of the old one."""
     base = streamlit_server(tiny_db)
     page.context.sibai_db = tiny_db  # type: ignore[attr-defined]
+    socket = Socket(page)
     open_fresh(page, base, "/map")
     sign_in_browser(page, tiny_db)
-    first = _click_grid(page, 4)  # the first click after signing in
+    first = _click_grid(page, socket, 4)  # the first click after signing in
     # Another screen, then back to the map through the menu: a new map frame.
     page.get_by_role("link", name="诉求", exact=True).click()
     page.wait_for_url(re.compile(r"/issues"), timeout=15_000)
     page.get_by_role("link", name="总览地图", exact=True).click()
     page.wait_for_url(re.compile(r"/map"), timeout=15_000)
     expect(page.get_by_role("heading", name="普陀区")).to_be_visible(timeout=15_000)
-    second = _click_grid(page, 7)  # the first click in the new frame
+    second = _click_grid(page, socket, 7)  # the first click in the new frame
     assert second != first
-    third = _click_grid(page, 2, before=second)  # and the next one, in the same frame
+    third = _click_grid(page, socket, 2, before=second)  # and the next one, in the same frame
     assert third not in (first, second)

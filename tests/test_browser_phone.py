@@ -6,7 +6,9 @@ screen's width (no sideways scrolling, nothing wider than the window); the
 sidebar menu closes after a screen is chosen from it; 网格 opens the leader's
 one grid without asking; and the controls a thumb uses on the walk and the
 grid pages (the answer pills of each door, the household cards' buttons) are
-at least 44 px tall (WCAG 2.5.5, Apple's and Android's own guidance).
+at least 44 px tall (WCAG 2.5.5, Apple's and Android's own guidance); the
+walk's stops are cards (building, planned time, then each door's room, masked
+head, what to ask about and answers) and no table.
 A screenshot of each screen is kept in the test's ``tmp_path``.
 """
 
@@ -121,6 +123,15 @@ def test_a_grid_leader_uses_every_screen_on_a_phone(
         _settle(page)
         assert not _sidebar_open(page), "the menu closes after a choice"
 
+        # The walk's stops are cards, not a table: every door's answers sit in its stop's card.
+        stops = page.locator('[data-testid="stForm"] [class*="st-key-stop_"]')
+        expect(stops.first).to_be_visible()
+        assert page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]:visible').count() == 0
+        doors = page.locator('[data-testid="stForm"] [role="radiogroup"]')
+        assert doors.count() >= stops.count() > 0
+        assert stops.locator('[role="radiogroup"]').count() == doors.count(), "a door outside its stop's card"
+        empty = stops.filter(has_not=page.locator('[role="radiogroup"]'))
+        assert empty.count() == 0, "a stop card without doors"
         # Thumb-sized controls on the walk: each door's answers and the record button.
         assert _small_taps(page, '[data-testid="stForm"] [role="radiogroup"] button') == []
         assert _small_taps(page, '[data-testid="stForm"] button[kind^="primary"]') == []

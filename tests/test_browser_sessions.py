@@ -52,6 +52,12 @@ def test_a_session_survives_reload_tab_and_restart_and_ends_everywhere(
             sign_in_browser(page, tiny_db, "grid")
             page.get_by_text("English", exact=True).click()
             signed_in_english(page)
+            # A click on the language already chosen unselects the control: no switch to Chinese
+            # (a journey's English page turned Chinese on the next rerun after its control came back empty).
+            page.get_by_text("English", exact=True).click()
+            english = page.get_by_test_id("stSidebar").get_by_role("radio", name="English")
+            expect(english).to_have_attribute("aria-checked", "true", timeout=TIMEOUT)
+            signed_in_english(page)
             session = [c for c in context.cookies() if c["name"] == "sibai_session"]
             assert session and session[0]["httpOnly"] and session[0]["sameSite"] == "Lax"
 

@@ -2,8 +2,8 @@
 
 Workers walk with a phone in hand (issue 6): at 390 × 844 px, signed in as
 ``demo-grid`` (grid G0001), the page fits the screen's width, the map shows
-one numbered marker per stop of the stop table, a door ticked "met" is
-recorded and the year's coverage on the page goes up. A screenshot of the
+one numbered marker per stop card, a door ticked "met" is recorded (its card
+says so) and the year's coverage on the page goes up. A screenshot of the
 whole page is kept in the test's ``tmp_path``. At desktop width, team mode
 for ``demo-committee`` draws one colour per walking worker. No request ever
 leaves the machine.
@@ -61,43 +61,30 @@ def _percent(text: str) -> float:
     return float(text[:-1])
 
 
-def _stop_table(page: Page) -> list[dict[str, str]]:
-    """Read the stop table (a canvas grid) through its accessible twin: one dict per row, by header."""
-    grid = page.locator('[data-testid="stDataFrame"]').first.locator('table[role="grid"]')
-    grid.wait_for(state="attached", timeout=TIMEOUT)
-    grid.locator("tr").nth(1).wait_for(state="attached", timeout=TIMEOUT)  # header and a first row drawn
-    rows = grid.evaluate(
-        "t => [...t.querySelectorAll('tr')]"
-        ".map(r => [...r.querySelectorAll('th,td')].map(c => c.innerText.trim()))"
+def _stops(page: Page) -> list[str]:
+    """Return the order numbers of the stop cards (on a phone the stops are cards, the table is hidden)."""
+    cards = page.locator('[data-testid="stForm"] [class*="st-key-stop_"]')
+    cards.first.wait_for(timeout=TIMEOUT)
+    titles = cards.evaluate_all(
+        "cs => cs.map(c => c.querySelector('[data-testid=\"stMarkdownContainer\"]').innerText.trim())"
     )
-    # Only rows and columns in view are rendered; the row count says how many there are in all.
-    assert int(grid.get_attribute("aria-rowcount") or 0) == len(rows), "the whole stop table is in view"
-    header, *body = rows
-    return [dict(zip(header, row, strict=True)) for row in body]
+    orders = [re.match(r"(\d+)\. ", title) for title in titles]
+    assert all(orders), titles
+    return [m.group(1) for m in orders if m]
 
 
-def _recorded(table: list[dict[str, str]]) -> int:
-    """Sum the stop table's "recorded" column (``"1/14"`` counts 1)."""
-    return sum(int(row["已记录"].split("/")[0]) for row in table)
+_RECORDED_JS = """() => [...document.querySelectorAll('[data-testid="stForm"] [role="radiogroup"]')]
+    .filter(g => (g.getAttribute('aria-label') || '').includes(' · ✔ ')).length"""
+"""How many doors of the tick form say they were recorded today ("room · head · id · ✔ met")."""
+
+
+def _recorded(page: Page) -> int:
+    return int(page.evaluate(_RECORDED_JS))
 
 
 def _wait_for_recorded(page: Page, want: int) -> None:
-    """Wait until the stop table's "recorded" column sums to ``want``.
-
-    The grid draws on a canvas and refreshes its accessible twin on a later
-    frame than the rest of the run's output, so it is awaited on its own.
-    """
-    page.wait_for_function(
-        """want => {
-            const grid = document.querySelector('[data-testid="stDataFrame"] table[role="grid"]');
-            if (!grid) return false;
-            const rows = [...grid.querySelectorAll('tr')].map(r => [...r.querySelectorAll('th,td')]);
-            const col = rows[0].findIndex(c => c.innerText.trim() === '已记录');
-            return col >= 0 && rows.slice(1).reduce((n, r) => n + parseInt(r[col].innerText), 0) === want;
-        }""",
-        arg=want,
-        timeout=TIMEOUT,
-    )
+    """Wait until ``want`` doors of the tick form say they were recorded."""
+    page.wait_for_function(f"want => ({_RECORDED_JS})() === want", arg=want, timeout=TIMEOUT)
 
 
 def _no_horizontal_overflow(page: Page) -> None:
@@ -147,16 +134,14 @@ def test_walk_reads_on_a_phone_and_records_a_ticked_door(
         frame = _map(page)
         _settle(page)
 
-        # The map: one numbered marker per stop of the table, 1..n, joined by the path.
-        table = _stop_table(page)
-        assert table, "the grid has a walk"
-        assert [row["顺序"] for row in table] == [str(n) for n in range(1, len(table) + 1)]
-        expect(frame.locator(".sibai-stop")).to_have_count(len(table), timeout=TIMEOUT)
-        assert frame.locator(".sibai-stop").all_inner_texts() == [row["顺序"] for row in table]
+        # The map: one numbered marker per stop card ("1. 铜川路…　13:04"), 1..n, joined by the path.
+        stops = _stops(page)
+        assert stops, "the grid has a walk"
+        assert stops == [str(n) for n in range(1, len(stops) + 1)]
+        expect(frame.locator(".sibai-stop")).to_have_count(len(stops), timeout=TIMEOUT)
+        assert frame.locator(".sibai-stop").all_inner_texts() == stops
         assert frame.locator("path.leaflet-interactive[fill='none']").count() == 1  # the walk's path
         form = page.locator('[data-testid="stForm"]')
-        # The tick form lists the same stops ("1. 铜川路…　13:04").
-        expect(form.get_by_text(re.compile(r"^\d+\. "))).to_have_count(len(table))
 
         # The phone's width: nothing wider than the screen, and a picture of the whole page.
         _no_horizontal_overflow(page)
@@ -168,9 +153,9 @@ def test_walk_reads_on_a_phone_and_records_a_ticked_door(
         assert colours is not None and len(colours) > 200, "the screenshot shows a drawn page"
         assert shot.stat().st_size > 50_000
 
-        # Tick one door "met" and record it: the door, the table and the year's coverage all show it.
+        # Tick one door "met" and record it: the door's card and the year's coverage both show it.
         coverage_before = _metric(page, "本年覆盖率")
-        recorded_before = _recorded(table)
+        recorded_before = _recorded(page)
         doors = form.get_by_role("radiogroup").evaluate_all("gs => gs.map(g => g.getAttribute('aria-label'))")
         # Each door reads "room · masked head · id": the id last.
         door = next(d for d in doors if d.split(" · ")[-1] in _unmet_this_year(tiny_db))
@@ -183,7 +168,7 @@ def test_walk_reads_on_a_phone_and_records_a_ticked_door(
         form.get_by_role("radiogroup", name=f"{door} · ✔ 已见面", exact=True).wait_for(timeout=TIMEOUT)
         _settle(page)
         _wait_for_recorded(page, recorded_before + 1)
-        assert _recorded(_stop_table(page)) == recorded_before + 1
+        assert _recorded(page) == recorded_before + 1
         coverage = page.locator('[data-testid="stMetric"]', has_text="本年覆盖率").locator(
             '[data-testid="stMetricValue"]'
         )
@@ -226,5 +211,41 @@ def test_team_mode_draws_one_colour_per_walking_worker(browser, streamlit_server
         )
         assert len(set(markers)) == walkers, markers
         assert outside == []
+    finally:
+        context.close()
+
+
+def test_the_folded_settings_open_on_a_click_and_stay_open_through_a_choice(
+    browser, streamlit_server, tiny_db: str
+) -> None:
+    """The day-and-times settings are sent only once unfolded; a choice leaves them open.
+
+    Their label shows the choice, so Streamlit sees a new expander after each one
+    (ui/walk_data.py ``stay_open``); closed, nothing of them is on the page.
+    """
+    base = streamlit_server(tiny_db, extra_env={"SIBAI_TODAY": AS_OF.isoformat()})
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    try:
+        open_fresh(page, base, "/walk")
+        sign_in_browser(page, tiny_db, "grid")
+        page.get_by_role("heading", name="走访后勾选结果").wait_for(timeout=TIMEOUT)
+        _settle(page)
+        minutes = page.locator('[data-testid="stNumberInput"] input')
+        assert page.locator('[data-testid="stTimeInput"]').count() == 0 and minutes.count() == 0
+        page.locator('[data-testid="stExpander"] summary').first.click()
+        minutes.wait_for(timeout=TIMEOUT)
+        _settle(page)
+        minutes.fill("12")
+        minutes.press("Enter")
+        expect(page.locator('[data-testid="stExpander"] summary').first).to_contain_text(
+            "每户12分钟", timeout=TIMEOUT
+        )
+        _settle(page)
+        expect(minutes).to_have_value("12")  # still open, with the choice
+        page.locator('[data-testid="stExpander"] summary').first.click()
+        expect(minutes).to_have_count(0, timeout=TIMEOUT)
+        _settle(page)
+        expect(page.locator('[data-testid="stExpander"] summary').first).to_contain_text("每户12分钟")
     finally:
         context.close()

@@ -92,7 +92,7 @@ def test_a_deep_link_opens_the_grid(db: Path) -> None:
     assert any(m.value.endswith("1号网格") for m in at.markdown)
     assert [m.label for m in at.metric] == ["在住户数", "已见面户数", "覆盖率", "未结诉求", "超期诉求"]
     table = at.dataframe[0].value
-    assert len(table) > 0 and {"unit", "head_name", "tags", "last_outcome"} <= set(table.columns)
+    assert len(table) > 0 and {"unit", "head_name", "tags", "last_visit"} <= set(table.columns)
     assert not at.warning
 
 

@@ -23,7 +23,7 @@ from pandas.testing import assert_frame_equal
 
 from geo import issues as R
 from geo.cli import main as sibai
-from geo.issues import Event, IssueFilters, IssueState, TransitionRefused
+from geo.issues import Event, IssueFilters, IssueState, TransitionRefused, workflow
 from geo.store import Scope, Store, open_store
 from geo.store import issue_log as log
 from geo.synth import build_district
@@ -530,7 +530,7 @@ def district(request: pytest.FixtureRequest, tmp_path: Path, tiny: dict[str, pd.
 def _open(store: Store, **kw: object) -> int:
     args: dict = {"category": "停车难", "source": "visit", "grid_id": "G0001", "actor": "W0001",
                   "opened_at": T0, "now": T0, **kw}  # fmt: skip
-    return log.open_issue(store, **args, scope=Scope.everything()).issue_id
+    return workflow.open_issue(store, **args, scope=Scope.everything()).issue_id
 
 
 def _rows(store: Store) -> pd.DataFrame:
@@ -539,10 +539,11 @@ def _rows(store: Store) -> pd.DataFrame:
 
 def test_open_issue_records_who_found_it(district: Store) -> None:
     v0 = district.versions()
-    a = log.open_issue(district, category=" 停车难 ", source="hotline", grid_id="G0001", actor="W0001",
+    a = workflow.open_issue(district, category=" 停车难 ", source="hotline", grid_id="G0001", actor="W0001",
                        opened_at=T0, now=T0, note="电话反映", ref="hotline:1", scope=ALL)  # fmt: skip
-    b = log.open_issue(district, category="加装电梯", source="visit", household_id="H0000005", actor="W0002",
-                       title="三楼住户", opened_at=T0 + SEC, now=T0 + SEC, scope=ALL)  # fmt: skip
+    b = workflow.open_issue(district, category="加装电梯", source="visit", household_id="H0000005",
+                       actor="W0002", title="三楼住户", opened_at=T0 + SEC, now=T0 + SEC,
+                       scope=ALL)  # fmt: skip
     assert (a.created, b.created) == (True, True)
     rows = _rows(district)
     got = rows[["issue_id", "grid_id", "building_id", "household_id", "category", "source", "level", "status",
@@ -560,9 +561,10 @@ def test_open_issue_records_who_found_it(district: Store) -> None:
     ]
     assert district.versions()[0] == v0[0] + 2
     # The same reference again: nothing new, the same id back.
-    again = log.open_issue(district, category="停车难", source="hotline", grid_id="G0001", actor="import",
-                           ref="hotline:1", now=T0 + day(1), scope=Scope.everything())  # fmt: skip
-    assert again == log.Opened(a.issue_id, False)
+    again = workflow.open_issue(district, category="停车难", source="hotline", grid_id="G0001",
+                           actor="import", ref="hotline:1", now=T0 + day(1),
+                           scope=Scope.everything())  # fmt: skip
+    assert again == workflow.Opened(a.issue_id, False)
     assert len(_rows(district)) == 2
 
 
@@ -590,7 +592,7 @@ def test_bad_new_issues_are_refused_naming_the_field_and_nothing_is_written(dist
     v0 = district.versions()
     got = []
     for kw, _, _ in BAD_NEW:
-        with pytest.raises(log.IssueInvalid) as info:
+        with pytest.raises(workflow.IssueInvalid) as info:
             _open(district, **kw)
         got.append((info.value.field, str(info.value)))
     assert got == [(field, f"{field}: {message}") for _, field, message in BAD_NEW]
@@ -599,12 +601,14 @@ def test_bad_new_issues_are_refused_naming_the_field_and_nothing_is_written(dist
 
 
 def test_a_batch_opens_all_or_nothing_and_names_the_bad_row(district: Store) -> None:
-    good = log.NewIssue(category="停车难", source="online", grid_id="G0002", opened_at=T0)
-    bad = log.NewIssue(category="停车难", source="online", building_id="B000001", grid_id="G0002")
-    with pytest.raises(log.IssueInvalid, match=r"^issue 2, building_id: building B000001 is in grid G0001"):
-        log.open_issues(district, [good, bad], actor="import:online", now=T0, scope=Scope.everything())
-    with pytest.raises(log.IssueInvalid, match="reference\\(s\\) given twice: x"):
-        log.open_issues(
+    good = workflow.NewIssue(category="停车难", source="online", grid_id="G0002", opened_at=T0)
+    bad = workflow.NewIssue(category="停车难", source="online", building_id="B000001", grid_id="G0002")
+    with pytest.raises(
+        workflow.IssueInvalid, match=r"^issue 2, building_id: building B000001 is in grid G0001"
+    ):
+        workflow.open_issues(district, [good, bad], actor="import:online", now=T0, scope=Scope.everything())
+    with pytest.raises(workflow.IssueInvalid, match="reference\\(s\\) given twice: x"):
+        workflow.open_issues(
             district,
             [dataclasses.replace(good, ref="x")] * 2,
             actor="import",
@@ -612,7 +616,7 @@ def test_a_batch_opens_all_or_nothing_and_names_the_bad_row(district: Store) -> 
             scope=Scope.everything(),
         )
     assert len(_rows(district)) == 0
-    opened = log.open_issues(
+    opened = workflow.open_issues(
         district,
         [good, dataclasses.replace(good, ref="r1")],
         actor="import",
@@ -635,7 +639,7 @@ def test_a_life_through_every_transition_is_recorded(district: Store) -> None:
         ("refer", "W0004", "需要居委会协调"),
     ]
     for n, (action, actor, note) in enumerate(steps):
-        moved = log.transition(
+        moved = workflow.transition(
             district,
             i,
             action,
@@ -663,21 +667,21 @@ def test_a_life_through_every_transition_is_recorded(district: Store) -> None:
     referred = t + dt.timedelta(minutes=5)
     assert (row["status"], row["level"], row["due_at"], row["closed_at"]) == (
         "open", "committee", pd.Timestamp(referred + day(15)), pd.NaT)  # fmt: skip
-    d = log.issue_detail(district, i, now=referred, scope=Scope.everything())
+    d = workflow.issue_detail(district, i, now=referred, scope=Scope.everything())
     assert d.state.status == "open" and d.actions == ("dispatch", "refer")
     assert d.history["recorded"].all() and len(d.history) == 7
 
 
 def test_a_refused_transition_writes_nothing(district: Store) -> None:
     i = _open(district)
-    log.transition(district, i, "dispatch", actor="W0001", at=T0 + SEC, scope=Scope.everything())
-    log.transition(district, i, "handle", actor="W0002", at=T0 + 2 * SEC, scope=Scope.everything())
+    workflow.transition(district, i, "dispatch", actor="W0001", at=T0 + SEC, scope=Scope.everything())
+    workflow.transition(district, i, "handle", actor="W0002", at=T0 + 2 * SEC, scope=Scope.everything())
     before = (_rows(district), log.read_history(district, i, scope=Scope.everything()), district.versions())
     # The handler may not verify; the status shown is stale; unknown issue; system action.
     with pytest.raises(TransitionRefused, match=f"^issue #{i}: W0002 handled this issue"):
-        log.transition(district, i, "verify", actor="W0002", at=T0 + day(30), scope=Scope.everything())
+        workflow.transition(district, i, "verify", actor="W0002", at=T0 + day(30), scope=Scope.everything())
     with pytest.raises(TransitionRefused, match="it changed meanwhile: it is now handled, not dispatched"):
-        log.transition(
+        workflow.transition(
             district,
             i,
             "handle",
@@ -687,11 +691,11 @@ def test_a_refused_transition_writes_nothing(district: Store) -> None:
             scope=Scope.everything(),
         )
     with pytest.raises(TransitionRefused, match="'escalate' is recorded by the system"):
-        log.transition(district, i, "escalate", actor="W0003", scope=Scope.everything())
+        workflow.transition(district, i, "escalate", actor="W0003", scope=Scope.everything())
     with pytest.raises(TransitionRefused, match="is before the issue's last event"):
-        log.transition(district, i, "verify", actor="W0003", at=T0 + SEC, scope=Scope.everything())
+        workflow.transition(district, i, "verify", actor="W0003", at=T0 + SEC, scope=Scope.everything())
     with pytest.raises(LookupError, match="no issue #999"):
-        log.transition(district, 999, "dispatch", actor="W0003", scope=Scope.everything())
+        workflow.transition(district, 999, "dispatch", actor="W0003", scope=Scope.everything())
     after = (_rows(district), log.read_history(district, i, scope=Scope.everything()), district.versions())
     assert_frame_equal(before[0], after[0])
     assert_frame_equal(before[1], after[1])
@@ -701,7 +705,7 @@ def test_a_refused_transition_writes_nothing(district: Store) -> None:
 def test_a_transition_after_the_limit_records_the_clock_first(district: Store) -> None:
     i = _open(district, level="grid")  # due T0 + 7 d
     at = T0 + day(7) + SEC
-    moved = log.transition(district, i, "dispatch", actor="W0001", at=at, scope=Scope.everything())
+    moved = workflow.transition(district, i, "dispatch", actor="W0001", at=at, scope=Scope.everything())
     assert [(e.action, e.at, e.from_level, e.to_level) for e in moved.events] == [
         ("escalate", T0 + day(7), "grid", "committee"),
         ("dispatch", at, "committee", "committee"),
@@ -726,15 +730,15 @@ def test_escalate_all_is_idempotent_and_counts_per_level(district: Store) -> Non
         _open(district, level="committee"),  # due T0+15
         _open(district, level="district"),  # never moves
     ]
-    log.transition(district, ids[1], "dispatch", actor="W0001", at=T0 + SEC, scope=Scope.everything())
+    workflow.transition(district, ids[1], "dispatch", actor="W0001", at=T0 + SEC, scope=Scope.everything())
     closed = _open(district, level="building", building_id="B000001")
     for n, (a, w) in enumerate([("dispatch", "W1"), ("handle", "W1"), ("verify", "W2"), ("close", "W2")]):
-        log.transition(district, closed, a, actor=w, at=T0 + (n + 1) * SEC, scope=Scope.everything())
+        workflow.transition(district, closed, a, actor=w, at=T0 + (n + 1) * SEC, scope=Scope.everything())
     now = T0 + day(16)
     rows_before = _rows(district)
     expected = R.escalate_frame(rows_before, now=now, limits=LIMITS)
     v0 = district.versions()
-    done = log.escalate_all(district, now=now)
+    done = workflow.escalate_all(district, now=now)
     # building→grid (T0+3) → committee (T0+10); grid→committee (T0+7); committee→street (T0+15).
     assert done.issues == 3
     assert done.per_level().values.tolist() == [
@@ -758,7 +762,7 @@ def test_escalate_all_is_idempotent_and_counts_per_level(district: Store) -> Non
     events_after_first = pd.concat([log.read_history(district, k, scope=Scope.everything()) for k in ids])
     # Twice: nothing more, nothing written, not even the change counter.
     v1 = district.versions()
-    again = log.escalate_all(district, now=now)
+    again = workflow.escalate_all(district, now=now)
     assert again.issues == 0 and len(again.steps) == 0
     assert district.versions() == v1
     assert_frame_equal(_rows(district), rows)
@@ -766,8 +770,8 @@ def test_escalate_all_is_idempotent_and_counts_per_level(district: Store) -> Non
         pd.concat([log.read_history(district, k, scope=Scope.everything()) for k in ids]), events_after_first
     )
     # An earlier moment changes nothing either; a later one carries on from where it stopped.
-    assert log.escalate_all(district, now=T0).issues == 0
-    later = log.escalate_all(district, now=T0 + day(25) + SEC)  # committee due T0+25 for the first two
+    assert workflow.escalate_all(district, now=T0).issues == 0
+    later = workflow.escalate_all(district, now=T0 + day(25) + SEC)  # committee due T0+25 for the first two
     assert later.per_level()["issues"].tolist() == [0, 0, 2, 0]
 
 
@@ -787,7 +791,7 @@ def test_escalate_all_on_issues_without_history_matches_the_pure_clock(
     before["issue_id"] = before["issue_id"].astype(np.int64)
     expected = R.escalation_steps_frame(before, now=now, limits=LIMITS)
     assert len(expected) > 0
-    done = log.escalate_all(store, now=now)
+    done = workflow.escalate_all(store, now=now)
     assert_frame_equal(done.steps.reset_index(drop=True), expected)
     got = R.escalate_frame(before, now=now, limits=LIMITS)
     assert _rows(store)["level"].tolist() == got["level"].tolist()
@@ -810,7 +814,7 @@ def test_concurrent_escalations_never_write_a_step_twice(district: Store) -> Non
 
     def run() -> None:
         try:
-            results.append(len(log.escalate_all(district, now=now).steps))
+            results.append(len(workflow.escalate_all(district, now=now).steps))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -831,7 +835,7 @@ def test_history_goes_with_its_issues_when_the_district_is_replaced(
     district: Store, tiny: dict[str, pd.DataFrame]
 ) -> None:
     i = _open(district)
-    log.transition(district, i, "dispatch", actor="W0001", at=T0 + SEC, scope=Scope.everything())
+    workflow.transition(district, i, "dispatch", actor="W0001", at=T0 + SEC, scope=Scope.everything())
     district.replace_all(tiny)
     with district.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM issue_events")).scalar() == 0
@@ -854,9 +858,9 @@ def test_a_database_from_before_the_history_keeps_working(
     issues, events = log.read_issue_data(store, scope=Scope.everything())
     assert len(issues) == len(tiny["issues"]) and len(events) == 0
     open_id = int(issues.loc[issues["status"] != "closed", "issue_id"].iloc[0])
-    d = log.issue_detail(store, open_id, now=dt.datetime(2024, 6, 30, 17), scope=Scope.everything())
+    d = workflow.issue_detail(store, open_id, now=dt.datetime(2024, 6, 30, 17), scope=Scope.everything())
     assert d.history["recorded"].tolist()[0] is False
-    log.transition(
+    workflow.transition(
         store, open_id, "handle", actor="W0001", at=dt.datetime(2024, 6, 30, 17), scope=Scope.everything()
     )
     assert log.read_history(store, open_id, scope=Scope.everything())["action"].tolist()[-1] == "handle"
@@ -883,7 +887,9 @@ def test_read_issue_data_keeps_to_the_scope(district: Store) -> None:
     for n, (action, actor) in enumerate(
         [("dispatch", "W1"), ("handle", "W1"), ("verify", "W2"), ("close", "W2")]
     ):
-        log.transition(district, a, action, actor=actor, at=T0 + day(1) + n * SEC, scope=Scope.everything())
+        workflow.transition(
+            district, a, action, actor=actor, at=T0 + day(1) + n * SEC, scope=Scope.everything()
+        )
     assert log.read_issue_data(district, closed_since=dt.date(2024, 6, 4), scope=Scope.everything())[0][
         "issue_id"
     ].tolist() == [a, b]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import math
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import folium
@@ -15,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from playwright.sync_api import Page
 from shapely.geometry import box
 
 import geo.maps as gm
@@ -117,7 +121,7 @@ def test_fixed_coverage_classes_and_boundaries() -> None:
     c = gm.classify([0.1, 0.95], scheme="fixed", metric="coverage")
     assert c.breaks == (0.5, 0.75, 0.9)
     assert c.labels == ("< 50%", "50–75%", "75–90%", "≥ 90%")
-    assert c.colours == ("#d7191c", "#fdae61", "#abd9e9", "#2c7bb6")
+    assert c.colours == ("#ca0020", "#f4a582", "#92c5de", "#0571b0")
     assert not c.right_closed
     # Thresholds belong to the class above them: 50 % is "50–75 %".
     values = [0.0, 0.4999, 0.5, 0.7499, 0.75, 0.9, 1.0, np.nan]
@@ -128,7 +132,7 @@ def test_fixed_overdue_labels_are_whole_counts() -> None:
     c = gm.classify([0, 1, 2, 7], metric="overdue_issues")
     assert c.labels == ("0", "1", "2–4", "≥ 5")
     assert c.index([0, 1, 2, 4, 5, 40]).tolist() == [0, 1, 2, 2, 3, 3]
-    assert c.colours == ("#ffffb2", "#fecc5c", "#fd8d3c", "#e31a1c")
+    assert c.colours == ("#fcffa4", "#f37819", "#932667", "#160b39")
 
 
 def test_fixed_custom_thresholds_must_increase() -> None:
@@ -143,7 +147,7 @@ def test_quantiles_by_hand() -> None:
     c = gm.classify(range(1, 11), scheme="quantiles", k=5, metric="open_issues_per_100")
     assert c.breaks == pytest.approx((2.8, 4.6, 6.4, 8.2))
     assert c.labels == ("1–2.8", "2.8–4.6", "4.6–6.4", "6.4–8.2", "8.2–10")
-    assert c.colours == ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+    assert c.colours == ("#fcffa4", "#fb9906", "#cc4248", "#751b6e", "#160b39")
     # Right-closed, as mapclassify: 2.8 is in the first class.
     assert c.index([1, 2.8, 2.81, 10, np.nan]).tolist() == [0, 0, 1, 4, -1]
 
@@ -170,7 +174,7 @@ def test_ties_give_fewer_classes_without_warnings() -> None:
     # pytest turns warnings into errors: mapclassify's tie warning must not leak.
     c = gm.classify([0, 0, 0, 0, 1], scheme="quantiles", k=5, metric="open_issues_per_100")
     assert c.breaks == (0.0,)
-    assert c.labels == ("0", "0–1")
+    assert c.labels == ("0", "1")  # zero is a class of its own for issue metrics
     c = gm.classify([np.nan, np.nan], scheme="quantiles", k=5, metric="coverage")
     assert (c.k, c.breaks) == (0, ())
     c = gm.classify([3, 3, 3], scheme="natural_breaks", k=4, metric="overdue_issues")
@@ -179,8 +183,8 @@ def test_ties_give_fewer_classes_without_warnings() -> None:
 
 def test_colour_for() -> None:
     c = gm.classify([], metric="coverage")
-    assert gm.colour_for(0.3, c) == "#d7191c"
-    assert gm.colour_for(0.8, c) == "#abd9e9"
+    assert gm.colour_for(0.3, c) == "#ca0020"
+    assert gm.colour_for(0.8, c) == "#92c5de"
     assert gm.colour_for(math.nan, c) == gm.NO_HOUSEHOLDS_COLOUR == "#d9d9d9"
 
 
@@ -205,14 +209,14 @@ def test_style_coverage_classes_no_households_and_no_data(
     assert s["coverage"] == [950, None, 400, None]
     assert s["households"] == [100, 0, 50, None]
     assert s["sel"] == 2
-    assert s["colours"] == ["#d7191c", "#fdae61", "#abd9e9", "#2c7bb6"]
+    assert s["colours"] == ["#ca0020", "#f4a582", "#92c5de", "#0571b0"]
     assert s["legend"] == {
         "title": "走访覆盖率",
         "items": [
-            {"colour": "#d7191c", "label": "< 50%"},
-            {"colour": "#fdae61", "label": "50–75%"},
-            {"colour": "#abd9e9", "label": "75–90%"},
-            {"colour": "#2c7bb6", "label": "≥ 90%"},
+            {"colour": "#ca0020", "label": "< 50%"},
+            {"colour": "#f4a582", "label": "50–75%"},
+            {"colour": "#92c5de", "label": "75–90%"},
+            {"colour": "#0571b0", "label": "≥ 90%"},
         ],
         "bivariate": None,
         "no_households": {"colour": "#d9d9d9", "label": "无在住户"},
@@ -249,7 +253,7 @@ def test_bivariate_highlights_low_coverage_and_many_issues(
     # G1: coverage high, issues low -> 0; G3: coverage low (40 %), issues high (8/100) -> 8.
     assert s["cls"] == [0, -1, 8, -2]
     assert s["colours"][0] == "#e8e8e8"
-    assert s["colours"][8] == "#574249"
+    assert s["colours"][8] == "#38373b"
     assert s["emphasis"] == [8]
     assert s["legend"]["bivariate"]["rows"] == ["< 1", "1–3", "≥ 3"]
     assert s["legend"]["bivariate"]["cols"] == ["≥ 90%", "50–90%", "< 50%"]
@@ -381,7 +385,7 @@ def test_grid_map_colours_legend_and_layers(grids: gpd.GeoDataFrame, metrics: pd
     assert layer.style_js in page
     style = json.loads(layer.style_js)
     colours = [style["colours"][c] if c >= 0 else None for c in style["cls"]]
-    assert colours == ["#2c7bb6", None, "#d7191c", None]
+    assert colours == ["#0571b0", None, "#ca0020", None]
     assert [item["label"] for item in style["legend"]["items"]] == [
         "< 50%",
         "50–75%",
@@ -493,12 +497,12 @@ def test_no_third_party_code_is_kept_in_assets() -> None:
 # --------------------------------------------------------------------------
 
 CHROMIUM = "/usr/bin/chromium"
+G1, G3 = (31.245, 121.405), (31.255, 121.405)  # a point inside each of the two grids with households
 
 
-@pytest.mark.browser
-def test_hostile_names_show_as_text_in_chromium(
-    tmp_path: Path, grids: gpd.GeoDataFrame, metrics: pd.DataFrame
-) -> None:
+@contextlib.contextmanager
+def _map_in_chromium(tmp_path: Path, m: folium.Map) -> Iterator[tuple[Page, dict[str, list[str]]]]:
+    """Open ``m``'s rendered HTML in headless Chromium; yield the page and what it requested or raised."""
     if not shutil.which(CHROMIUM):
         if os.environ.get("CI") == "true":
             pytest.fail("Debian's chromium is required in CI")
@@ -506,7 +510,7 @@ def test_hostile_names_show_as_text_in_chromium(
     from playwright.sync_api import sync_playwright
 
     page_file = tmp_path / "map.html"
-    page_file.write_text(gm.grid_map(grids, metrics).get_root().render(), encoding="utf-8")
+    page_file.write_text(m.get_root().render(), encoding="utf-8")
     args = [
         "--no-sandbox",
         "--disable-gpu",
@@ -520,38 +524,200 @@ def test_hostile_names_show_as_text_in_chromium(
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
         try:
             page = browser.new_page(viewport={"width": 900, "height": 700})
-            requests: list[str] = []
-            errors: list[str] = []
-            dialogs: list[str] = []
-            page.on("request", lambda r: requests.append(r.url))
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            seen: dict[str, list[str]] = {"requests": [], "errors": [], "dialogs": []}
+            page.on("request", lambda r: seen["requests"].append(r.url))
+            page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+            page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
             page.goto(page_file.as_uri())
             page.wait_for_function("document.querySelectorAll('path.leaflet-interactive').length >= 4")
-            texts = []
-            for lat, lng in ((31.245, 121.405), (31.255, 121.405)):  # G1, then G3
-                xy = page.evaluate(
-                    "([lat, lng]) => { const m = SibaiMap.layers[0]._map;"
-                    " const p = m.latLngToContainerPoint([lat, lng]);"
-                    " const r = m.getContainer().getBoundingClientRect();"
-                    " return [p.x + r.left, p.y + r.top]; }",
-                    [lat, lng],
-                )
-                page.mouse.move(*xy)
-                page.mouse.move(xy[0] + 2, xy[1] + 2)
-                texts.append(page.wait_for_selector(".leaflet-tooltip").inner_text())
-            legend = page.inner_text(".sibai-legend")
-            hatched = page.evaluate(
-                "() => Array.from(document.querySelectorAll('path'))"
-                ".filter(p => (p.getAttribute('fill') || '').startsWith('url(#sibai-hatch')).length"
-            )
-            xss = page.evaluate("() => window.__xss === undefined")
-            images = page.evaluate("() => document.querySelectorAll('img').length")
+            yield page, seen
         finally:
             browser.close()
+
+
+def _tooltip_at(page: Page, lat: float, lng: float) -> str:
+    """Hover the map at (lat, lng) and return the tooltip's text."""
+    xy = page.evaluate(
+        "([lat, lng]) => { const m = SibaiMap.layers[0]._map;"
+        " const p = m.latLngToContainerPoint([lat, lng]);"
+        " const r = m.getContainer().getBoundingClientRect();"
+        " return [p.x + r.left, p.y + r.top]; }",
+        [lat, lng],
+    )
+    page.mouse.move(*xy)
+    page.mouse.move(xy[0] + 2, xy[1] + 2)
+    return page.wait_for_selector(".leaflet-tooltip").inner_text()
+
+
+@pytest.mark.browser
+def test_hostile_names_show_as_text_in_chromium(
+    tmp_path: Path, grids: gpd.GeoDataFrame, metrics: pd.DataFrame
+) -> None:
+    with _map_in_chromium(tmp_path, gm.grid_map(grids, metrics)) as (page, seen):
+        texts = [_tooltip_at(page, *G1), _tooltip_at(page, *G3)]
+        legend = page.inner_text(".sibai-legend")
+        hatched = page.evaluate(
+            "() => Array.from(document.querySelectorAll('path'))"
+            ".filter(p => (p.getAttribute('fill') || '').startsWith('url(#sibai-hatch')).length"
+        )
+        xss = page.evaluate("() => window.__xss === undefined")
+        images = page.evaluate("() => document.querySelectorAll('img').length")
     assert XSS_IMG in texts[0] and "一村" in texts[0]
     assert "<b>二村</b>" in texts[1] and "40.0%" in texts[1]
     assert "无在住户" in legend and "≥ 90%" in legend
     assert hatched == 1  # G2
-    assert xss and images == 0 and dialogs == [] and errors == []
-    assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+    assert xss and images == 0 and seen["dialogs"] == [] and seen["errors"] == []
+    assert [u for u in seen["requests"] if not u.startswith(("file:", "data:"))] == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("metric", "lang", "legend_lines", "g1", "g3"),
+    [
+        # G1: 95 % covered, no open issue; G3: 40 % covered, 4 open issues in 50 households (8 per 100).
+        ("coverage", "zh", ["< 50%", "50–75%", "75–90%", "≥ 90%"], "分级：≥ 90%（第 4 档，共 4 档）",
+         "分级：< 50%（第 1 档，共 4 档）"),
+        ("coverage", "en", ["< 50%", "50–75%", "75–90%", "≥ 90%"], "Class: ≥ 90% (class 4 of 4)",
+         "Class: < 50% (class 1 of 4)"),
+        ("open_issues_per_100", "en", ["< 1", "1–2", "2–5", "≥ 5"], "Class: < 1 (class 1 of 4)",
+         "Class: ≥ 5 (class 4 of 4)"),
+        ("bivariate", "zh", ["< 1", "1–3", "≥ 3", "≥ 90%", "50–90%", "< 50%"],
+         "分级：覆盖率高（≥ 90%），诉求少（每百户 < 1）", "分级：覆盖率低（< 50%），诉求多（每百户 ≥ 3）"),
+        ("bivariate", "en", ["< 1", "1–3", "≥ 3", "≥ 90%", "50–90%", "< 50%"],
+         "Class: high coverage (≥ 90%), few issues (< 1 per 100 households)",
+         "Class: low coverage (< 50%), many issues (≥ 3 per 100 households)"),
+    ],
+)  # fmt: skip
+def test_every_class_reads_as_text_in_legend_and_tooltip(
+    tmp_path: Path,
+    grids: gpd.GeoDataFrame,
+    metrics: pd.DataFrame,
+    metric: str,
+    lang: str,
+    legend_lines: list[str],
+    g1: str,
+    g3: str,
+) -> None:
+    """A reader who cannot tell the colours apart reads each class in the legend and on hover."""
+    with _map_in_chromium(tmp_path, gm.grid_map(grids, metrics, metric=metric, lang=lang)) as (page, seen):
+        legend = page.inner_text(".sibai-legend")
+        tips = [_tooltip_at(page, *G1), _tooltip_at(page, *G3)]
+    assert [line for line in legend_lines if line not in legend] == []
+    assert g1 in tips[0].splitlines() and g3 in tips[1].splitlines(), tips
+    assert seen["errors"] == []
+
+
+# --------------------------------------------------------------------------
+# The issues map's classes (issue 14: an almost uniformly pale map)
+# --------------------------------------------------------------------------
+
+
+def _district_like_issue_rates(seed: int = 42) -> pd.DataFrame:
+    """Open issues over 2,000 grids as in the full district: about 1,400 open, most grids none.
+
+    Households per grid from 100 to 400; each open issue falls in a grid with a
+    chance proportional to its households (a seeded draw, no figure typed in).
+    """
+    rng = np.random.default_rng(seed)
+    households = rng.integers(100, 400, size=2000)
+    open_issues = np.bincount(rng.choice(2000, size=1400, p=households / households.sum()), minlength=2000)
+    return pd.DataFrame(
+        {"households": households, "coverage": 0.6, "open_issues": open_issues, "overdue_issues": 0},
+        index=[f"G{i:04d}" for i in range(2000)],
+    )
+
+
+def test_the_issues_map_classes_split_the_district_into_several_classes() -> None:
+    from geo.settings import Settings
+
+    metrics = _district_like_issue_rates()
+    ids = metrics.index.tolist()
+    cfg = Settings()
+    fixed = gm.style_payload(ids, metrics, metric="open_issues_per_100")
+    # The district's rates are all below one per hundred households: fixed classes see one colour.
+    assert max(np.bincount(fixed["cls"])) / len(ids) > 0.95
+    style = gm.style_payload(
+        ids, metrics, metric="open_issues_per_100", scheme=cfg.issue_map_scheme, k=cfg.issue_map_classes
+    )
+    sizes = np.bincount(style["cls"], minlength=len(style["colours"]))
+    assert len(sizes) == cfg.issue_map_classes >= 4
+    assert (sizes > 0).all(), sizes
+    assert sizes.max() / len(ids) < 0.6, sizes
+    # Grids without an open issue are the first class, and only they.
+    per_100 = metrics["open_issues"] / metrics["households"] * 100
+    assert (np.asarray(style["cls"]) == 0).tolist() == (per_100 == 0).tolist()
+
+
+@pytest.mark.parametrize("scheme", ["quantiles", "natural_breaks"])
+def test_zero_is_a_class_of_its_own_for_issue_metrics(scheme: str) -> None:
+    rng = np.random.default_rng(7)
+    values = np.concatenate([np.zeros(600), rng.gamma(2.0, 0.4, size=400)])
+    c = gm.classify(values, scheme=scheme, k=5, metric="open_issues_per_100")  # type: ignore[arg-type]
+    idx = c.index(values)
+    assert c.labels[0] == "0" and c.k == 5
+    assert (idx == 0).tolist() == (values == 0).tolist()
+    assert (np.bincount(idx, minlength=5) > 0).all()
+
+
+# --------------------------------------------------------------------------
+# Blind-spot numbers that do not pile up (issue 14)
+# --------------------------------------------------------------------------
+
+
+def _spot_labels(m: folium.Map) -> list[tuple[float, float, tuple[int, int], str]]:
+    """Return every number marker of a blind-spot map: lat, lon, icon size and class."""
+    out = []
+    stack = list(m._children.values())
+    while stack:
+        child = stack.pop()
+        stack.extend(child._children.values())
+        if isinstance(child, folium.Marker) and isinstance(child.icon, folium.DivIcon):
+            opts = child.icon.options
+            out.append((child.location[0], child.location[1], tuple(opts["icon_size"]), opts["class_name"]))
+    return out
+
+
+def test_blind_spot_numbers_never_overlap_at_any_zoom_they_show() -> None:
+    from pyproj import Transformer
+
+    # 48 small blind spots 120 m apart in a corner of a district-sized map: at the zoom that
+    # fits the district, their numbers sat on top of each other.
+    rng = np.random.default_rng(14)
+    cells = [box(121.40 + 0.00125 * i, 31.25 + 0.00108 * j, 121.4006 + 0.00125 * i, 31.2506 + 0.00108 * j)
+             for i in range(8) for j in range(6)]  # fmt: skip
+    order = rng.permutation(len(cells))
+    spots = gpd.GeoDataFrame(
+        {"spot": np.arange(1, len(cells) + 1), "grids": 1, "households": 50, "unvisited": 40},
+        geometry=[cells[k] for k in order],
+        crs="EPSG:4326",
+    )
+    grids = gpd.GeoDataFrame(
+        {"grid_id": ["G1"], "committee_id": ["C1"], "street_id": ["S1"], "name": ["一村第1网格"],
+         "committee_name": ["一村"], "street_name": ["长寿路街道"]},
+        geometry=[box(121.32, 31.22, 121.45, 31.30)], crs="EPSG:4326",
+    )  # fmt: skip
+    metrics = pd.DataFrame(
+        {"households": [500], "visited": [100], "coverage": [0.2], "open_issues": [0], "overdue_issues": [0]},
+        index=["G1"],
+    )
+    m = gm.blind_spot_map(grids, metrics, spots)
+    labels = _spot_labels(m)
+    assert len(labels) == len(spots)
+    # The first zoom each number shows at (a number without one shows at every zoom).
+    first = {c: int(z.group(1)) if (z := re.search(r"sibai-spot-(\d+)", c)) else 0 for *_, c in labels}
+    to_metres = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+    half_world = 20037508.342789244
+    for zoom in range(10, 18):
+        shown = [label for label in labels if first[label[3]] <= zoom]
+        metres = np.array([to_metres.transform(lon, lat) for lat, lon, _, _ in shown])
+        px = (metres + half_world) / (2 * half_world) * 256 * 2**zoom  # an independent projection
+        for a, b in itertools.combinations(range(len(shown)), 2):
+            (wa, ha), (wb, hb) = shown[a][2], shown[b][2]
+            apart = abs(px[a, 0] - px[b, 0]) >= (wa + wb) / 2 or abs(px[a, 1] - px[b, 1]) >= (ha + hb) / 2
+            assert apart, (zoom, shown[a], shown[b])
+    # Some numbers wait for a closer zoom, and the page's CSS hides them until then.
+    css = m.get_root().render()
+    assert len(set(first.values())) > 1 and max(first.values()) <= 17
+    for cls, zoom in first.items():
+        hidden_at = f".sibai-zoom-{zoom - 1} .{cls.split()[1]}"
+        assert (hidden_at in css) == (zoom > min(first.values())), cls

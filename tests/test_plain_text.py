@@ -14,13 +14,14 @@ from __future__ import annotations
 import ast
 import html
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geo.text import Plain, plain
+from geo.text import Plain, plain, spoken
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,6 +71,32 @@ def test_plain_round_trips_through_html_and_is_idempotent(text: str) -> None:
     assert "<" not in out and ">" not in out and "\n" not in out
 
 
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_spoken_names_keep_no_markup_character_and_no_reference(attack: str) -> None:
+    # A collapsed label is the widget's accessible name, read out as it is: no "&#42;".
+    out = spoken(attack)
+    assert isinstance(out, Plain)
+    assert "&#" not in out and "&" not in out
+    for ch in "<>[]`*_~$|\\\"'":
+        assert ch not in out
+    assert not re.search(r":[A-Za-z_]", out)
+    assert not re.match(r"\s*([-+#=]|\d+[.)])", out)
+
+
+@given(st.text())
+def test_spoken_names_read_as_the_text_typed(text: str) -> None:
+    # Full-width twins fold back to the characters typed (NFKC), the joiners are invisible.
+    out = spoken(text).replace("\u2060", "")
+    assert unicodedata.normalize("NFKC", out) == unicodedata.normalize(
+        "NFKC", _one_line(text).replace("\u2060", "")
+    )
+    assert "<" not in out and ">" not in out and "\n" not in out
+
+
+def test_a_masked_name_is_spoken_with_its_asterisk() -> None:
+    assert spoken("1-201 · 戴*雪 · H0000024") == "1-201 · 戴＊雪 · H0000024"
+
+
 # ------------------------------------------------------------------ static check of the screens
 
 # Methods of st (and of st.sidebar, columns, containers) whose text is Markdown.
@@ -83,7 +110,11 @@ LABELLED = {
     "text_area", "number_input", "date_input", "time_input", "slider", "select_slider",
     "file_uploader", "segmented_control", "pills", "form_submit_button", "tabs",
 }  # fmt: skip
-SAFE_CALLS = {"t", "plain", "fmt_int", "fmt_pct", "fmt_date", "isoformat", "len", "int", "round"}
+# ``labels_held`` returns catalogue words (``t`` of the keys it is given), as ``t`` does.
+SAFE_CALLS = {
+    "t", "plain", "spoken", "labels_held", "fmt_int", "fmt_pct", "fmt_date", "isoformat", "len", "int",
+    "round",
+}  # fmt: skip
 
 
 def _name(func: ast.expr) -> str:

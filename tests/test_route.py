@@ -173,6 +173,13 @@ def test_priority_matches_hand_computed_scores() -> None:
                 "距上次见面150天、低保、上次不在家，换时段再访",
                 "距上次见面10天、有待跟进诉求",
             ],
+            "reason_codes": [
+                "never_met|not_home",
+                "never_met|tag:very_old|tag:disabled",
+                "never_met",
+                "days:150|tag:low_income|not_home",
+                "days:10|follow_up",
+            ],
             "last_met": pd.to_datetime(
                 [None, "2023-12-01 10:00", None, "2024-02-01 09:30", "2024-06-20 15:00"]
             ),
@@ -181,6 +188,20 @@ def test_priority_matches_hand_computed_scores() -> None:
         }
     )
     pd.testing.assert_frame_equal(got, expected)
+
+
+def test_priority_reasons_in_english_have_no_chinese() -> None:
+    """Walk reasons come from the catalogue in the page's language (issue 14: they were Chinese only)."""
+    import re
+
+    households, visits, issues = priority_inputs()
+    households = households.assign(tags=",".join(code for code, _ in PriorityWeights().tags))
+    got = priority_from_households(households, visits, issues, on="2024-06-30", lang="en")
+    kinds = {code.partition(":")[0] for codes in got["reason_codes"] for code in codes.split("|")}
+    assert kinds == {"never_met", "days", "tag", "follow_up", "not_home"}  # every kind of reason is here
+    assert all(got["reason"].str.len() > 0)
+    assert [r for r in got["reason"] if re.search("[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]", r)] == []
+    assert got.set_index("household_id").loc["H5", "reason"].startswith("150 days since met; ")
 
 
 def test_priority_weights_are_configurable() -> None:

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from geo import live
 from geo import uncovered as unc
 from geo.demo import install_demo
+from geo.issues import workflow
 from geo.roundtrip import export_frame, exportable
 from geo.store import LAYERS, TABLES, OutOfScope, Scope, Store, open_store
 from geo.store import assessment as checks
@@ -86,11 +87,11 @@ def _add_history(store: Store) -> None:
     """Give every extension table rows in several grids: events, spot checks, reviews, case numbers."""
     grids = [r[0] for r in _sql(store, "SELECT grid_id FROM grids ORDER BY grid_id")]
     for k, g in enumerate(grids[::3]):
-        new = log.open_issue(
+        new = workflow.open_issue(
             store, grid_id=g, category="停车难", source="hotline", level="grid", actor="W0001",
             opened_at=NOW - dt.timedelta(hours=k + 1), now=NOW, scope=Scope.everything(),
         )  # fmt: skip
-        log.transition(
+        workflow.transition(
             store,
             new.issue_id,
             "dispatch",
@@ -362,7 +363,7 @@ def test_single_record_reads_refuse_a_foreign_record(district: tuple[Store, Trut
         rec.read_household_visits(store, my_hh, scope=everything),
     )
     assert log.read_issue(store, my_issue, scope=scope) == log.read_issue(store, my_issue, scope=everything)
-    assert log.issue_detail(store, my_issue, scope=scope, now=NOW).row["issue_id"] == my_issue
+    assert workflow.issue_detail(store, my_issue, scope=scope, now=NOW).row["issue_id"] == my_issue
 
     # Outside: OutOfScope, naming the record and nothing about it.
     foreign: list[tuple[str, object, Callable[[], object]]] = [
@@ -370,7 +371,7 @@ def test_single_record_reads_refuse_a_foreign_record(district: tuple[Store, Trut
         ("household", their_hh, lambda: rec.read_household_visits(store, their_hh, scope=scope)),
         ("issue", their_issue, lambda: log.read_issue(store, their_issue, scope=scope)),
         ("issue", their_issue, lambda: log.read_history(store, their_issue, scope=scope)),
-        ("issue", their_issue, lambda: log.issue_detail(store, their_issue, scope=scope, now=NOW)),
+        ("issue", their_issue, lambda: workflow.issue_detail(store, their_issue, scope=scope, now=NOW)),
     ]
     for kind, record_id, read in foreign:
         with pytest.raises(OutOfScope) as err:
@@ -411,7 +412,7 @@ def test_every_scoped_read_requires_a_scope() -> None:
 
     reads = [
         Store.read_table, Store.read_layer, rec.read_grid, rec.read_household_visits, rec.known_ids,
-        log.read_issue, log.read_history, log.issue_detail, log.read_issue_data, log.actors_for,
+        log.read_issue, log.read_history, workflow.issue_detail, log.read_issue_data, log.actors_for,
         checks.read_spot_checks, checks.read_anomaly_reviews, checks.last_met_at,
         checks.read_household_contacts, read_issue_refs, live.households_with_grid, live.read_met_visits,
         live.read_issue_times, live.coverage_index_from_store, unc.office_frames_from_store, unc.LiveOffice,
@@ -482,14 +483,14 @@ def test_writes_refuse_a_foreign_record_and_write_nothing(fresh: tuple[Store, Tr
     mine, other = str(g["grid_id"].iloc[0]), str(g["grid_id"].iloc[-1])
     leader = Scope.of(grids=[mine])
     everything = Scope.everything()
-    their_issue = log.open_issue(
+    their_issue = workflow.open_issue(
         store, grid_id=other, category="停车难", source="hotline", actor="W0001", now=NOW, scope=everything
     ).issue_id
     their_hh = next(h for h, gr in truth.household_grid.items() if gr == other)
     their_visit = next(v for v, gr in truth.visit_grid.items() if gr == other)
     my_visit = next(v for v, gr in truth.visit_grid.items() if gr == mine)
     their_worker = next(w for w in truth.worker_committee if not truth.worker_in(w, leader, {mine}))
-    ok = log.NewIssue(category="停车难", source="visit", grid_id=mine)
+    ok = workflow.NewIssue(category="停车难", source="visit", grid_id=mine)
     my_street = str(g.loc[g["grid_id"] == mine, "street_id"].iloc[0])
     office = Scope.of(streets=[my_street])
     elsewhere = Scope.of(streets=["S99"])
@@ -498,18 +499,18 @@ def test_writes_refuse_a_foreign_record_and_write_nothing(fresh: tuple[Store, Tr
             w for w in truth.worker_committee if not truth.worker_in(w, office, truth.grids_of(office))
         )
     foreign: dict[str, Callable[[], object]] = {
-        "open_issue grid": lambda: log.open_issue(
+        "open_issue grid": lambda: workflow.open_issue(
             store, grid_id=other, category="停车难", source="visit", actor="W0001", now=NOW, scope=leader
         ),
-        "open_issue household": lambda: log.open_issue(
+        "open_issue household": lambda: workflow.open_issue(
             store, household_id=their_hh, category="停车难", source="visit", actor="W0001", now=NOW,
             scope=leader,
         ),
-        "open_issues, one of two foreign": lambda: log.open_issues(
-            store, [ok, log.NewIssue(category="停车难", source="visit", grid_id=other)], actor="W0001",
+        "open_issues, one of two foreign": lambda: workflow.open_issues(
+            store, [ok, workflow.NewIssue(category="停车难", source="visit", grid_id=other)], actor="W0001",
             now=NOW, scope=leader,
         ),
-        "transition": lambda: log.transition(
+        "transition": lambda: workflow.transition(
             store, their_issue, "dispatch", actor="W0001", at=NOW, scope=leader
         ),
         # Spot checks and reviews are a street office's: one whose street holds none of these.
@@ -536,9 +537,9 @@ def test_writes_refuse_a_foreign_record_and_write_nothing(fresh: tuple[Store, Tr
         assert _snapshot(store) == before, what
 
     # The same writes inside the scope work.
-    opened = log.open_issues(store, [ok], actor="W0001", now=NOW, scope=leader)[0]
+    opened = workflow.open_issues(store, [ok], actor="W0001", now=NOW, scope=leader)[0]
     assert opened.created and truth.issue_grid.get(opened.issue_id) is None
-    moved = log.transition(store, opened.issue_id, "dispatch", actor="W0001", at=NOW, scope=leader)
+    moved = workflow.transition(store, opened.issue_id, "dispatch", actor="W0001", at=NOW, scope=leader)
     assert moved.state.status == "dispatched"
     assert log.read_issue(store, opened.issue_id, scope=leader)["grid_id"] == mine
     cid = checks.record_spot_check(store, visit_id=my_visit, result="confirmed", checked_at=NOW, scope=office)
@@ -549,7 +550,7 @@ def test_writes_refuse_a_foreign_record_and_write_nothing(fresh: tuple[Store, Tr
     assert checks.read_anomaly_reviews(store, scope=leader)["review_id"].tolist() == [rid]
     # An unknown id is still "not found", not "no access".
     with pytest.raises(LookupError):
-        log.transition(store, 10**9, "dispatch", actor="W0001", at=NOW, scope=leader)
+        workflow.transition(store, 10**9, "dispatch", actor="W0001", at=NOW, scope=leader)
     with pytest.raises(ValueError, match="no visit"):
         checks.record_spot_check(store, visit_id=10**9, result="failed", scope=office)
 
@@ -594,7 +595,7 @@ def test_every_scoped_write_requires_a_scope() -> None:
     """The writes have no default scope either."""
     import inspect
 
-    writes = [log.open_issue, log.open_issues, log.transition, checks.record_spot_check,
+    writes = [workflow.open_issue, workflow.open_issues, workflow.transition, checks.record_spot_check,
               checks.record_anomaly_review]  # fmt: skip
     for write in writes:
         p = inspect.signature(write).parameters["scope"]

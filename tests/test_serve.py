@@ -22,6 +22,9 @@ from geo.store import Scope, Store, open_store
 AS_OF = dt.date(2026, 11, 26)
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 90.0
+#: What ``server.warm`` builds, in order (the district's office screens last).
+WARM_STEPS = ["store", "coverage index", "area layers", "map geometry", "page modules",
+              "office frames", "weekly check", "ledger", "staffing", "charts"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +62,7 @@ def test_warm_up_fills_the_caches_the_pages_read(
     said: list[str] = []
     seconds = server.warm(say=said.append)
     assert seconds is not None
-    assert list(seconds) == ["store", "coverage index", "area layers", "map geometry", "page modules"]
+    assert list(seconds) == WARM_STEPS
     assert said == [f"warmed {name} in {s:.1f} s" for name, s in seconds.items()]
     index, layers = data.coverage_index(), data.layers()
     geometry = gridmap.geometry(basemap="none")
@@ -81,6 +84,118 @@ def test_warm_up_fills_the_caches_the_pages_read(
     assert index.coverage(dt.date(2026, 1, 1), AS_OF, level="district").equals(expected)
     # The screens' modules are imported.
     assert {"ui.auth", "ui.sidebar", "geo.public", "geo.site", "ui.grid_data"} <= set(sys.modules)
+
+
+@pytest.mark.parametrize("visitor", [True, False])
+def test_warm_up_lets_a_visitors_first_page_go_before_the_other_screens(
+    visitor: bool, tiny_db: str, monkeypatch: pytest.MonkeyPatch, fresh_caches: None
+) -> None:
+    """The map's caches first; the other screens' modules and frames (seconds of CPU on the full district,
+    sharing the GIL with the first map's run) wait while a visitor is on the way to a first signed-in page,
+    and do not wait when nobody has come."""
+    import threading
+
+    from ui import arrivals, server
+
+    monkeypatch.setenv("SIBAI_DB", tiny_db)
+    monkeypatch.setattr(arrivals, "_CAME", threading.Event())
+    monkeypatch.setattr(arrivals, "_SERVED", threading.Event())
+    imported_at: list[float] = []
+    real_import = server.import_page_modules
+
+    def recorded() -> object:
+        imported_at.append(time.monotonic())
+        return real_import()
+
+    monkeypatch.setattr(server, "import_page_modules", recorded)
+    drawn_at: list[float] = []
+
+    def visit() -> None:
+        time.sleep(0.5)  # the map's run, still going when the map's caches are warm
+        drawn_at.append(time.monotonic())
+        arrivals.page_drawn()
+
+    said: list[str] = []
+
+    def say(line: str) -> None:
+        said.append(line)
+        if visitor and line.startswith("warmed map geometry"):
+            threading.Thread(target=visit).start()
+
+    if visitor:
+        arrivals.visitor_came()  # the page was opened while the server warmed
+    started = time.monotonic()
+    seconds = server.warm(say=say, first_page_wait=30.0)
+    assert list(seconds) == WARM_STEPS
+    if visitor:
+        assert "let the first signed-in page go first" in said
+        assert imported_at[0] >= drawn_at[0]
+    else:
+        assert all(name.startswith("warmed ") for name in said)
+        assert imported_at[0] - started < 30.0
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "accept", "came"),
+    [
+        ("http", "/map", "text/html,application/xhtml+xml", True),  # a page opened
+        ("websocket", "/_stcore/stream", "", True),  # a tab's session (re)connected after a restart
+        ("http", "/_stcore/health", "text/html", False),  # the supervisor's health check
+        ("http", "/static/app.js", "*/*", False),
+        ("http", "/map", "application/json", False),
+    ],
+)
+def test_the_server_notes_a_visitor_from_a_page_or_a_tab_not_from_a_health_check(
+    kind: str, path: str, accept: str, came: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import threading
+
+    from ui import arrivals, routes
+
+    monkeypatch.setattr(arrivals, "_CAME", threading.Event())
+    called: list[str] = []
+
+    async def inner(scope: dict, receive: object, send: object) -> None:
+        called.append(scope["path"])
+
+    scope = {"type": kind, "path": path, "method": "GET", "headers": [(b"accept", accept.encode())]}
+    asyncio.run(routes.FirstVisitor(inner)(scope, None, None))  # type: ignore[arg-type]
+    assert called == [path]  # passed on, whatever it is
+    assert arrivals._CAME.is_set() == came
+
+
+def test_the_district_map_imports_no_folium() -> None:
+    """The district map draws with its own component: folium (about 0.2 s of imports) is not on its path."""
+    imports = server_page_imports(("app.py", "pages/district_map.py"))
+    code = (
+        "import sys, importlib, importlib.util\n"
+        f"for module, names in {imports!r}:\n"
+        "    package = importlib.import_module(module)\n"
+        "    for name in names if hasattr(package, '__path__') else ():  # from geo import maps\n"
+        "        if importlib.util.find_spec(f'{module}.{name}') is not None:\n"
+        "            importlib.import_module(f'{module}.{name}')\n"
+        "assert 'folium' not in sys.modules, 'folium imported'\n"
+        "from geo import maps\n"
+        "assert maps.grid_map is not None and 'folium' in sys.modules  # the folium maps, on first use\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def server_page_imports(files: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
+    """The imports of ``files`` (paths under the repository): ``(module, names)`` pairs."""
+    import ast
+
+    found: list[tuple[str, tuple[str, ...]]] = []
+    for file in files:
+        for node in ast.walk(ast.parse((ROOT / file).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found += [(a.name, ()) for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.append((node.module, tuple(a.name for a in node.names)))
+    return [(module, names) for module, names in found if module != "__future__"]
 
 
 def test_warm_up_needs_no_script_run(tiny_db: str) -> None:
@@ -115,8 +230,7 @@ def test_the_first_start_builds_the_district_in_the_server_then_warms(
     monkeypatch.setenv("SIBAI_DEMO_SCALE", "tiny")
     said: list[str] = []
     seconds = server.warm(say=said.append)
-    assert list(seconds) == ["demo district", "store", "coverage index", "area layers", "map geometry",
-                             "page modules"]  # fmt: skip
+    assert list(seconds) == ["demo district", *WARM_STEPS]
     assert said[0] == (
         "no district in the database yet: building the demo district (visitors see it being prepared)"
     )
@@ -196,9 +310,21 @@ def test_serve_passes_port_database_and_streamlit_flags(
     db = str(tmp_path / "d.gpkg")
     assert main(["serve", "--db", db, "--port", "8765", "--", "--server.headless", "true"]) == 0
     assert main(["serve", "--db", db, "--no-warm-up"]) == 0
-    local = ["--client.showErrorDetails", "type", "--server.address", "127.0.0.1"]
+    # A server does not watch its source (Streamlit's watcher walks every module after each run).
+    local = [
+        "--client.showErrorDetails",
+        "type",
+        "--server.fileWatcherType",
+        "none",
+        "--server.address",
+        "127.0.0.1",
+    ]
     assert calls == [(["--server.port", "8765", *local, "--server.headless", "true"], True), (local, False)]
     assert os.environ["SIBAI_DB"] == db
+    calls.clear()  # a watcher asked for (a developer's) is kept
+    assert main(["serve", "--db", db, "--", "--server.fileWatcherType", "auto"]) == 0
+    assert calls[0][0].count("--server.fileWatcherType") == 1
+    assert calls[0][0][-2:] == ["--server.fileWatcherType", "auto"]
 
 
 def test_serve_listens_on_this_machine_unless_told_and_then_not_with_demo_accounts(
@@ -327,3 +453,36 @@ def test_first_request_deep_link_to_the_map_shows_sign_in_then_the_grid(
         expect(page.locator("h2").first).to_have_text(name, timeout=30_000)  # the link's grid selected
         expect(page.get_by_text("Page not found")).to_have_count(0)
         assert page.url == base + "/map?grid=G0001"  # every screen keeps its own address
+
+
+def test_after_warm_up_the_district_office_screens_build_no_frames(
+    tiny_db: str, monkeypatch: pytest.MonkeyPatch, fresh_caches: None
+) -> None:
+    """盲区与周查 and 社工考核 opened first by a district account find their frames, check and ledger built.
+
+    On the full district the office frames alone took about 9 s on the first open.
+    """
+    from conftest import sign_in
+    from streamlit.testing.v1 import AppTest
+
+    from ui import server
+
+    monkeypatch.setenv("SIBAI_DB", tiny_db)
+    monkeypatch.setenv("SIBAI_TODAY", AS_OF.isoformat())
+    server.warm(say=lambda _line: None)
+
+    def rebuild(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("built by the page after warm-up")
+
+    monkeypatch.setattr("ui.office_data.LiveOffice", rebuild)
+    monkeypatch.setattr("geo.office.weekly_check", rebuild)
+    monkeypatch.setattr("geo.assess.ledger", rebuild)
+    monkeypatch.setattr("geo.assess.staffing", rebuild)
+    for page, title in (("pages/uncovered.py", "盲区与周查"), ("pages/workers.py", "社工考核")):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        sign_in(at, "district", db=tiny_db)
+        at.run()
+        at.switch_page(page).run()
+        assert not at.exception, [e.message for e in at.exception]
+        assert [e.value for e in at.error] == [], page
+        assert at.title[0].value == title

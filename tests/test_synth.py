@@ -208,3 +208,21 @@ def test_street_scale_is_one_street_with_a_tenth_of_the_grids() -> None:
     occupied = d["households"][d["households"]["occupied"] == 1]
     assert occupied["residents"].sum() / len(d["households"]) == pytest.approx(2.42, rel=0.08)
     assert 0.03 < 1 - len(occupied) / len(d["households"]) < 0.08  # some vacant
+
+
+def test_a_district_built_without_a_date_holds_nothing_still_to_come(monkeypatch: pytest.MonkeyPatch) -> None:
+    """By default the district's activity ends yesterday (its own date, not the machine's).
+
+    Built as of today, it held visits and closings later in the day, which the
+    live figures (counted by time) and the issue board (by status) read
+    differently on a fresh install's screens.
+    """
+    from geo.clock import local_now
+
+    for zone in ("Asia/Shanghai", "America/Los_Angeles"):  # ahead of and behind the machine's UTC
+        monkeypatch.setenv("SIBAI_TIMEZONE", zone)
+        now = local_now().strftime("%Y-%m-%d %H:%M:%S")
+        d = build_district(scale="tiny", seed=3)
+        v, i = d["visits"], d["issues"]
+        assert v["visited_at"].max() <= now
+        assert i["opened_at"].max() <= now and i["closed_at"].dropna().max() <= now

@@ -13,10 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo.demo import install_demo
+from geo.issues import IssueInvalid, NewIssue, workflow
 from geo.store import OUTCOMES, Scope, Store, StoreError, open_store
+from geo.store.issue_log import read_history
 from geo.store.records import (
     IdempotencyConflict,
-    NewIssue,
     NewVisit,
     UnknownRecord,
     add_visit,
@@ -36,6 +37,7 @@ from geo.visits import (
     validate_issue,
     validate_visit,
 )
+from geo.visits import record_visit as record_visit_with_issue
 
 AS_OF = dt.date(2024, 6, 28)  # a Friday
 NOW = dt.datetime(2024, 6, 28, 16, 0)
@@ -148,6 +150,7 @@ def test_the_working_day_comes_from_the_caller() -> None:
         (IssueDraft("  ", "building"), ["category_missing"]),
         (IssueDraft("停车难", "street"), ["level_bad"]),
         (IssueDraft("停车难", "grid", "x" * 201), ["title_too_long"]),
+        (IssueDraft("x" * 41, "grid"), ["category_too_long"]),
     ],
 )
 def test_issue_rules(issue: IssueDraft, expected: list[str]) -> None:
@@ -271,14 +274,48 @@ def test_a_need_found_opens_one_issue_with_the_visit(store: Store) -> None:
     assert row["title"] == "居民希望加装电梯"
 
 
-def test_a_failed_issue_rolls_the_visit_back(store: Store) -> None:
+def test_an_issue_found_on_a_visit_is_opened_as_any_other(store: Store) -> None:
+    """One way to open an issue: the same place, level and due date as open_issues, one "found" event."""
+    everything = Scope.everything()
+    need = IssueDraft("加装电梯", "building", "居民希望加装电梯")
+    done = submit_visit(store, draft(), idem_key="k-found", issue=need, now=NOW, scope=everything)
+    assert done.issue_id is not None
+    same = workflow.open_issue(store, category="加装电梯", source="visit", household_id=H, level="building",
+                               actor=W, opened_at=dt.datetime(2024, 6, 28, 14, 5), now=NOW,
+                               scope=everything).issue_id  # fmt: skip
+    rows = store.read_table("issues", where=None, scope=everything).set_index("issue_id")
+    cols = ["grid_id", "building_id", "household_id", "source", "level", "status", "opened_at", "due_at"]
+    assert rows.loc[done.issue_id, cols].tolist() == rows.loc[same, cols].tolist()
+    recorded = ["actor", "action", "from_status", "to_status", "from_level", "to_level"]
+
+    def events(issue_id: int) -> list[list[object]]:
+        return read_history(store, issue_id, scope=everything)[recorded].values.tolist()
+
+    assert events(done.issue_id) == [[W, "found", None, "open", None, "building"]]
+    assert events(done.issue_id) == events(same)
+    # The same submission again: the same visit and issue, nothing more recorded.
+    again = submit_visit(store, draft(), idem_key="k-found", issue=need, now=NOW, scope=everything)
+    assert again == (done.visit_id, False, done.issue_id)
+    assert len(events(done.issue_id)) == 1
+
+
+def test_a_failed_issue_rolls_the_visit_back(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     before, issues = visit_count(store), int(store.scalar("SELECT COUNT(*) FROM issues"))
     visit = NewVisit(H, W, dt.datetime(2024, 6, 28, 14, 0), "met")
+    everything = Scope.everything()
     with pytest.raises(ValueError, match="building or grid"):
-        record_visit(store, visit, idem_key="k-x", issue=NewIssue("停车难", level="street"))
-    # The issue insert fails inside the transaction (no category): the visit goes too.
-    with pytest.raises(StoreError, match="not stored"):
-        record_visit(store, visit, idem_key="k-y", issue=NewIssue(None))  # type: ignore[arg-type]
+        record_visit_with_issue(store, visit, idem_key="k-x", issue=NewIssue("停车难", level="street"),
+                                scope=everything)  # fmt: skip
+    with pytest.raises(IssueInvalid, match="a category is required"):
+        record_visit_with_issue(store, visit, idem_key="k-y", issue=NewIssue(None), scope=everything)  # type: ignore[arg-type]
+
+    # The issue insert fails inside the transaction, after the visit's: the visit goes too.
+    def refuse(*_args: object, **_kwargs: object) -> list[int]:
+        raise StoreError("disk full")
+
+    monkeypatch.setattr("geo.store.issue_log.insert_issues", refuse)
+    with pytest.raises(StoreError, match="disk full"):
+        record_visit_with_issue(store, visit, idem_key="k-z", issue=NewIssue("停车难"), scope=everything)
     assert visit_count(store) == before
     assert int(store.scalar("SELECT COUNT(*) FROM issues")) == issues
     assert record_visit(store, visit, idem_key="k-y").created  # the key was not used up

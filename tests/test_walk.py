@@ -253,9 +253,47 @@ def test_walk_page_shows_the_plan_of_the_linked_grid(tiny_db: str, monkeypatch: 
 
 def test_walk_page_refuses_an_end_before_the_start(tiny_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _page(tiny_db, monkeypatch, grid="G0003")
+    at.session_state["walk_settings"] = True  # the day-and-times expander, opened
+    at.run()
     at.time_input(key="walk_end").set_value(dt.time(12, 0)).run()
     assert not at.exception
     assert [e.value for e in at.error] == ["结束时间必须晚于出发时间。"]
+
+
+def test_walk_page_draws_its_folded_parts_only_when_opened(
+    tiny_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The day-and-times settings and the "why these households" table are sent only once unfolded.
+
+    On the full district a warm open of 今日走访 cost Chromium twice the CPU of the
+    lightest screen, every element counting (docs/benchmarks.md, "Every screen's first
+    paint"). A choice made in the settings keeps them open, holds once they are folded
+    again, and their label and the plan follow it.
+    """
+    at = _page(tiny_db, monkeypatch, grid="G0003")
+    assert not at.exception
+    assert not at.date_input and not at.time_input and not at.number_input
+    tables = len(at.dataframe)
+    households = {m.label: m.value for m in at.metric}["可走访户数"]
+    at.session_state["walk_why"] = True
+    at.run()
+    assert len(at.dataframe) == tables + 1  # the reasons, on asking
+
+    at.session_state["walk_settings"] = True
+    at.run()
+    assert len(at.time_input) == 2 and len(at.date_input) == 1 and len(at.number_input) == 1
+    start = at.time_input(key="walk_start").value
+    end = (dt.datetime.combine(AS_OF, start) + dt.timedelta(minutes=30)).time()
+    at.time_input(key="walk_end").set_value(end).run()
+    assert not at.exception
+    assert len(at.time_input) == 2, "a choice leaves the settings open"
+    assert end.strftime("%H:%M") in at.expander[0].label
+    at.session_state["walk_settings"] = False
+    at.run()
+    assert not at.exception
+    assert not at.time_input and end.strftime("%H:%M") in at.expander[0].label
+    # Folded again, the plan keeps to the half-hour walk.
+    assert 0 < int({m.label: m.value for m in at.metric}["可走访户数"]) < int(households)
 
 
 def test_walk_page_team_mode_leaves_the_duty_worker_in(tiny_db: str, monkeypatch: pytest.MonkeyPatch) -> None:

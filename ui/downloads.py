@@ -1,6 +1,16 @@
-"""Excel and CSV downloads in the UI language: one helper for every list on every page, each audited."""
+"""Excel and CSV downloads in the UI language: one helper for every list on every page, each audited.
+
+The files are built when a person clicks, not on every run of the page:
+:func:`xlsx` and :func:`csv` return the zero-argument callable that
+``st.download_button`` runs on demand (in a thread of its own, so the language
+is taken now). On the full district the weekly check's workbooks alone took
+seconds per run (docs/benchmarks.md, "Every screen's first paint").
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -10,14 +20,14 @@ from ui import auth
 from ui.i18n import lang, t
 
 
-def xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """Return an Excel workbook of ``sheets`` in the UI language."""
-    return export.to_xlsx_bytes(sheets, lang=lang())
+def xlsx(sheets: dict[str, pd.DataFrame]) -> Callable[[], bytes]:
+    """Return what builds an Excel workbook of ``sheets`` in the UI language, when called."""
+    return partial(export.to_xlsx_bytes, dict(sheets), lang=lang())
 
 
-def csv(frame: pd.DataFrame) -> bytes:
-    """Return a CSV of ``frame`` in the UI language."""
-    return export.to_csv_bytes(frame, lang=lang())
+def csv(frame: pd.DataFrame) -> Callable[[], bytes]:
+    """Return what builds a CSV of ``frame`` in the UI language, when called."""
+    return partial(export.to_csv_bytes, frame, lang=lang())
 
 
 def log_export(file_name: str, rows: int) -> None:

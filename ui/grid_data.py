@@ -309,9 +309,12 @@ def building_map(grid_id: str, sel: hh.Selection, start: dt.date, end: dt.date) 
 # -------------------------------------------------------- display frames
 
 
-def _tag_text(tags: Sequence[str]) -> str:
+def _tag_text(tags: Sequence[str], *, vacant: bool = False, issues: int = 0) -> str:
     sep = "、" if lang() == "zh" else ", "
-    return sep.join(t(f"tag.{c}") if f"tag.{c}" in _KNOWN_TAGS else c for c in tags)
+    shown = [t("profile.vacant")] if vacant else []
+    shown += [t(f"tag.{c}") if f"tag.{c}" in _KNOWN_TAGS else c for c in tags]
+    shown += [f"{t('col.open_issues')} {issues}"] if issues else []
+    return sep.join(shown)
 
 
 _KNOWN_TAGS = {f"tag.{c}" for c in hh.TAG_LABELS}
@@ -331,13 +334,18 @@ def household_rows(
             "building": [str(names.get(b) or b) for b in listed["building_id"]],
             "unit": listed["unit"].astype(object).to_numpy(),
             "head_name": masked["head_name"].to_numpy(),
-            "residents": listed["residents"].to_numpy(),
-            "tags": [_tag_text(x) for x in listed["tags"]],
-            "last_visit": listed["last_visit_at"].to_numpy(),
-            "last_outcome": [t(f"outcome.{o}") if o else "" for o in listed["last_outcome"]],
-            "days_since_met": listed["days_since_met"].to_numpy(),
-            "open_issues": listed["open_issues"].to_numpy(),
-            "occupied": listed["occupied"].to_numpy(),
+            # Date and outcome in one column, residents in the profile only: the table fits beside the
+            # map at 1280 px (issue 14).
+            "last_visit": [
+                f"{at:%Y-%m-%d} {t(f'outcome.{o}') if o else ''}".strip() if pd.notna(at) else ""
+                for at, o in zip(listed["last_visit_at"], listed["last_outcome"], strict=True)
+            ],
+            # Vacancy and open issues are said among the tags: columns of their own would push the
+            # last one out of sight at 1280 px (issue 14).
+            "tags": [
+                _tag_text(x, vacant=not occ, issues=int(n))
+                for x, occ, n in zip(listed["tags"], listed["occupied"], listed["open_issues"], strict=True)
+            ],
         }
     )
     if sel.building_id is not None:
@@ -359,12 +367,11 @@ def household_cards(shown: pd.DataFrame, listed: pd.DataFrame, building: str | N
     cards = []
     for i, row in enumerate(shown.head(MAX_CARDS).itertuples(index=False)):
         where = [building or str(getattr(row, "building", "")), str(row.unit or ""), str(row.head_name or "")]
-        ask = [str(row.tags)] if row.tags else []
-        if row.open_issues:
-            ask.append(f"{t('col.open_issues')} {int(row.open_issues)}")
-        if pd.notna(row.days_since_met):
-            ask.append(f"{t('col.days_since_met')} {int(row.days_since_met)}")
-        elif row.occupied:
+        ask = [str(row.tags)] if row.tags else []  # open issues included
+        days, occupied = listed["days_since_met"].iloc[i], bool(listed["occupied"].iloc[i])
+        if pd.notna(days):
+            ask.append(f"{t('col.days_since_met')} {int(days)}")
+        elif occupied:
             ask.append(t("card.never_met"))
         cards.append(
             {
@@ -389,13 +396,8 @@ def household_columns() -> dict[str, Any]:
         "building": cc.TextColumn(t("col.building")),
         "unit": cc.TextColumn(t("col.unit")),
         "head_name": cc.TextColumn(t("col.head_name")),
-        "residents": cc.NumberColumn(t("col.residents"), format="%d"),
-        "tags": cc.TextColumn(t("col.tags")),
-        "last_visit": cc.DatetimeColumn(t("col.last_visit"), format="YYYY-MM-DD"),
-        "last_outcome": cc.TextColumn(t("col.last_outcome")),
-        "days_since_met": cc.NumberColumn(t("col.days_since_met"), format="%d"),
-        "open_issues": cc.NumberColumn(t("col.open_issues"), format="%d"),
-        "occupied": cc.CheckboxColumn(t("col.occupied")),
+        "last_visit": cc.TextColumn(t("col.last_visit")),
+        "tags": cc.TextColumn(t("col.tags"), width="small"),
     }
 
 
@@ -509,11 +511,12 @@ def issue_rows(p: hh.HouseholdProfile) -> pd.DataFrame:
 
 
 def workers(recs: rec.GridRecords) -> dict[str, str]:
-    """Return the grid's active workers: ``worker_id -> label`` (masked name, leader marked)."""
+    """Return the grid's active workers: ``worker_id -> label`` (:func:`worker_label`, leader marked)."""
     w = recs.workers
     w = w[w["active"].astype(int) == 1]
+    own = own_workers()  # the one rule: the signed-in worker's own name in full, colleagues masked
     return {
-        str(r.worker_id): f"{mask_name(r.name)}（{r.worker_id}）"
+        str(r.worker_id): worker_label(r.name, str(r.worker_id), own=own)
         + (f" · {t('role.leader')}" if r.role == "leader" else "")
         for r in w.itertuples(index=False)
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable, Sequence
 from typing import Final, Literal
 
 import streamlit as st
@@ -18,13 +19,24 @@ ANY: Final = ""
 """The "all" / "any" option of a selector: text rather than None, so :func:`relabel` can send it again."""
 
 
+_LAST_LANG = "_sibai_lang_last"  # the language of this session's last run (relabel skips "_" keys)
+
+
 def lang() -> Lang:
-    """Return the current language code (``zh`` unless the user switched)."""
+    """Return the current language code (``zh`` unless the user switched).
+
+    The sidebar's control can come back empty: a click on the language already
+    chosen unselects a segmented control, and a page can lose the control's
+    value in the browser. Neither is a choice of another language, so the
+    session keeps the one it had (before: the page fell back to Chinese).
+    """
     value = st.session_state.get("lang")
     if value not in LANGS:
-        q = st.query_params.get("lang")
-        value = q if q in LANGS else "zh"
+        last, q = st.session_state.get(_LAST_LANG), st.query_params.get("lang")
+        value = last if last in LANGS else q if q in LANGS else "zh"
         st.session_state["lang"] = value
+    if st.session_state.get(_LAST_LANG) != value:  # t() calls this for every word: write on a change only
+        st.session_state[_LAST_LANG] = value
     return "en" if value == "en" else "zh"
 
 
@@ -82,3 +94,22 @@ def relabel() -> None:
             isinstance(value, list) and value and all(isinstance(v, str) for v in value)
         ):
             state[key] = value
+
+
+def labels_held(key: str, label_keys: Sequence[str], show: Callable[[str], str] = str) -> list[str]:
+    """Return the labels of ``label_keys`` in the page's language; the one held at ``key`` follows a switch.
+
+    Tabs (``st.tabs(key=...)``) and a selector whose options are words hold the
+    chosen label itself, so after a language switch the held label named none of
+    the new ones and 盲区与周查 fell back to its first tab. A held label from
+    another language is replaced by the same entry's label in this one.
+    ``show`` is how the page puts each label on screen (e.g. ``plain``).
+    """
+    labels = [show(t(k)) for k in label_keys]
+    held = st.session_state.get(key)
+    if isinstance(held, str) and held not in labels:
+        for k, label in zip(label_keys, labels, strict=True):
+            if held in {show(words.text(k, other)) for other in LANGS}:
+                st.session_state[key] = label
+                break
+    return labels

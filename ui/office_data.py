@@ -10,7 +10,10 @@ translates.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,13 +49,18 @@ def rules() -> office.CheckRules:
     return office.CheckRules.from_settings(data.settings())
 
 
-def deductions() -> tuple[assess.Deductions, str | None]:
-    """Return the ledger's deductions (``SIBAI_DEDUCTIONS``) and a message if that setting is bad."""
+def _deductions() -> tuple[assess.Deductions, ValueError | None]:
     raw = data.settings().extra.get("SIBAI_DEDUCTIONS", "")
     try:
         return assess.Deductions.parse(raw), None
     except ValueError as exc:
-        return assess.Deductions(), t("office.bad_deductions", msg=str(exc))
+        return assess.Deductions(), exc
+
+
+def deductions() -> tuple[assess.Deductions, str | None]:
+    """Return the ledger's deductions (``SIBAI_DEDUCTIONS``) and a message if that setting is bad."""
+    rules_, bad = _deductions()
+    return rules_, None if bad is None else t("office.bad_deductions", msg=str(bad))
 
 
 def _versions() -> tuple[int, int]:
@@ -218,10 +226,15 @@ def pace_rows(level: str, street_id: str | None, committee_id: str | None) -> pd
 
 def burn_up(street_id: str | None, committee_id: str | None) -> pd.DataFrame:
     """Return the burn-up series of the sidebar's area for this year."""
+    return burn_up_of(area_grids(street_id, committee_id), as_of=data.today())
+
+
+def burn_up_of(grids: list[str] | None, *, as_of: dt.date) -> pd.DataFrame:
+    """Return the burn-up series of ``grids`` (None: the district) for the year of ``as_of``."""
     return office.burn_up(
         data.coverage_index(),
-        as_of=data.today(),
-        grid_ids=area_grids(street_id, committee_id),
+        as_of=as_of,
+        grid_ids=grids,
         goal=data.settings().coverage_goal,
         calendar=calendar(),
     )
@@ -242,7 +255,14 @@ def _weekly(
 def weekly(week_ending: dt.date, street_id: str | None, committee_id: str | None) -> office.WeeklyCheck:
     """Return the weekly check of the sidebar's area for the week ending ``week_ending``."""
     grids = area_grids(street_id, committee_id)
-    return _weekly(_versions(), auth.scope(), week_ending, tuple(grids) if grids is not None else None)
+    check = _weekly(_versions(), auth.scope(), week_ending, tuple(grids) if grids is not None else None)
+    own = own_workers()  # workers' names by the one rule: the signed-in worker's own in full
+    return dataclasses.replace(
+        check,
+        workers=privacy.mask_worker_names(check.workers, own=own),
+        anomalies=privacy.mask_worker_names(check.anomalies, own=own),
+        spot_checks=privacy.mask_worker_names(check.spot_checks, own=own),
+    )
 
 
 def spot_check_rows(check: office.WeeklyCheck) -> pd.DataFrame:
@@ -527,7 +547,7 @@ def _assessment(
 
 def assessment() -> Assessment:
     """Return this year's ledger and standings."""
-    rules_, _ = deductions()
+    rules_, _ = _deductions()
     return _assessment(_versions(), auth.scope(), data.today(), rules_)
 
 
@@ -556,6 +576,7 @@ def standings_in_area(a: Assessment, street_id: str | None, committee_id: str | 
     visible = auth.visible_grids()
     if visible is not None:  # the frames are read only for a role that does not see every grid
         s = workers_in_sight(s, frames(data.today()).grid_workers, visible)
+    s = privacy.mask_worker_names(s, own=own_workers())  # the one rule for workers' names
     if committee_id:
         return s[s["committee_id"] == committee_id].reset_index(drop=True)
     if street_id:
@@ -566,11 +587,16 @@ def standings_in_area(a: Assessment, street_id: str | None, committee_id: str | 
     return s
 
 
-def staffing(level: str, street_id: str | None) -> pd.DataFrame:
-    """Return the staffing ratio per committee (in the sidebar's street) or per street."""
-    f = frames(data.today())
+#: The levels the workers screen shows staffing at (``staffing``'s ``level``).
+STAFFING_LEVELS = ("district", "street", "committee")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _staffing(versions: tuple[int, int], scope: Scope, as_of: dt.date, level: str) -> pd.DataFrame:
+    del versions
+    f = frames(as_of, scope)
     layers = data.layers()
-    out = assess.staffing(
+    return assess.staffing(
         f.workers,
         f.households,
         f.grids,
@@ -579,6 +605,12 @@ def staffing(level: str, street_id: str | None) -> pd.DataFrame:
         per_10k=data.settings().workers_per_10k,
         streets=pd.DataFrame(layers.streets.drop(columns="geometry")),
     )
+
+
+def staffing(level: str, street_id: str | None) -> pd.DataFrame:
+    """Return the staffing ratio per committee (in the sidebar's street) or per street."""
+    out = _staffing(_versions(), auth.scope(), data.today(), level)
+    layers = data.layers()
     if level == "committee" and street_id:
         keep = layers.committees.loc[layers.committees["street_id"] == street_id, "committee_id"]
         out = out[out["committee_id"].isin(keep)].reset_index(drop=True)
@@ -594,6 +626,14 @@ def shown(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame
     return export.localise(f, lang=lang())
 
 
+#: How every share is shown on screen: one decimal and a percent sign (35.1%), as :func:`ui.i18n.fmt_pct`.
+PERCENT_FORMAT = "%.1f%%"
+#: Text longer than this many characters gets a column of LONG_TEXT_PX pixels (its full text on
+#: hover), so a list of names cannot push the columns after it out of sight.
+LONG_TEXT = 12
+LONG_TEXT_PX = 160
+
+
 def table(
     frame: pd.DataFrame,
     columns: list[str] | None = None,
@@ -601,10 +641,14 @@ def table(
     key: str,
     height: int | None = None,
     drop_empty: bool = False,
+    short: dict[str, str] | None = None,
 ) -> None:
     """Draw ``frame`` translated, shares as percentages, times to the minute (user text stays text).
 
     ``drop_empty`` leaves out columns with no value at all (e.g. details of anomaly kinds not present).
+    Shares are shown in one format everywhere (:data:`PERCENT_FORMAT`); long text is kept to a
+    narrower column so that every column stays in sight at 1280 px. ``short`` maps a column to
+    the catalogue key of a shorter header; the full header becomes its tooltip.
     """
     f = frame[columns] if columns else frame
     if not len(f):
@@ -618,7 +662,10 @@ def table(
     for col, label in zip(f.columns, out.columns, strict=True):
         s = f[col]
         if col in export.PERCENT_COLUMNS:
-            config[label] = st.column_config.NumberColumn(format="percent")
+            # Streamlit's own "percent" format drops trailing zeros (35.12%, 25.2%): show
+            # hundredths of the share with one printf format instead.
+            out[label] = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float) * 100
+            config[label] = st.column_config.NumberColumn(format=PERCENT_FORMAT)
         elif pd.api.types.is_float_dtype(s):
             digits = {"area_km2": 3, "metres": 0}.get(col, 1)
             config[label] = st.column_config.NumberColumn(format=f"%.{digits}f")
@@ -627,6 +674,23 @@ def table(
             config[label] = st.column_config.DatetimeColumn(
                 format="YYYY-MM-DD" if whole_days else "YYYY-MM-DD HH:mm"
             )
+        elif pd.api.types.is_string_dtype(s) and (
+            s.map(lambda v: len(v) if isinstance(v, str) else 0).max() > LONG_TEXT
+        ):  # object or pandas 3's str dtype: is_string_dtype looks at an object column's values
+            config[label] = st.column_config.TextColumn(width=LONG_TEXT_PX)
+        if not (
+            pd.api.types.is_numeric_dtype(out[label]) or pd.api.types.is_datetime64_any_dtype(out[label])
+        ):
+            # Streamlit draws a missing text as its own English word "None" (a spot check not yet
+            # recorded): an empty cell says "nothing yet" in either language.
+            out[label] = out[label].where(out[label].notna(), "")
+        if short and col in short:
+            # The short header on screen, the full one as its tooltip; the format above is kept.
+            config[label] = {
+                **config.get(label, st.column_config.Column()),
+                "label": t(short[col]),
+                "help": label,
+            }
     st.dataframe(out, hide_index=True, key=key, column_config=config, height=height if height else "auto")
 
 
@@ -687,3 +751,31 @@ def anomaly_label(row: pd.Series) -> str:
         if isinstance(row[col], str):
             parts.append(row[col])
     return " · ".join(parts)
+
+
+# ---------------------------------------------------------------- warm-up
+
+
+def warm_district() -> dict[str, float]:
+    """Build what the whole district's office screens read first; return the seconds per step.
+
+    For ``sibai serve``'s warm-up (no session needed): the office frames, this
+    week's check, the ledger and the staffing tables of the district scope,
+    which every district account shares, and Altair's chart schema. Each is
+    the very cache entry the screens look up (盲区与周查 and 社工考核 opened
+    cold took seconds for each).
+    """
+    everything, today = Scope.everything(), data.today()
+    steps: dict[str, Callable[[], object]] = {
+        "office frames": lambda: frames(today, everything),
+        "weekly check": lambda: _weekly(_versions(), everything, today, None),
+        "ledger": lambda: _assessment(_versions(), everything, today, _deductions()[0]),
+        "staffing": lambda: [_staffing(_versions(), everything, today, lv) for lv in STAFFING_LEVELS],
+        "charts": lambda: office.burn_up_chart(burn_up_of(None, as_of=today)).to_dict(),
+    }
+    seconds: dict[str, float] = {}
+    for name, step in steps.items():
+        started = time.perf_counter()
+        step()
+        seconds[name] = time.perf_counter() - started
+    return seconds

@@ -32,6 +32,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from geo import auth, sessions
+from ui import arrivals
 
 SIGN_IN = "/api/session/signin"
 SIGN_OUT = "/api/session/signout"
@@ -89,6 +90,21 @@ class CsrfCookie:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
+
+
+class FirstVisitor:
+    """ASGI middleware: tell the warm-up (``ui.arrivals``) that a browser opened a page or a tab's session."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        tab = scope["type"] == "websocket" and path.endswith("/_stcore/stream")
+        page = scope["type"] == "http" and not path.startswith(_NOT_PAGES)
+        if tab or (page and "text/html" in HTTPConnection(scope).headers.get("accept", "")):
+            arrivals.visitor_came()
+        await self.app(scope, receive, send)
 
 
 async def _form(request: Request) -> dict[str, str] | None:
@@ -227,7 +243,7 @@ def routes() -> list[Route]:
 
 
 def middleware() -> list[Any]:
-    """Return the middleware to run before Streamlit's: the CSRF cookie."""
+    """Return the middleware to run before Streamlit's: the first visitor's signal, the CSRF cookie."""
     from starlette.middleware import Middleware
 
-    return [Middleware(CsrfCookie)]
+    return [Middleware(FirstVisitor), Middleware(CsrfCookie)]

@@ -73,6 +73,9 @@ SERVER_START_TIMEOUT = 120.0
 #: The packages whose modules the warm-up imports ahead of the first script run.
 PROJECT_PACKAGES = ("geo", "ui")
 
+#: Seconds the warm-up's work for the other screens waits for a visitor's first signed-in page.
+FIRST_PAGE_WAIT = 15.0
+
 #: The line logged when the caches are warm (tests and benchmarks wait for it).
 WARM_MESSAGE = "caches warm"
 
@@ -82,19 +85,30 @@ def log(message: str) -> None:
     print(f"sibai serve: {message}", file=sys.stderr, flush=True)
 
 
-def warm(*, say: Callable[[str], None] = log) -> dict[str, float]:
+def warm(*, say: Callable[[str], None] = log, first_page_wait: float = 0.0) -> dict[str, float]:
     """Fill the process-wide caches that the first pages need; return the seconds per step.
 
     Call it in the server process, in any thread: it calls the same cached
     functions as the pages (``ui.data``, ``ui.gridmap``), none of which needs
     a script run, then imports the project modules that ``app.py`` and the
     screens import. The district map's geometry is built for the default
-    basemap.
+    basemap; then the whole district's office frames, weekly check, ledger and
+    staffing (:func:`ui.office_data.warm_district`), which the district's
+    盲区与周查 and 社工考核 would otherwise build on their first open.
+
+    The map's needs come first. In the server the rest waits, up to
+    :data:`FIRST_PAGE_WAIT` seconds, while a visitor who has arrived is on the way to a first
+    signed-in page (:func:`ui.arrivals.wait_for_first_page`): it runs in the same
+    interpreter, and on the full district its several seconds of CPU would
+    otherwise share the GIL with the first map's run (a restart's first map).
 
     Parameters
     ----------
     say
         Where progress lines go (default: stderr).
+    first_page_wait
+        Seconds the work for the other screens may wait for a visitor's first
+        signed-in page (the server passes :data:`FIRST_PAGE_WAIT`; 0: no wait).
 
     Returns
     -------
@@ -102,7 +116,7 @@ def warm(*, say: Callable[[str], None] = log) -> dict[str, float]:
         Seconds per step, in order; ``demo district`` first when the first
         start built it.
     """
-    from ui import data, gridmap
+    from ui import arrivals, data, gridmap
 
     db = data.settings().db
     seconds: dict[str, float] = {}
@@ -119,13 +133,26 @@ def warm(*, say: Callable[[str], None] = log) -> dict[str, float]:
         ("coverage index", data.coverage_index),
         ("area layers", data.layers),
         ("map geometry", lambda: gridmap.geometry(basemap="none")),
-        ("page modules", import_page_modules),
     )
     for name, step in steps:
         started = time.perf_counter()
         step()
         seconds[name] = time.perf_counter() - started
         say(f"warmed {name} in {seconds[name]:.1f} s")
+    # What the map needs is ready. The rest (the other screens' modules, the office's frames: several
+    # seconds of CPU on the full district) waits while a visitor is on the way to a first page.
+    if arrivals.wait_for_first_page(first_page_wait):
+        say("let the first signed-in page go first")
+    started = time.perf_counter()
+    import_page_modules()
+    seconds["page modules"] = time.perf_counter() - started
+    say(f"warmed page modules in {seconds['page modules']:.1f} s")
+    from ui import office_data  # imported by the step before
+
+    arrivals.wait_for_first_page(first_page_wait)
+    for name, took in office_data.warm_district().items():
+        seconds[name] = took
+        say(f"warmed {name} in {took:.1f} s")
     return seconds
 
 
@@ -205,7 +232,7 @@ def warm_when_up(*, timeout: float = SERVER_START_TIMEOUT) -> None:
     started = time.perf_counter()
     log("warming up: store, coverage index, area layers, map geometry, page modules")
     try:
-        warm()
+        warm(first_page_wait=FIRST_PAGE_WAIT)
     except Exception as exc:  # the thread must never take the server down
         log(f"warm-up failed, pages will build their data on first use: {type(exc).__name__}: {exc}")
         return

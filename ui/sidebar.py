@@ -32,27 +32,25 @@ def _set_query(key: str, value: str | None, known: dict[str, str]) -> None:
         del st.query_params[key]
 
 
-def render(*, public: bool = False) -> Filters:
-    """Draw the sidebar and return the filters (also kept in ``st.session_state``).
+def _first_value(key: str, value: str) -> None:
+    """Give the keyed selector ``key`` its first value through the session state, once.
 
-    On the public page (``public``) the period is the published one
-    (``geo.public.published_period``: whole weeks up to the last Sunday), and
-    the sidebar's "as of" is that Sunday, the date the page states.
+    Not also as the widget's default: a language switch sets every chosen value
+    again (``ui.i18n.relabel``), and a widget with both a default and a value set
+    that way makes Streamlit warn in the server's log on each switch.
     """
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def _period(*, public: bool) -> tuple[str, dt.date, dt.date]:
+    """Draw the period picker and the dates it stands for; return the period and its first and last day."""
     sb = st.sidebar
-    lang()
-    sb.segmented_control(
-        t("lang"),
-        LANGS,
-        format_func=lambda code: "中文" if code == "zh" else "English",
-        key="lang",  # initial value: lang() has put it in the session state
-        on_change=relabel,
-    )
     today = data.today()
+    _first_value("period", "ytd")
     period = sb.selectbox(
         t("period"),
         PERIODS,
-        index=PERIODS.index("ytd"),
         format_func=lambda p: t(f"period.{p}"),
         key="period",
     )
@@ -71,6 +69,26 @@ def render(*, public: bool = False) -> Filters:
         start, end = published_period(period, today=today, start=start, end=end)
         as_of = end
     sb.caption(f"{start.isoformat()} – {end.isoformat()} · {t('as_of')} {as_of.isoformat()}")
+    return period, start, end
+
+
+def render(*, public: bool = False) -> Filters:
+    """Draw the sidebar and return the filters (also kept in ``st.session_state``).
+
+    On the public page (``public``) the period is the published one
+    (``geo.public.published_period``: whole weeks up to the last Sunday), and
+    the sidebar's "as of" is that Sunday, the date the page states.
+    """
+    sb = st.sidebar
+    lang()
+    sb.segmented_control(
+        t("lang"),
+        LANGS,
+        format_func=lambda code: "中文" if code == "zh" else "English",
+        key="lang",  # initial value: lang() has put it in the session state
+        on_change=relabel,
+    )
+    period, start, end = _period(public=public)
 
     layers = data.layers()
     # Only areas the role sees whole (ui.auth); "all" is the whole district or the role's own area.
@@ -82,14 +100,14 @@ def render(*, public: bool = False) -> Filters:
     if st.session_state.get("street") not in (None, ANY, *streets):
         del st.session_state["street"]  # another account's choice, before a sign-in in this session
     q_street = st.query_params.get("street")
-    default_street = q_street if q_street in streets else ANY
+    if streets:
+        _first_value("street", q_street if q_street and q_street in streets else ANY)
     # A picker with nothing to pick (the public; a committee or grid account) is not drawn: it would
     # only offer "all", and a widget drawn afresh after signing in shows its labels right.
     street = (
         sb.selectbox(
             t("area.street"),
             [ANY, *streets],
-            index=([ANY, *streets].index(default_street)),
             format_func=lambda s: all_label if s == ANY else streets[s],
             key="street",
         )
@@ -106,12 +124,12 @@ def render(*, public: bool = False) -> Filters:
     if st.session_state.get("committee") not in (None, ANY, *committees):
         del st.session_state["committee"]
     q_comm = st.query_params.get("committee")
-    default_comm = q_comm if q_comm in committees else ANY
+    if committees:
+        _first_value("committee", q_comm if q_comm and q_comm in committees else ANY)
     committee = (
         sb.selectbox(
             t("area.committee"),
             [ANY, *committees],
-            index=([ANY, *committees].index(default_comm)),
             format_func=lambda c: all_label if c == ANY else committees[c],
             key="committee",
         )

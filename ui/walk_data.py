@@ -9,10 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from geo.areas import grids_in_area
-from geo.route import TeamPlan, Walk
+from geo.route import TeamPlan, Walk, reason_text
 from geo.store import Scope
 from geo.store.walking import set_duty
-from geo.text import plain
+from geo.text import plain, spoken
 from geo.visits import local_now, new_form_nonce
 from geo.walks import (
     DETOUR_FACTOR,
@@ -32,10 +32,10 @@ from geo.walks import (
     walk_table,
 )
 from geo.words import WORDS
-from ui import auth, data
+from ui import auth, cards, data
 from ui.grid_data import leaflet_assets as leaflet_assets  # one served copy of Leaflet for st_folium
 from ui.grid_data import problem_text
-from ui.i18n import t
+from ui.i18n import lang, t
 from ui.office_data import own_workers as own_workers  # the walk page's name rule
 from ui.sidebar import Filters
 
@@ -67,13 +67,32 @@ def committees_in_view(f: Filters) -> pd.DataFrame:
     return layers.committees[layers.committees["committee_id"].isin(ok)][["committee_id", "name"]]
 
 
-def settings_label() -> str:
-    """Return the label of the day-and-times expander, showing the current choice."""
+DEFAULT_MINUTES = 8
+
+
+def current_settings() -> tuple[dt.date, dt.time, dt.time, int]:
+    """Return the walk's day, start, end and minutes per door: as chosen, else the defaults."""
     ss = st.session_state
     day = ss.get("walk_day") or data.today()
     start = ss.get("walk_start") or default_start(day).start
     end = ss.get("walk_end") or clock(data.settings().day_end)
-    minutes = ss.get("walk_minutes") or 8
+    minutes = ss.get("walk_minutes") or DEFAULT_MINUTES
+    return day, start, end, int(minutes)
+
+
+def stay_open(key: str) -> None:
+    """Keep the expander ``key`` open: the ``on_change`` of a widget inside it.
+
+    The day-and-times expander is drawn lazily (``on_change="rerun"``) and its label shows
+    the choices inside it: a new choice makes it a new element, which would fold shut
+    under the person's hand.
+    """
+    st.session_state[key] = True
+
+
+def settings_label() -> str:
+    """Return the label of the day-and-times expander, showing the current choice."""
+    day, start, end, minutes = current_settings()
     return t(
         "walk.settings",
         day=str(day),
@@ -154,6 +173,13 @@ def distance_note(found: WalkInputs) -> str:
     return t("walk.dist_straight_admin" if auth.may_use("data") else "walk.dist_straight", f=DETOUR_FACTOR)
 
 
+def why(priority: pd.DataFrame) -> pd.DataFrame:
+    """Return priority rows with their reasons in the page's language (the codes dropped)."""
+    out = priority.drop(columns="reason_codes")
+    out["reason"] = [reason_text(c, lang=lang()) for c in priority["reason_codes"]]
+    return out
+
+
 def localised(frame: pd.DataFrame) -> pd.DataFrame:
     """Rename columns into the UI language."""
     return frame.rename(columns={c: t(f"walk.col.{c}") for c in frame.columns if f"walk.col.{c}" in WORDS})
@@ -217,8 +243,17 @@ def printable(result: Any, found: WalkInputs, day: dt.date, title: str) -> bytes
     return print_html(title, day.isoformat(), sections, svg).encode("utf-8")
 
 
-def tick_form(walk: Walk, found: WalkInputs, day: dt.date, worker_id: str, key: str) -> None:
-    """Draw the after-walk form: per stop, an outcome per household; record through the validated path."""
+def tick_form(
+    walk: Walk, found: WalkInputs, day: dt.date, worker_id: str, key: str, *, priority: pd.DataFrame
+) -> None:
+    """Draw the after-walk form: a card per stop, an outcome per household; record through the validated path.
+
+    Each stop is a card (``ui.cards``, as the grid page's households): its
+    order, building and planned arrival, then per door the room, the masked
+    head, what to ask about (``priority``'s ``reason``) and the answer pills.
+    The pills' accessible name stays the door's label, which the offline
+    banner (``ui/phone.js``) lists.
+    """
     flash = st.session_state.pop(f"tick_flash_{key}", None)
     for kind, message in flash or []:
         {"success": st.success, "info": st.info, "error": st.error}[kind](plain(message))
@@ -226,24 +261,36 @@ def tick_form(walk: Walk, found: WalkInputs, day: dt.date, worker_id: str, key: 
     done = walk_outcomes(found, day)
     names = found.buildings.drop_duplicates("building_id").set_index("building_id")["name"]
     doors = door_labels(found)
-    # No frame around the form: on a 390-px phone its padding would push each door's
-    # last pill onto a row of its own.
+    asks = dict(
+        zip(priority["household_id"].astype(str), priority["reason"].fillna("").astype(str), strict=True)
+    )
+    # No frame around the form: on a 390-px phone its padding and the cards' would push
+    # each door's last pill onto a row of its own.
     with st.form(f"tick_form_{key}", border=False):
         st.caption(t("walk.tick.hint"))
         for row in walk.stops.itertuples(index=False):
             label = t("walk.tick.stop", order=row.order, building=names.get(row.building_id, row.building_id),
                       arrive=row.arrive)  # fmt: skip
-            st.markdown(f"**{plain(label)}**")
-            for h in row.household_ids:
-                recorded = done.get(str(h), "")
-                door = doors.get(str(h), str(h))  # room · masked head · id
-                # Pills: one tap per door, and they wrap on a phone instead of a dropdown per row.
-                st.pills(
-                    plain(door) + (f" · ✔ {t('outcome.' + recorded)}" if recorded else ""),
-                    OUTCOMES,
-                    format_func=lambda o: t(f"outcome.{o}"),
-                    key=f"tick_{key}_{h}",
-                )
+            with cards.card(label, key=f"stop_{key}_{row.order}"):
+                for h in row.household_ids:
+                    recorded = done.get(str(h), "")
+                    door = doors.get(str(h), str(h)) + (  # room · masked head · id
+                        f" · ✔ {t('outcome.' + recorded)}" if recorded else ""
+                    )
+                    # The door, then what to ask there, then its answers: the pills' own label
+                    # would sit above the question, so it names them for screen readers only
+                    # (spoken: an accessible name is read out as it is, references and all).
+                    st.markdown(plain(door))
+                    if asks.get(str(h)):
+                        st.caption(plain(f"{t('walk.tick.ask')}{asks[str(h)]}"))
+                    # Pills: one tap per door, and they wrap on a phone instead of a dropdown per row.
+                    st.pills(
+                        spoken(door),
+                        OUTCOMES,
+                        format_func=lambda o: t(f"outcome.{o}"),
+                        key=f"tick_{key}_{h}",
+                        label_visibility="collapsed",
+                    )
         submitted = st.form_submit_button(t("walk.tick.submit"), type="primary")
     if not submitted:
         return

@@ -213,6 +213,12 @@
       row(lab.open_issues, fmtInt(at(style.open_issues, i, 0), style.locale));
       row(lab.overdue_issues, fmtInt(at(style.overdue_issues, i, 0), style.locale));
     }
+    // The grid's class in words: colour is never the only way to read the map.
+    var cls = at(style.cls, i, -2);
+    var name = cls >= 0 ? at(style.class_names, cls, "") : "";
+    if (name) {
+      row(lab["class"], name);
+    }
     return html + "</div>";
   }
 

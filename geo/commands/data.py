@@ -54,19 +54,12 @@ def _remove_database_file(path: Path) -> None:
         p.unlink(missing_ok=True)
 
 
-def cmd_import(args: argparse.Namespace) -> int:
-    from geo.cli import _progress
-    from geo.commands.user import cli_actor
-    from geo.importing import import_file
+def _rejects_writer(args: argparse.Namespace, file: Path, written: list[Path]) -> Callable[[Any], None]:
+    """Return the import's ``before_commit``: it writes the rejects file, noting it in ``written``."""
     from geo.ingest import rejects_bytes
-    from geo.store import audit, open_store
     from geo.writers import write_atomic
 
-    file = Path(args.file)
-    if not file.exists():
-        raise DataError(f"no such file: {file}")
     lang = args.lang
-    written: list[Path] = []
 
     def keep_rejects(report: Any) -> None:
         """Write the rejects file before the commit: if it cannot be written, nothing is imported."""
@@ -89,6 +82,39 @@ def cmd_import(args: argparse.Namespace) -> int:
             ) from None
         written.append(out)
 
+    return keep_rejects
+
+
+def _print_outcome(report: Any, lang: str, written: list[Path]) -> None:
+    """Print the warnings and rejected rows on stderr and the summary on stdout."""
+    warnings = report.warnings(lang)
+    for line in warnings[:MAX_WARNINGS_SHOWN]:
+        print(f"warning: {line}", file=sys.stderr)
+    if len(warnings) > MAX_WARNINGS_SHOWN:
+        print(f"warning: … and {len(warnings) - MAX_WARNINGS_SHOWN:,} more", file=sys.stderr)
+    if report.rejected:
+        out = written[0]
+        problems = report.problems(lang, limit=MAX_WARNINGS_SHOWN)
+        for row in problems[problems["severity"] == "error"].itertuples(index=False):
+            where = f"row {row.row}" + (f", {row.column}" if row.column else "")
+            print(f"rejected: {where}: {row.message}", file=sys.stderr)
+        print(f"rejected rows written to {out}", file=sys.stderr)
+    print(f"{report.summary(lang)} ({report.seconds:.1f} s)")
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from geo.cli import _progress
+    from geo.commands.user import cli_actor
+    from geo.importing import import_file
+    from geo.store import audit, open_store
+
+    file = Path(args.file)
+    if not file.exists():
+        raise DataError(f"no such file: {file}")
+    lang = args.lang
+    written: list[Path] = []
+
+    keep_rejects = _rejects_writer(args, file, written)
     new_db = _new_database_file(args.db)
     if new_db is not None and not args.create:
         raise DataError(
@@ -131,19 +157,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         close()
         if new_db is not None and not committed:
             _remove_database_file(new_db)  # nothing was stored: leave no empty, non-GeoPackage file
-    warnings = report.warnings(lang)
-    for line in warnings[:MAX_WARNINGS_SHOWN]:
-        print(f"warning: {line}", file=sys.stderr)
-    if len(warnings) > MAX_WARNINGS_SHOWN:
-        print(f"warning: … and {len(warnings) - MAX_WARNINGS_SHOWN:,} more", file=sys.stderr)
-    if report.rejected:
-        out = written[0]
-        problems = report.problems(lang, limit=MAX_WARNINGS_SHOWN)
-        for row in problems[problems["severity"] == "error"].itertuples(index=False):
-            where = f"row {row.row}" + (f", {row.column}" if row.column else "")
-            print(f"rejected: {where}: {row.message}", file=sys.stderr)
-        print(f"rejected rows written to {out}", file=sys.stderr)
-    print(f"{report.summary(lang)} ({report.seconds:.1f} s)")
+    _print_outcome(report, lang, written)
     return EXIT_REJECTED if report.rejected else 0
 
 

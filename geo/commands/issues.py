@@ -46,7 +46,7 @@ def _stamp(value: Any) -> str:
 
 def cmd_escalate(args: argparse.Namespace) -> int:
     from geo.clock import local_now
-    from geo.store.issue_log import escalate_all
+    from geo.issues.workflow import escalate_all
 
     with open_district(args.db) as store:
         now = args.now or local_now(store.settings)
@@ -68,8 +68,8 @@ def cmd_issue(args: argparse.Namespace) -> int:
 
 def cmd_issue_show(args: argparse.Namespace) -> int:
     from geo.clock import local_now
+    from geo.issues.workflow import issue_detail
     from geo.store import Scope
-    from geo.store.issue_log import issue_detail
 
     with open_district(args.db) as store:
         now = args.now or local_now(store.settings)
@@ -104,8 +104,8 @@ def cmd_issue_show(args: argparse.Namespace) -> int:
 
 
 def cmd_issue_move(args: argparse.Namespace) -> int:
+    from geo.issues.workflow import transition
     from geo.store import Scope
-    from geo.store.issue_log import transition
 
     with open_district(args.db) as store:
         # A refusal (geo.issues.TransitionRefused, a ValueError) prints as one line and exits 1.

@@ -63,7 +63,7 @@ Examples
 
 from __future__ import annotations
 
-from geo.ingest.against import Refs, Verdict, check_against
+from geo.ingest.against import Refs, Verdict, buildings_by_address, check_against
 from geo.ingest.checks import Checked, check_rows
 from geo.ingest.messages import MESSAGES, WARNING_CODES, Finding, IngestError, message
 from geo.ingest.readers import RawFile, read_file
@@ -103,6 +103,7 @@ __all__ = [
     "Source",
     "Spec",
     "Verdict",
+    "buildings_by_address",
     "check_against",
     "check_rows",
     "decode_text",

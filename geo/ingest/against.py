@@ -1,9 +1,10 @@
 """Rows against the database: references, duplicates in the file and in the database, places, overlaps.
 
 Pure: everything the database holds comes in :class:`Refs`, which the store
-fetches (:func:`geo.store.imports.load_refs`). :func:`check_against` gives each
-row its fate in a :class:`Verdict`: accepted, rejected, or unchanged (the
-database already holds it as it is).
+fetches (:func:`geo.store.imports.load_refs`; :mod:`geo.importing` turns it
+into :class:`Refs`). :func:`check_against` gives each row its fate in a
+:class:`Verdict`: accepted, rejected, or unchanged (the database already
+holds it as it is).
 """
 
 from __future__ import annotations
@@ -134,6 +135,20 @@ def norm_address(text: str) -> str:
     t = unicodedata.normalize("NFKC", text)
     t = re.sub(r"\s+", "", t)
     return re.sub(r"^(上海市)?(普陀区)?", "", t)
+
+
+def buildings_by_address(names: Mapping[str, str]) -> dict[str, list[str]]:
+    """Return the building ids under each address, from each building's name (:func:`norm_address`).
+
+    Examples
+    --------
+    >>> buildings_by_address({"B1": "上海市普陀区 曹杨路1号", "B2": "曹杨路1号", "B3": "兰溪路2号"})
+    {'曹杨路1号': ['B1', 'B2'], '兰溪路2号': ['B3']}
+    """
+    out: dict[str, list[str]] = {}
+    for building_id, name in names.items():
+        out.setdefault(norm_address(str(name)), []).append(building_id)
+    return out
 
 
 def _place_issues(v: pd.DataFrame, refs: Refs, findings: list[Finding]) -> None:

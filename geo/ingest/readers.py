@@ -321,6 +321,42 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+def _pick_sheet(
+    source: Source, book: Any, names: list[str], lookup: Mapping[str, str], *, sheet: str | None
+) -> tuple[str, dict[str, list[tuple[Any, ...]]], dict[tuple[str, str], str]]:
+    """Return the sheet to read (``sheet``, else the first with a header, else the first with data).
+
+    Also the rows of every sheet read on the way, and the cells holding
+    dates out of range (:func:`_bad_date_cells`).
+    """
+    if sheet is not None and sheet not in names:
+        raise IngestError(source.name, "no_sheet", sheet=sheet, sheets=", ".join(names))
+    chosen = sheet
+    bad_dates: dict[tuple[str, str], str] = {}
+    first_with_data: str | None = None
+    grids: dict[str, list[tuple[Any, ...]]] = {}
+    for name in [sheet] if sheet else names:
+        ws = book[name]
+        if hasattr(ws, "reset_dimensions"):
+            ws.reset_dimensions()  # trust the rows, not a stale or missing <dimension>: one pass
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            rows = [tuple(r) for r in ws.iter_rows()]
+        bad_dates.update(_bad_date_cells(name, caught))
+        grids[name] = rows
+        if chosen is None and any(any(c.value is not None for c in r) for r in rows):
+            first_with_data = first_with_data or name
+            # A cover page (封面, 填表说明) comes first in many registers: take the first sheet
+            # with a header, else the first with data.
+            if _has_header([[c.value for c in r] for r in rows[:HEADER_SCAN_ROWS]], lookup):
+                chosen = name
+                break
+    chosen = chosen or first_with_data
+    if chosen is None:
+        raise IngestError(source.name, "empty")
+    return chosen, grids, bad_dates
+
+
 def _read_xlsx(source: Source, kind: str, lookup: Mapping[str, str], *, sheet: str | None) -> RawFile:
     import openpyxl
 
@@ -334,31 +370,7 @@ def _read_xlsx(source: Source, kind: str, lookup: Mapping[str, str], *, sheet: s
         ) from None
     try:
         names = list(book.sheetnames)
-        if sheet is not None and sheet not in names:
-            raise IngestError(source.name, "no_sheet", sheet=sheet, sheets=", ".join(names))
-        chosen = sheet
-        bad_dates: dict[tuple[str, str], str] = {}
-        first_with_data: str | None = None
-        grids: dict[str, list[tuple[Any, ...]]] = {}
-        for name in [sheet] if sheet else names:
-            ws = book[name]
-            if hasattr(ws, "reset_dimensions"):
-                ws.reset_dimensions()  # trust the rows, not a stale or missing <dimension>: one pass
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                rows = [tuple(r) for r in ws.iter_rows()]
-            bad_dates.update(_bad_date_cells(name, caught))
-            grids[name] = rows
-            if chosen is None and any(any(c.value is not None for c in r) for r in rows):
-                first_with_data = first_with_data or name
-                # A cover page (封面, 填表说明) comes first in many registers: take the first sheet
-                # with a header, else the first with data.
-                if _has_header([[c.value for c in r] for r in rows[:HEADER_SCAN_ROWS]], lookup):
-                    chosen = name
-                    break
-        chosen = chosen or first_with_data
-        if chosen is None:
-            raise IngestError(source.name, "empty")
+        chosen, grids, bad_dates = _pick_sheet(source, book, names, lookup, sheet=sheet)
         cells_rows = grids[chosen]
     finally:
         book.close()

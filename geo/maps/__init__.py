@@ -35,6 +35,7 @@ Examples
 ...     {"households": [100, 0], "visited": [95, 0], "coverage": [0.95, float("nan")],
 ...      "residents": [250, 0], "open_issues": [2, 0], "overdue_issues": [0, 0]},
 ...     index=pd.Index(["G1", "G2"], name="grid_id"))
+>>> from geo.maps import grid_map  # folium's maps load on first use
 >>> m = grid_map(grids, metrics)
 >>> html = m.get_root().render()
 >>> find_external_urls(html)
@@ -42,6 +43,9 @@ Examples
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from geo.maps.assets import (
     ASSETS_DIR,
@@ -52,19 +56,20 @@ from geo.maps.assets import (
     leaflet_links,
     write_geometry,
 )
-from geo.maps.builders import (
-    GridLayer,
-    OutlineLayer,
-    Restyle,
-    base_map,
-    basemap_tiles,
-    blind_spot_map,
-    building_map,
-    grid_map,
-    gridmap_args,
-    offline_map,
-    walk_map,
-)
+from geo.maps.component import basemap_tiles, gridmap_args
+
+if TYPE_CHECKING:
+    from geo.maps.builders import (
+        GridLayer,
+        OutlineLayer,
+        Restyle,
+        base_map,
+        blind_spot_map,
+        building_map,
+        grid_map,
+        offline_map,
+        walk_map,
+    )
 from geo.maps.classify import (
     BASEMAPS,
     METRICS,
@@ -129,3 +134,15 @@ __all__ = [
     "walk_map",
     "write_geometry",
 ]
+
+_FOLIUM = frozenset(
+    {"GridLayer", "OutlineLayer", "Restyle", "base_map", "blind_spot_map", "building_map", "grid_map",
+     "offline_map", "walk_map"}
+)  # fmt: skip
+"""The folium maps (:mod:`~geo.maps.builders`), imported on first use: the district map needs none."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FOLIUM:
+        return getattr(importlib.import_module("geo.maps.builders"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -18,7 +17,9 @@ from folium.template import Template
 
 from geo import words
 from geo.maps.assets import _SCHEME_RE, ASSETS_DIR, leaflet_links
-from geo.maps.classify import BASEMAPS, FIXED_THRESHOLDS, Basemap, Lang, Metric, Scheme, _text
+from geo.maps.classify import FIXED_THRESHOLDS, Basemap, Lang, Metric, Scheme, _text
+from geo.maps.component import basemap_tiles
+from geo.maps.labels import BADGE_HEIGHT, badge_width, hide_below_css, label_min_zooms
 from geo.maps.payload import _check_grids, geometry_payload, payload_json
 from geo.maps.style import style_payload
 from geo.office.lagging import DEFAULT_BELOW
@@ -70,6 +71,38 @@ class _FitBounds(MacroElement):
         self._name = "FitBounds"
         minx, miny, maxx, maxy = (float(b) for b in bounds)
         self.bounds_js = payload_json([[miny, minx], [maxy, maxx]])
+
+
+#: Class of the blind-spot numbers; ``{SPOT_LABEL}-{z}`` says the first zoom a number shows at.
+SPOT_LABEL: Final = "sibai-spot"
+#: Class ``{MAP_ZOOM}-{z}`` on the map's container tells the CSS the map's zoom.
+MAP_ZOOM: Final = "sibai-zoom"
+
+
+class _ZoomClass(MacroElement):
+    """Keep the class ``sibai-zoom-<z>`` on the map's container; ``css`` hides labels by that zoom."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}<style>{{ this.css }}</style>{% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            function tag() {
+                var c = map.getContainer();
+                c.className = c.className.replace(/\\bsibai-zoom-\\d+\\b/g, "").trim()
+                    + " sibai-zoom-" + Math.floor(map.getZoom());
+            }
+            map.on("zoomend", tag);
+            map.whenReady(tag);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, css: str) -> None:
+        super().__init__()
+        self._name = "ZoomClass"
+        self.css = css  # built from class names and digits only
 
 
 class GridLayer(Layer):
@@ -204,68 +237,6 @@ def offline_map(
     m.default_css = [("leaflet_css", css)]
     _MapTweaks().add_to(m)
     return m
-
-
-def basemap_tiles(
-    basemap: Basemap, *, lang: Lang = "zh", tianditu_key: str | None = None
-) -> list[dict[str, Any]]:
-    """Return the tile layers of an online basemap, ``[]`` for ``"none"``.
-
-    Each is ``{"url", "attr", "name", "subdomains", "max_zoom", "overlay"}``,
-    for folium or for the district-map component.
-
-    Examples
-    --------
-    >>> basemap_tiles("none")
-    []
-    >>> [t["name"] for t in basemap_tiles("tianditu", tianditu_key="0" * 32)]
-    ['天地图', '天地图注记']
-    """
-    if basemap == "none":
-        return []
-    if basemap == "osm":
-        return [
-            {
-                "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-                "attr": "© OpenStreetMap contributors",
-                "name": "OpenStreetMap",
-                "subdomains": "abc",
-                "max_zoom": 19,
-                "overlay": False,
-            }
-        ]
-    if basemap == "tianditu":
-        if not tianditu_key or not re.fullmatch(r"[0-9A-Fa-f]{32}", tianditu_key):
-            raise ValueError(
-                "basemap 'tianditu' needs tianditu_key, the 32-hex-digit key from "
-                "console.tianditu.gov.cn (kept in .streamlit/secrets.toml or the environment)"
-            )
-        url = (
-            "https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
-            "&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
-            "&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk=" + tianditu_key
-        )
-        zh = lang == "zh"
-        common = {"attr": "© 天地图 Tianditu", "subdomains": "01234567", "max_zoom": 18}
-        return [
-            {"url": url.format(layer="vec"), "name": "天地图" if zh else "Tianditu",
-             "overlay": False, **common},
-            {"url": url.format(layer="cva" if zh else "eva"),
-             "name": "天地图注记" if zh else "Tianditu labels", "overlay": True, **common},
-        ]  # fmt: skip
-    if basemap == "amap":
-        return [
-            {
-                "url": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1"
-                "&scale=1&style=8&x={x}&y={y}&z={z}",
-                "attr": "© 高德地图 AutoNavi",
-                "name": "高德地图" if lang == "zh" else "AMap",
-                "subdomains": "1234",
-                "max_zoom": 18,
-                "overlay": False,
-            }
-        ]
-    raise ValueError(f"basemap must be one of {BASEMAPS}, got {basemap!r}")
 
 
 def base_map(
@@ -431,45 +402,6 @@ def grid_map(
     return m
 
 
-def gridmap_args(
-    geometry: str,
-    style: Mapping[str, Any],
-    *,
-    height: int = 600,
-    basemap: Basemap = "none",
-    lang: Lang = "zh",
-    tianditu_key: str | None = None,
-    view: Sequence[float] | None = None,
-    view_token: str | None = None,
-) -> dict[str, Any]:
-    """Return the arguments of the district-map component (``gridmap.js``).
-
-    ``geometry`` is the path :func:`write_geometry` returned; ``style`` a
-    :func:`style_payload` for that geometry. ``view`` (bounds) is applied
-    when ``view_token`` changes, so reruns otherwise keep the user's pan and zoom.
-
-    Examples
-    --------
-    >>> args = gridmap_args("geometry/abc.json", {"cls": []}, view=(1, 2, 3, 4), view_token="S01")
-    >>> sorted(args), args["style"], args["view"]["bounds"]
-    (['geometry', 'height', 'names', 'style', 'tiles', 'view'], '{"cls":[]}', [1.0, 2.0, 3.0, 4.0])
-    """
-    text = _text(lang)
-    if _SCHEME_RE.match(geometry) or geometry.startswith(("/", "\\")) or ".." in geometry:
-        raise ValueError(f"geometry must be a path inside the served folder, got {geometry!r}")
-    return {
-        "geometry": geometry,
-        # Compact JSON text: Streamlit's own json.dumps would add ~35 % of spaces.
-        "style": payload_json(style),
-        "height": int(height),
-        "tiles": basemap_tiles(basemap, lang=lang, tianditu_key=tianditu_key),
-        "names": {key: text[key] for key in ("grids", "committees", "streets")},
-        "view": None
-        if view is None
-        else {"bounds": [float(b) for b in view], "token": str(view_token or "")},
-    }
-
-
 # ----------------------------------------------------------- the office's map
 
 
@@ -553,21 +485,29 @@ def blind_spot_map(
                 aliases=[plain(text[k]) for k in ("spot", "grids", "households", "unvisited")],
             ),
         ).add_to(group)
+        # Numbers in spot order (spot 1 has the most households not met); each shows from the
+        # first zoom at which it overlaps no number before it (issue 14: they piled up).
         points = shapely.point_on_surface(shapes.geometry.to_numpy())
-        for number, pt in zip(shapes["spot"].tolist(), points.tolist(), strict=True):
+        numbers = [str(int(n)) for n in shapes["spot"].tolist()]
+        lon, lat = shapely.get_x(points), shapely.get_y(points)
+        zooms = label_min_zooms(lon, lat, numbers)
+        for number, x, y, zoom in zip(numbers, lon.tolist(), lat.tolist(), zooms.tolist(), strict=True):
+            width = badge_width(number)
             folium.Marker(
-                [pt.y, pt.x],
+                [y, x],
                 icon=folium.DivIcon(
                     html=(
                         '<div style="font:bold 12px sans-serif;color:#fff;background:#b2182b;'
-                        'border-radius:9px;padding:1px 5px;display:inline-block">'
-                        f"{int(number)}</div>"
+                        f"border-radius:9px;padding:1px 0;width:{width}px;text-align:center;"
+                        f'box-sizing:border-box;height:{BADGE_HEIGHT}px;line-height:16px">{number}</div>'
                     ),
-                    icon_size=(24, 18),
-                    icon_anchor=(12, 9),
+                    icon_size=(width, BADGE_HEIGHT),
+                    icon_anchor=(width // 2, BADGE_HEIGHT // 2),
+                    class_name=f"{SPOT_LABEL} {SPOT_LABEL}-{zoom}",
                 ),
             ).add_to(group)
         group.add_to(m)
+        _ZoomClass(hide_below_css(MAP_ZOOM, SPOT_LABEL, zooms)).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 
@@ -688,8 +628,10 @@ STOP_STYLE = (
 )
 """A numbered stop marker: plain HTML, no icon font from a CDN."""
 
-COLOURS = ("#c0392b", "#2471a3", "#1e8449", "#b9770e", "#7d3c98", "#117a65", "#a04000", "#2e4053")
-"""One colour per worker on a team map, in worker order (repeats after eight)."""
+COLOURS = ("#c0392b", "#2471a3", "#1e8449", "#946008", "#7d3c98", "#117a65", "#a04000", "#2e4053")
+"""One colour per worker on a team map, in worker order (repeats after eight).
+
+Each is dark enough for the white stop numbers drawn on it (at least 4.5:1, WCAG 1.4.3)."""
 
 
 def _stop_points(walk: Walk, inputs: WalkInputs) -> tuple[list[float], list[float]]:

@@ -43,34 +43,51 @@ EMPHASIS_COLOUR: Final = "#b2182b"
 NO_HOUSEHOLDS: Final = -1
 NO_DATA: Final = -2
 
-# ColorBrewer (Cynthia Brewer, Apache-2.0 licensed colour specifications).
-# RdYlBu: low coverage red, high coverage blue (safe for red-green colour blindness).
-_RDYLBU: Final[dict[int, tuple[str, ...]]] = {
-    1: ("#ffffbf",),
-    2: ("#fc8d59", "#91bfdb"),
-    3: ("#fc8d59", "#ffffbf", "#91bfdb"),
-    4: ("#d7191c", "#fdae61", "#abd9e9", "#2c7bb6"),
-    5: ("#d7191c", "#fdae61", "#ffffbf", "#abd9e9", "#2c7bb6"),
-    6: ("#d73027", "#fc8d59", "#fee090", "#e0f3f8", "#91bfdb", "#4575b4"),
-    7: ("#d73027", "#fc8d59", "#fee090", "#ffffbf", "#e0f3f8", "#91bfdb", "#4575b4"),
+# Class colours are chosen so that people with the common colour-vision deficiencies
+# (protanopia, deuteranopia, tritanopia) can still tell every two classes apart:
+# tests/test_maps.py simulates each (Machado et al. 2009) and requires a CIEDE2000
+# difference of at least 8 between every pair. docs/maps.md says where they come from.
+
+# Coverage: ColorBrewer RdBu (Cynthia Brewer, Apache-2.0 licensed colour specifications),
+# a diverging scheme ColorBrewer marks colour-blind safe: low coverage red, high blue.
+# 1-6 classes are ColorBrewer's own k-class schemes; its 7-class scheme puts three pale
+# tints in the middle that protanopes cannot tell apart, so 7 classes take colours
+# 1, 3, 4, 6, 8, 9 and 11 of the 11-class scheme instead.
+_RDBU: Final[dict[int, tuple[str, ...]]] = {
+    1: ("#f7f7f7",),
+    2: ("#ef8a62", "#67a9cf"),
+    3: ("#ef8a62", "#f7f7f7", "#67a9cf"),
+    4: ("#ca0020", "#f4a582", "#92c5de", "#0571b0"),
+    5: ("#ca0020", "#f4a582", "#f7f7f7", "#92c5de", "#0571b0"),
+    6: ("#b2182b", "#ef8a62", "#fddbc7", "#d1e5f0", "#67a9cf", "#2166ac"),
+    7: ("#67001f", "#d6604d", "#f4a582", "#f7f7f7", "#92c5de", "#4393c3", "#053061"),
 }
-# YlOrRd: more issues, darker red.
-_YLORRD: Final[dict[int, tuple[str, ...]]] = {
-    1: ("#fd8d3c",),
-    2: ("#ffeda0", "#f03b20"),
-    3: ("#ffeda0", "#feb24c", "#f03b20"),
-    4: ("#ffffb2", "#fecc5c", "#fd8d3c", "#e31a1c"),
-    5: ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"),
-    6: ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"),
-    7: ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"),
+# Issue counts: matplotlib's inferno (van der Walt & Smith, CC0), made perceptually
+# uniform with lightness rising monotonically, so its order survives every common
+# colour-vision deficiency; more issues, darker. k classes are k evenly spaced samples
+# from 1.0 (pale yellow) down to 0.1 (the last tenth is too close to black to see
+# outlines on); one class takes the sample at 0.6. ColorBrewer's YlOrRd, used before,
+# has yellow-orange steps that deuteranopes see as one from six classes on.
+_INFERNO: Final[dict[int, tuple[str, ...]]] = {
+    1: ("#dd513a",),
+    2: ("#fcffa4", "#160b39"),
+    3: ("#fcffa4", "#cc4248", "#160b39"),
+    4: ("#fcffa4", "#f37819", "#932667", "#160b39"),
+    5: ("#fcffa4", "#fb9906", "#cc4248", "#751b6e", "#160b39"),
+    6: ("#fcffa4", "#fcae12", "#e75e2e", "#ab2f5e", "#62146e", "#160b39"),
+    7: ("#fcffa4", "#fbbe23", "#f37819", "#cc4248", "#932667", "#57106e", "#160b39"),
 }
-# Joshua Stevens' 3x3 bivariate scheme, indexed [issues][coverage deficit]:
-# row 0 few issues ... row 2 many; column 0 high coverage ... column 2 low.
-# The darkest cell, index 8, is low coverage AND many open issues.
+# Bivariate 3x3, indexed [issues][coverage deficit]: row 0 few issues ... row 2 many;
+# column 0 high coverage ... column 2 low. Made by Joshua Stevens' method ("Bivariate
+# choropleth maps: a how-to guide", 2015): two three-step ramps from #f3f3f3, multiplied;
+# the ramps end in ColorBrewer RdBu's #d6604d (coverage deficit) and #4393c3 (issues),
+# colours that stay apart with every common colour-vision deficiency (Stevens' own
+# blue-red scheme loses two of its reds for protanopes). The darkest cell, index 8,
+# is low coverage AND many open issues.
 BIVARIATE_COLOURS: Final = (
-    "#e8e8e8", "#e4acac", "#c85a5a",
-    "#b0d5df", "#ad9ea5", "#985356",
-    "#64acbe", "#627f8c", "#574249",
+    "#e8e8e8", "#daa298", "#cc5b49",
+    "#94bad1", "#8b8289", "#824942",
+    "#408cba", "#3c627a", "#38373b",
 )  # fmt: skip
 
 #: Fixed class thresholds (lower edges of classes 2..k, classes closed on the left).
@@ -169,7 +186,7 @@ def _range(metric: str, a: float, b: float) -> str:
 def _palette(metric: str, k: int) -> tuple[str, ...]:
     if k == 0:
         return ()
-    table = _RDYLBU if metric == "coverage" else _YLORRD
+    table = _RDBU if metric == "coverage" else _INFERNO
     if k not in table:
         raise ValueError(f"k must be between 1 and {max(table)}, got {k}")
     return table[k]
@@ -249,7 +266,8 @@ def classify(
         ``"fixed"`` uses ``thresholds`` (default :data:`FIXED_THRESHOLDS`; ``k``
         is ignored); ``"quantiles"`` and ``"natural_breaks"`` (Fisher–Jenks)
         come from mapclassify and give at most ``k`` classes (fewer when there
-        are fewer distinct values).
+        are fewer distinct values). For the issue metrics, zero is a class of
+        its own and the data classes come from the values above it.
     k
         Number of classes for the data-driven schemes (1–7).
     metric
@@ -273,6 +291,9 @@ def classify(
     ('0', '1', '2–4', '≥ 5')
     >>> classify([1, 2, 3, 4], scheme="quantiles", k=2, metric="open_issues_per_100").breaks
     (2.5,)
+    >>> c = classify([0, 0, 0, 1, 2, 3, 4], scheme="quantiles", k=3, metric="open_issues_per_100")
+    >>> c.breaks, c.labels
+    ((0.0, 2.5), ('0', '1–2.5', '2.5–4'))
     """
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
@@ -290,6 +311,14 @@ def classify(
     finite = v[np.isfinite(v)]
     if len(finite) == 0:
         return Classes(metric, scheme, (), True, (), ())
+    if metric != "coverage" and k > 1 and 0 < int((finite > 0).sum()) < len(finite):
+        # Most grids have no open issue: a class of their own for the zeros, and the data
+        # classes drawn from the others, else the zeros swallow every quantile (issue 14).
+        nonzero = finite[finite > 0]
+        uppers = _data_breaks(nonzero, scheme, k - 1)
+        labels = ("0", *_upper_labels(metric, float(nonzero.min()), [float(u) for u in uppers]))
+        breaks = (0.0, *(float(b) for b in uppers[:-1]))
+        return Classes(metric, scheme, breaks, True, labels, _palette(metric, len(labels)))
     uppers = _data_breaks(finite, scheme, k)
     labels = _upper_labels(metric, float(finite.min()), [float(u) for u in uppers])
     breaks = tuple(float(b) for b in uppers[:-1])
@@ -352,7 +381,7 @@ def colour_for(value: float, classes: Classes) -> str:
     --------
     >>> c = classify([], metric="coverage")
     >>> colour_for(0.95, c), colour_for(0.1, c), colour_for(float("nan"), c)
-    ('#2c7bb6', '#d7191c', '#d9d9d9')
+    ('#0571b0', '#ca0020', '#d9d9d9')
     """
     i = int(classes.index([value])[0])
     return NO_HOUSEHOLDS_COLOUR if i < 0 else classes.colours[i]

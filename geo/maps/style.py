@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Any, Final
@@ -93,7 +94,7 @@ def style_payload(
     ...                  index=["G1", "G2"])
     >>> s = style_payload(["G1", "G2", "G3"], m)
     >>> s["cls"], s["colours"][2]
-    ([2, -1, -2], '#abd9e9')
+    ([2, -1, -2], '#92c5de')
     """
     _metric_columns(metrics, metric)
     text = _text(lang)
@@ -102,6 +103,7 @@ def style_payload(
     present, hh, coverage, open_issues, overdue, per_100 = _figures(metrics, ids)
     if metric == "bivariate":
         cls, colours, emphasis, items, bivariate = _bivariate_classes(coverage, per_100, scheme, text)
+        class_names = bivariate.pop("names")
     else:
         values = {"coverage": coverage, "open_issues_per_100": per_100}.get(metric, overdue)
         classes = classify(values, scheme=scheme, k=k, metric=metric, thresholds=thresholds)
@@ -110,6 +112,10 @@ def style_payload(
         emphasis, bivariate = [], None
         items = [
             {"colour": c, "label": label} for c, label in zip(classes.colours, classes.labels, strict=True)
+        ]
+        class_names = [
+            text["class_of"].format(label=label, i=i + 1, k=classes.k)
+            for i, label in enumerate(classes.labels)
         ]
     cls = np.where(present, cls, NO_DATA)
     title = text[f"title_{metric}"]
@@ -122,6 +128,7 @@ def style_payload(
         "scheme": scheme,
         "cls": [int(c) for c in cls],
         "colours": colours,
+        "class_names": class_names,
         "emphasis": emphasis,
         "emphasis_colour": EMPHASIS_COLOUR,
         "no_households": no_households,
@@ -143,6 +150,7 @@ def style_payload(
                 "no_households",
                 "no_data",
                 "sep",
+                "class",
             )
         },
         "locale": text["locale"],
@@ -190,7 +198,11 @@ def _figures(metrics: pd.DataFrame, ids: list[str]) -> tuple[np.ndarray, ...]:
 def _bivariate_classes(
     coverage: np.ndarray, per_100: np.ndarray, scheme: Scheme, text: dict[str, str]
 ) -> tuple[np.ndarray, list[str], list[int], list[dict[str, str]], dict[str, Any]]:
-    """Return the bivariate view's classes, colours, emphasised cell, legend items (none) and legend."""
+    """Return the bivariate view's classes, colours, emphasised cell, legend items (none) and legend.
+
+    The legend also carries ``names``: each of the nine cells in words, for the
+    tooltip ("" for a cell no grid can fall in).
+    """
     cov_c, iss_c = classify_bivariate(coverage, per_100, scheme=scheme)
     cls = _bivariate_index(cov_c, iss_c, coverage, per_100)
     colours = list(BIVARIATE_COLOURS)
@@ -201,11 +213,19 @@ def _bivariate_classes(
         "x_title": text["bi_x"],
         "y_title": text["bi_y"],
     }
+    # Too few distinct values for three levels: the levels in use (as _bivariate_index spreads them).
+    spread = {1: [0], 2: [0, 2], 3: [0, 1, 2]}
+    rows, cols = spread.get(iss_c.k, [0]), spread.get(cov_c.k, [0])
     if iss_c.k != 3 or cov_c.k != 3:
-        # Too few distinct values for three levels: show the levels in use.
-        spread = {1: [0], 2: [0, 2], 3: [0, 1, 2]}
-        rows, cols = spread.get(iss_c.k, [0]), spread.get(cov_c.k, [0])
         bivariate["colours"] = [colours[3 * r + (2 - c)] for r in rows for c in reversed(cols)]
+    names = [""] * len(colours)
+    # strict=False: with no values at all a variable has no labels and names no cell.
+    levels = zip(rows, iss_c.labels, strict=False)
+    for (level, iss), (pos, cov) in itertools.product(levels, zip(cols, cov_c.labels, strict=False)):
+        names[3 * level + (2 - pos)] = text["bi_class"].format(
+            cov_level=text[f"cov_level.{2 - pos}"], cov=cov, iss_level=text[f"iss_level.{level}"], iss=iss
+        )
+    bivariate["names"] = names
     return cls, colours, [8], [], bivariate
 
 

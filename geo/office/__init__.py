@@ -6,6 +6,7 @@
 - :mod:`~geo.office.not_met` — occupied households not met for 12 months;
 - :mod:`~geo.office.pace` — coverage so far against the pace the yearly goal needs;
 - :mod:`~geo.office.chart` — the pace chart (Altair);
+- :mod:`~geo.office.frames` — the frames the office reads, taking in visits and issues as they change;
 - :mod:`~geo.office.weekly` — 一周一查, the weekly check and its anomaly flags.
 
 The office frames that follow the store are :class:`geo.live_office.LiveOffice`;
@@ -16,17 +17,11 @@ re-exports the public names for callers written before the split.
 from geo.office.blind_spots import blind_spots, grid_adjacency
 from geo.office.calendar import WorkCalendar
 from geo.office.chart import burn_up_chart
+from geo.office.frames import WORKER_LEVELS, OfficeFrames
 from geo.office.lagging import DEFAULT_BELOW, lagging_grids
 from geo.office.not_met import households_not_met, not_met_by_grid, not_met_households, not_met_since
 from geo.office.pace import burn_up, pace, pace_from_index
-from geo.office.weekly import (
-    ANOMALY_KINDS,
-    WORKER_LEVELS,
-    CheckRules,
-    OfficeFrames,
-    WeeklyCheck,
-    weekly_check,
-)
+from geo.office.weekly import ANOMALY_KINDS, CheckRules, WeeklyCheck, weekly_check
 
 __all__ = [
     "ANOMALY_KINDS",

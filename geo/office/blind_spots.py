@@ -85,6 +85,24 @@ def _joined(values: Iterable[object]) -> str:
     return "、".join(seen)
 
 
+_SPOT_COLUMNS = [
+    "grids",
+    "grid_ids",
+    "grid_names",
+    "committee_names",
+    "street_names",
+    "households",
+    "visited",
+    "unvisited",
+    "coverage",
+    "residents",
+    "residents_covered",
+    "area_km2",
+    "_first",
+]
+"""The columns of a spot while it is built (``_first``: its first grid id, for a stable order)."""
+
+
 def blind_spots(
     grids: gpd.GeoDataFrame,
     metrics: pd.DataFrame,
@@ -188,23 +206,15 @@ def blind_spots(
             }
         )
         spot_geoms.append(shapely.union_all(geoms[members]))
-    columns = [
-        "grids",
-        "grid_ids",
-        "grid_names",
-        "committee_names",
-        "street_names",
-        "households",
-        "visited",
-        "unvisited",
-        "coverage",
-        "residents",
-        "residents_covered",
-        "area_km2",
-        "_first",
-    ]
-    frame = pd.DataFrame(rows, columns=columns)
-    out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(spot_geoms, crs=grids.crs), crs=grids.crs)
+    return _spots_frame(rows, spot_geoms, grids.crs)
+
+
+def _spots_frame(
+    rows: list[dict[str, Any]], spot_geoms: list[shapely.Geometry], crs: Any
+) -> gpd.GeoDataFrame:
+    """Return the spots as a frame: most households not met first, numbered from 1."""
+    frame = pd.DataFrame(rows, columns=_SPOT_COLUMNS)
+    out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(spot_geoms, crs=crs), crs=crs)
     out = out.sort_values(
         ["unvisited", "households", "_first"], ascending=[False, False, True], kind="stable"
     ).drop(columns="_first")

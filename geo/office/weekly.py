@@ -6,24 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from geo.coverage import overdue_from
-from geo.issues import limits_days
-from geo.office.calendar import _DAY, _FAR, WorkCalendar, _sec, _seconds
+from geo.office.calendar import _DAY, _FAR, WorkCalendar, _sec
+from geo.office.frames import OfficeFrames, visit_names
 from geo.office.lagging import _area_names
 from geo.settings import Settings
 
 ANOMALY_KINDS = ("after_hours", "non_workday", "burst", "far_apart", "over_households")
 """Kinds of anomaly flag raised by :func:`weekly_check`."""
-
-WORKER_LEVELS = ("building", "grid")
-"""Issue levels a grid's own workers answer for (小事不出楼，大事不出网格)."""
-
 
 _DAY_END = dt.time.fromisoformat(Settings.day_end)
 
@@ -57,130 +52,6 @@ class CheckRules:
     def from_settings(cls, settings: Settings, **overrides: Any) -> CheckRules:
         """Take ``day_end`` from the settings; other fields from ``overrides`` or defaults."""
         return cls(day_end=dt.time.fromisoformat(settings.day_end), **overrides)
-
-
-@dataclass
-class OfficeFrames:
-    """What the weekly check reads: one district (or part of it), a year of activity.
-
-    Frames (object or string id columns; times as ``datetime64``):
-
-    - ``grids``: ``grid_id, name, committee_id, committee_name, street_id, street_name``
-    - ``households``: ``household_id, building_id, grid_id, occupied, residents``
-    - ``buildings``: ``building_id, grid_id, x, y`` (centroid in metres, :func:`geo.crs.metric_xy`)
-    - ``workers``: ``worker_id, name, committee_id`` (``active`` optional)
-    - ``grid_workers``: ``grid_id, worker_id, role``
-    - ``visits``: ``visit_id, household_id, worker_id, visited_at, outcome, channel``
-      (at least the year checked)
-    - ``issues``: ``issue_id, grid_id, level, opened_at, due_at, closed_at``
-    """
-
-    grids: pd.DataFrame
-    households: pd.DataFrame
-    buildings: pd.DataFrame
-    workers: pd.DataFrame
-    grid_workers: pd.DataFrame
-    visits: pd.DataFrame
-    issues: pd.DataFrame
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    def arrays(self) -> dict[str, Any]:
-        """Return positional arrays built once per instance (ids → positions, times → seconds).
-
-        Visit arrays and issue arrays are built separately, so :meth:`with_issues`
-        can swap the issues (which change state) and keep the costly visit arrays.
-        """
-        c = self._cache
-        if "v_t" not in c:
-            self._visit_arrays(c)
-        if "i_g" not in c:
-            iss = self.issues
-            c["i_g"] = c["grid_ids"].get_indexer(iss["grid_id"].to_numpy(dtype=object))
-            c["i_open"] = _seconds(iss["opened_at"].to_numpy())
-            c["i_close"] = _seconds(iss["closed_at"].to_numpy())
-            # Overdue as on the issues page: the escalation clock applied on read (geo.coverage).
-            c["i_overdue_from"] = _seconds(overdue_from(iss, limits=limits_days()))
-            c["i_worker_level"] = np.isin(iss["level"].to_numpy(dtype=object), list(WORKER_LEVELS))
-        return c
-
-    def _visit_arrays(self, c: dict[str, Any]) -> None:
-        # Indexes already in ``c`` (and their hash tables) are reused: see with_new_visits.
-        if "hh_ids" not in c:
-            c["grid_ids"] = pd.Index(self.grids["grid_id"].to_numpy(dtype=object))
-            c["hh_ids"] = pd.Index(self.households["household_id"].to_numpy(dtype=object))
-            c["worker_ids"] = pd.Index(self.workers["worker_id"].to_numpy(dtype=object))
-            b_ids = pd.Index(self.buildings["building_id"].to_numpy(dtype=object))
-            c["h_grid"] = c["grid_ids"].get_indexer(self.households["grid_id"].to_numpy(dtype=object))
-            c["h_building"] = b_ids.get_indexer(self.households["building_id"].to_numpy(dtype=object))
-            c["h_occupied"] = self.households["occupied"].to_numpy().astype(bool)
-            c["b_x"] = self.buildings["x"].to_numpy(dtype=float)
-            c["b_y"] = self.buildings["y"].to_numpy(dtype=float)
-        hh_ids, worker_ids = c["hh_ids"], c["worker_ids"]
-        h_grid, h_building = c["h_grid"], c["h_building"]
-        v = self.visits
-        v_h = hh_ids.get_indexer(v["household_id"].to_numpy(dtype=object))
-        known = v_h >= 0
-        v_t = _seconds(v["visited_at"].to_numpy())
-        order = np.lexsort((v["visit_id"].to_numpy(dtype=np.int64), v_t))
-        order = order[known[order]]
-        v_h = v_h[order]
-        c["v_id"] = v["visit_id"].to_numpy(dtype=np.int64)[order]
-        c["v_h"] = v_h
-        c["v_g"] = h_grid[v_h]
-        c["v_b"] = h_building[v_h]
-        c["v_w"] = worker_ids.get_indexer(v["worker_id"].to_numpy(dtype=object)[order])
-        c["v_worker"] = v["worker_id"].to_numpy(dtype=object)[order]
-        c["v_met"] = v["outcome"].to_numpy(dtype=object)[order] == "met"
-        c["v_channel"] = v["channel"].to_numpy(dtype=object)[order]
-        c["v_door"] = c["v_channel"] == "door"
-        c["v_t"] = v_t[order]  # last: its presence marks the visit arrays as built
-
-    def with_new_visits(self, visits: pd.DataFrame) -> OfficeFrames:
-        """Return the frames with ``visits`` appended, extending the arrays instead of rebuilding them.
-
-        Positions are looked up for the new rows only; if any is earlier than the
-        latest visit held (a visit recorded late), the arrays are re-sorted, which
-        costs one ``lexsort`` of integers.
-        """
-        if len(visits) == 0:
-            return self
-        merged = pd.concat([self.visits, visits[list(self.visits.columns)]], ignore_index=True)
-        if "v_t" not in self._cache:
-            return replace(self, visits=merged, _cache={})
-        old = self._cache
-        new = OfficeFrames(
-            self.grids, self.households, self.buildings, self.workers, self.grid_workers, visits, self.issues
-        )
-        part: dict[str, Any] = {k: v for k, v in old.items() if not k.startswith(("v_", "i_", "first_met_"))}
-        new._visit_arrays(part)
-        keys = [k for k in old if k.startswith("v_")]
-        cache = {k: v for k, v in old.items() if not k.startswith(("v_", "first_met_"))}
-        for k in keys:
-            cache[k] = np.concatenate([old[k], part[k]])
-        if len(old["v_t"]) and len(part["v_t"]) and part["v_t"][0] < old["v_t"][-1]:
-            order = np.lexsort((cache["v_id"], cache["v_t"]))
-            for k in keys:
-                cache[k] = cache[k][order]
-        else:
-            # Appended in time order: a household's first met visit is unchanged if it had one,
-            # else it is its first among the new visits.
-            offset = len(old["v_t"])
-            for key in (k for k in old if k.startswith("first_met_")):
-                lo = int(key.removeprefix("first_met_"))
-                first_t, first_v = old[key][0].copy(), old[key][1].copy()
-                met = np.flatnonzero(part["v_met"] & (part["v_t"] >= lo))
-                h = part["v_h"][met]
-                uniq, pos = np.unique(h, return_index=True)
-                todo = first_t[uniq] == _FAR
-                first_t[uniq[todo]] = part["v_t"][met[pos[todo]]]
-                first_v[uniq[todo]] = met[pos[todo]] + offset
-                cache[key] = (first_t, first_v)
-        return replace(self, visits=merged, _cache=cache)
-
-    def with_issues(self, issues: pd.DataFrame) -> OfficeFrames:
-        """Return the same frames with other issues, sharing the visit arrays already built."""
-        cache = {k: v for k, v in self._cache.items() if not k.startswith("i_")}
-        return replace(self, issues=issues, _cache=cache)
 
 
 @dataclass(frozen=True)
@@ -597,7 +468,7 @@ def _visit_flag_rows(
     """Return one anomaly row per flagged visit of one kind."""
     pos = p["pos"]
     k = len(pos)
-    worker = c["v_worker"][pos]
+    worker, _ = visit_names(c, pos)
     g = c["v_g"][pos]
     return pd.DataFrame(
         {
@@ -659,7 +530,7 @@ def _spot_checks(
     k = min(rules.spot_checks, len(met))
     pick = np.sort(rng.choice(len(met), size=k, replace=False)) if k else np.empty(0, dtype=np.int64)
     pos = met[pick]
-    worker = c["v_worker"][pos]
+    worker, channel = visit_names(c, pos)
     wnames = pd.Series(frames.workers["name"].to_numpy(dtype=object), index=c["worker_ids"])
     names = _area_names(frames.grids, c["grid_ids"])
     g = c["v_g"][pos]
@@ -672,6 +543,6 @@ def _spot_checks(
             "worker_name": wnames.reindex(worker).to_numpy(dtype=object),
             "grid_id": c["grid_ids"].to_numpy(dtype=object)[g],
             "grid_name": (names["grid_name"].to_numpy(dtype=object)[g] if "grid_name" in names else None),
-            "channel": c["v_channel"][pos],
+            "channel": channel,
         }
     )

@@ -1,11 +1,13 @@
 """The store's side of imports: it reads what rows are checked against and loads checked rows.
 
-It decides nothing: reading the file, checking rows and deciding each row's
-fate are :mod:`geo.ingest`'s, run by :func:`geo.importing.import_file`. The
-store gives that orchestration one write transaction, :func:`loading`, in
-which :meth:`Load.refs` fetches what the rows are checked against (known ids,
-rows with the same keys, grid polygons) and :meth:`Load.rows` loads the
-accepted rows with :meth:`Store.bulk_insert`, or nothing is written. Checking
+It decides nothing and imports nothing of :mod:`geo.ingest`: reading the
+file, checking rows and deciding each row's fate are :mod:`geo.ingest`'s, run
+by :func:`geo.importing.import_file`, which hands the store the checked rows
+as :class:`Incoming`. The store gives that orchestration one write
+transaction, :func:`loading`, in which :meth:`Load.refs` fetches what the
+rows are checked against (:class:`Held`: known ids, rows with the same keys,
+grid polygons) and :meth:`Load.rows` loads the accepted rows with
+:meth:`Store.bulk_insert`, or nothing is written. Checking
 inside the transaction means no other writer can slip a duplicate in between;
 on PostgreSQL an advisory lock also queues concurrent imports.
 
@@ -28,7 +30,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -38,13 +41,13 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from geo import ingest
-from geo.ingest.against import norm_address
 from geo.store import gpkg, schema
 from geo.store.core import Scope, Store, parse_local, query_frame
 
 __all__ = [
     "ISSUE_REFS",
+    "Held",
+    "Incoming",
     "Load",
     "ensure_issue_refs",
     "load_refs",
@@ -111,6 +114,38 @@ def read_issue_refs(store: Store, *, scope: Scope) -> pd.DataFrame:
 # --------------------------------------------------------------------------- loading
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """The checked rows of one import, as the store needs them (:func:`geo.importing.import_file`)."""
+
+    kind: str
+    values: pd.DataFrame
+    """One column per field, as :attr:`geo.ingest.Checked.values`."""
+    key: str | None = None
+    """The kind's first key field (``grid_id``, ``household_id``, …)."""
+    refs: Mapping[str, str] = field(default_factory=dict)
+    """Field name → the kind its values refer to (``committee_id`` → ``committees``)."""
+
+
+@dataclass
+class Held:
+    """What the database holds that incoming rows are checked against: :class:`geo.ingest.Refs`'s fields.
+
+    One difference: ``building_names`` (building id → name) in place of
+    ``addresses``, which :mod:`geo.ingest` derives by its own address rule.
+    """
+
+    ids: dict[str, set[str]] = field(default_factory=dict)
+    existing: pd.DataFrame | None = None
+    existing_geometry: np.ndarray | None = None
+    grids: gpd.GeoDataFrame | None = None
+    building_grid: Mapping[str, str] | None = None
+    household_building: Mapping[str, str] | None = None
+    building_names: Mapping[str, str] | None = None
+    taken_ids: Collection[int] | None = None
+    idem_keys: Collection[str] | None = None
+
+
 class Load:
     """One import's write transaction: what rows are checked against, then the rows to load."""
 
@@ -119,7 +154,7 @@ class Load:
         self.conn = conn
         self.loaded = False
 
-    def refs(self, checked: ingest.Checked) -> ingest.Refs:
+    def refs(self, checked: Incoming) -> Held:
         """Fetch what ``checked``'s rows are checked against, inside the transaction."""
         return load_refs(self.store, self.conn, checked)
 
@@ -142,7 +177,7 @@ class Load:
 
 
 @contextlib.contextmanager
-def loading(store: Store, checked: ingest.Checked) -> Iterator[Load]:
+def loading(store: Store, checked: Incoming) -> Iterator[Load]:
     """Open the one write transaction of an import of ``checked`` (creating the schema if needed).
 
     The transaction commits when the caller has loaded rows (:meth:`Load.rows`), is
@@ -163,15 +198,15 @@ def loading(store: Store, checked: ingest.Checked) -> Iterator[Load]:
     store.checkpoint()
 
 
-def read_refs(store: Store, checked: ingest.Checked) -> ingest.Refs:
+def read_refs(store: Store, checked: Incoming) -> Held:
     """Fetch what ``checked``'s rows are checked against, outside any write (nothing, before a schema)."""
     if not store.has_schema():
-        return ingest.Refs()
+        return Held()
     with store.engine.connect() as conn:
         return load_refs(store, conn, checked)
 
 
-def _needs_reset(store: Store, checked: ingest.Checked) -> bool:
+def _needs_reset(store: Store, checked: Incoming) -> bool:
     """Tell whether caches must rebuild: structure changed, or visits arrive below the highest id."""
     if checked.kind == "issues":
         return False
@@ -380,24 +415,19 @@ def _bind_time(store: Store, value: np.datetime64) -> Any:
     return stamp if store.backend == "postgresql" else stamp.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def load_refs(store: Store, conn: Connection, checked: ingest.Checked) -> ingest.Refs:
+def load_refs(store: Store, conn: Connection, checked: Incoming) -> Held:
     """Fetch what ``checked``'s rows are checked against, through ``conn`` (in the write transaction)."""
     kind = checked.kind
     v = checked.values
-    spec = checked.spec
     ids: dict[str, set[str]] = {}
-    for fld in spec.fields:
-        if (
-            fld.ref is not None
-            and fld.name in v
-            and not (kind == "issues" and fld.ref in ("buildings", "households"))
-        ):
-            ids[fld.ref] = _known_ids(conn, fld.ref, _distinct(v[fld.name])) | ids.get(fld.ref, set())
-    refs = ingest.Refs(ids=ids)
+    for name, ref in checked.refs.items():
+        if name in v and not (kind == "issues" and ref in ("buildings", "households")):
+            ids[ref] = _known_ids(conn, ref, _distinct(v[name])) | ids.get(ref, set())
+    refs = Held(ids=ids)
     t = schema.table(kind)
     names = [c for c in v.columns if c in t.columns]
     if kind in schema.LAYERS:
-        key = spec.key[0]
+        key = str(checked.key)
         query = sa.select(*(t.c[n] for n in names), _geometry_col(store, t))
         existing = _select_in(conn, query, t.c[key], _distinct(v.get(key)), [*names, "geom"])
         refs.existing_geometry = _decode(store, existing.pop("geom").tolist())
@@ -412,7 +442,7 @@ def load_refs(store: Store, conn: Connection, checked: ingest.Checked) -> ingest
                 ids["grids"] = set(grids["grid_id"].tolist())
         return refs
     if kind in ("households", "workers"):
-        key = spec.key[0]
+        key = str(checked.key)
         refs.existing = _select_in(
             conn, sa.select(*(t.c[n] for n in names)), t.c[key], _distinct(v[key]), names
         )
@@ -432,9 +462,7 @@ def _time_range(store: Store, values: pd.Series) -> tuple[Any, Any] | None:
     return _bind_time(store, ok.min()), _bind_time(store, ok.max())
 
 
-def _visit_refs(
-    store: Store, conn: Connection, checked: ingest.Checked, refs: ingest.Refs, names: list[str]
-) -> ingest.Refs:
+def _visit_refs(store: Store, conn: Connection, checked: Incoming, refs: Held, names: list[str]) -> Held:
     v = checked.values
     t = schema.visits
     cols = [n for n in names if n != "visit_id"]
@@ -452,9 +480,7 @@ def _visit_refs(
     return refs
 
 
-def _issue_refs(
-    store: Store, conn: Connection, checked: ingest.Checked, refs: ingest.Refs, names: list[str]
-) -> ingest.Refs:
+def _issue_refs(store: Store, conn: Connection, checked: Incoming, refs: Held, names: list[str]) -> Held:
     v = checked.values
     t = schema.issues
     b, h = schema.buildings, schema.households
@@ -465,11 +491,8 @@ def _issue_refs(
     # An issue's grid may come from its building: those grids exist.
     refs.ids = {**refs.ids, "grids": set(refs.ids.get("grids", ())) | set(buildings["grid_id"].tolist())}
     if "address" in v:
-        addresses: dict[str, list[str]] = {}
-        for bid, label in zip(buildings["building_id"].tolist(), buildings["name"].tolist(), strict=True):
-            if label:
-                addresses.setdefault(norm_address(str(label)), []).append(bid)
-        refs.addresses = addresses
+        named = buildings[buildings["name"].notna() & (buildings["name"] != "")]
+        refs.building_names = dict(zip(named["building_id"], named["name"].astype(str), strict=True))
     if "household_id" in v:
         hh = _select_in(
             conn, sa.select(h.c.household_id, h.c.building_id), h.c.household_id,

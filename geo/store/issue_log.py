@@ -1,67 +1,41 @@
-"""The store's side of residents' issues: the ``issue_events`` history, opening, moving, escalating.
+"""The store's side of residents' issues: the ``issue_events`` history, the issues' rows, and their writes.
 
-Every write happens in one :meth:`Store.transaction` (all or nothing, change
-counters bumped) and goes through the pure rules of :mod:`geo.issues`:
+It loads and reads; it decides nothing. Checking new issues, the state
+machine and the clock are :mod:`geo.issues` (pure), applied by
+:mod:`geo.issues.workflow` inside this module's transactions:
 
-* :func:`open_issue` / :func:`open_issues` open issues (from a form, the
-  CLI or an importer of hotline and online reports) and record who found
-  them; an external reference ``ref`` makes a repeated import harmless;
-* :func:`transition` applies one action by one person, after applying the
-  clock up to that moment;
-* :func:`escalate_all` writes what the clock did to every open issue up to a
-  moment; running it again changes nothing more (and writes nothing);
-* :func:`read_history`, :func:`issue_detail`, :func:`read_issue_data` read.
+* :func:`insert_issues` (with :func:`issue_places` and :func:`issues_by_ref`,
+  which read what new issues are checked against) writes new issues and
+  their ``found`` events through a connection the caller holds, so that a
+  visit and the issue found on it are written in one transaction;
+* :func:`move_issue` runs a caller's ``decide(row, events)`` on one issue
+  under a row lock and writes the events and the row it returns;
+* :func:`escalate_overdue` does the same for every open issue past its due
+  time, writing nothing when there is nothing to write;
+* :func:`read_issue`, :func:`read_history`, :func:`read_issue_data`,
+  :func:`actors_for`, :func:`issue_marks`, :func:`read_changed_issues` read.
 
 The ``issue_events`` table
 --------------------------
 One row per event: ``event_id`` (assigned by the store), ``issue_id`` (→
 ``issues``, deleted with it), ``at`` (local time), ``actor`` (a worker id or
 name; ``system`` for the clock), ``action`` (one of
-:data:`geo.issues.EVENT_ACTIONS`), ``from_status``/``to_status``,
+:data:`geo.store.schema.EVENT_ACTIONS`), ``from_status``/``to_status``,
 ``from_level``/``to_level`` (``from_*`` empty for ``found``), ``note`` and
 ``ref`` (an external reference such as a hotline ticket number, unique when
 set, on ``found`` events). It is created on first use, so databases built
 before it existed keep working; an issue without events counts as found at
 ``opened_at`` at its current level and status.
-
-Examples
---------
->>> import datetime as dt, tempfile, pathlib
->>> from geo.store import OutOfScope, Scope, open_store
->>> from geo.demo import install_demo
->>> store = open_store(str(pathlib.Path(tempfile.mkdtemp()) / "i.gpkg"), create=True)
->>> _ = install_demo(store, scale="tiny", seed=1, as_of=dt.date(2024, 6, 28))
->>> t = dt.datetime(2024, 6, 28, 9, 0)
->>> everything = Scope.everything()
->>> new = open_issue(store, grid_id="G0001", category="停车难", source="hotline", level="grid",
-...                  actor="W0001", opened_at=t, now=t, scope=everything)
->>> moved = transition(store, new.issue_id, "dispatch", actor="W0001", at=t + dt.timedelta(hours=1),
-...                    scope=everything)
->>> moved.state.status
-'dispatched'
->>> history = read_history(store, new.issue_id, scope=Scope.everything())
->>> history[["actor", "action", "to_status"]].values.tolist()
-[['W0001', 'found', 'open'], ['W0001', 'dispatch', 'dispatched']]
->>> try:  # a grid leader of G0002 asks for G0001's issue
-...     read_history(store, new.issue_id, scope=Scope.of(grids=["G0002"]))
-... except OutOfScope as exc:
-...     print(exc.kind)
-issue
->>> try:  # ... or tries to move it: refused, nothing written
-...     transition(store, new.issue_id, "handle", actor="W0001", scope=Scope.of(grids=["G0002"]))
-... except OutOfScope as exc:
-...     print(exc.kind, read_issue(store, new.issue_id, scope=everything)["status"])
-issue dispatched
->>> store.close()
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import weakref
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -69,32 +43,30 @@ import sqlalchemy as sa
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, Table, Text
 from sqlalchemy.engine import Connection
 
-from geo import issues as rules
 from geo.clock import local_now
-from geo.issues import IssueInvalid, NewIssue  # re-exported: defined with the rules
 from geo.store import gpkg, schema
 from geo.store.core import Scope, Store, frame_from_rows, parse_local
 
 __all__ = [
     "EVENT_COLUMNS",
-    "Escalation",
-    "IssueDetail",
-    "IssueInvalid",
-    "Moved",
-    "NewIssue",
-    "Opened",
+    "EventRecord",
+    "IssueWrite",
+    "Places",
     "actors_for",
     "ensure_issue_log",
-    "escalate_all",
-    "issue_detail",
+    "escalate_overdue",
+    "insert_issues",
     "issue_events",
+    "issue_marks",
+    "issue_places",
+    "issues_by_ref",
     "local_now",
-    "open_issue",
-    "open_issues",
+    "move_issue",
+    "read_changed_issues",
     "read_history",
     "read_issue",
     "read_issue_data",
-    "transition",
+    "write_issues",
 ]
 
 
@@ -117,7 +89,7 @@ issue_events = Table(
     Column("to_level", Text, nullable=False),
     Column("note", Text, nullable=False, server_default=""),
     Column("ref", Text, unique=True),
-    _listed("action", rules.EVENT_ACTIONS),
+    _listed("action", schema.EVENT_ACTIONS),
     _listed("to_status", schema.STATUSES),
     _listed("to_level", schema.LEVELS),
     Index("ix_issue_events_issue", "issue_id", "at"),
@@ -127,6 +99,8 @@ issue_events = Table(
 EVENT_COLUMNS = ("event_id", "issue_id", "at", "actor", "action", "from_status", "to_status",
                  "from_level", "to_level", "note", "ref")  # fmt: skip
 """The columns of :func:`read_history`, in order."""
+
+T = TypeVar("T")
 
 _SEEN: weakref.WeakSet[Store] = weakref.WeakSet()
 _READY: weakref.WeakSet[Store] = weakref.WeakSet()
@@ -170,25 +144,6 @@ def _bind(store: Store, value: dt.datetime | None) -> Any:
     return value if store.backend == "postgresql" else value.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _limits(store: Store) -> dict[str, int]:
-    return rules.limits_days(store.settings)
-
-
-def _event_row(store: Store, issue_id: int, e: rules.Event, ref: str | None = None) -> dict[str, Any]:
-    return {
-        "issue_id": int(issue_id),
-        "at": _bind(store, e.at),
-        "actor": e.actor,
-        "action": e.action,
-        "from_status": e.from_status,
-        "to_status": e.to_status,
-        "from_level": e.from_level,
-        "to_level": e.to_level,
-        "note": e.note,
-        "ref": ref,
-    }
-
-
 # ------------------------------------------------------------------ reads
 
 
@@ -210,10 +165,7 @@ def read_issue(store: Store, issue_id: int, *, scope: Scope) -> dict[str, Any]:
         row = conn.execute(q).mappings().first()
     if row is None:
         raise LookupError(f"no issue #{issue_id}")
-    out = dict(row)
-    for col in ("opened_at", "due_at", "closed_at"):
-        out[col] = rules._opt_ts(parse_local(pd.Series([out[col]], dtype=object)).iloc[0])
-    return out
+    return _row_times(row)
 
 
 def _events_of(conn: Connection, store: Store, issue_id: int) -> pd.DataFrame:
@@ -245,52 +197,6 @@ def read_history(store: Store, issue_id: int, *, scope: Scope) -> pd.DataFrame:
         return _empty_events()
     with store.engine.connect() as conn:
         return _events_of(conn, store, issue_id)
-
-
-@dataclass(frozen=True)
-class IssueDetail:
-    """One issue as it stands at ``now``: its row, its state, its full history, what can be done."""
-
-    row: Mapping[str, Any]
-    state: rules.IssueState
-    history: pd.DataFrame
-    """:func:`geo.issues.history_frame`: recorded events, the implied opening, pending escalations."""
-    actions: tuple[str, ...]
-    timed_out: int
-    """Time limits missed since it was last found or reopened."""
-
-
-def issue_detail(store: Store, issue_id: int, *, scope: Scope, now: dt.datetime | None = None) -> IssueDetail:
-    """Read one issue and its history and return how it stands at ``now`` (default: local now).
-
-    Raises ``LookupError`` for an unknown issue, :class:`~geo.store.OutOfScope`
-    for one outside ``scope``.
-    """
-    now = now or local_now(store.settings)
-    limits = _limits(store)
-    row = read_issue(store, issue_id, scope=scope)
-    events = rules.events_from_frame(read_history(store, issue_id, scope=scope))
-    state, _ = rules.replay(
-        events,
-        opened_at=row["opened_at"],
-        status=str(row["status"]),
-        level=str(row["level"]),
-        now=now,
-        limits=limits,
-    )
-    history = rules.history_frame(
-        events,
-        opened_at=row["opened_at"],
-        status=str(row["status"]),
-        level=str(row["level"]),
-        now=now,
-        limits=limits,
-    )
-    since = history["action"].isin(["found", "reopen"])
-    start = int(np.flatnonzero(since.to_numpy())[-1]) if since.any() else 0
-    timed_out = int((history["action"].iloc[start:] == "escalate").sum()) if state.is_open else 0
-    return IssueDetail(row=row, state=state, history=history, actions=rules.allowed_actions(state),
-                       timed_out=timed_out)  # fmt: skip
 
 
 def read_issue_data(
@@ -360,273 +266,104 @@ def actors_for(store: Store, committee_id: str, *, scope: Scope) -> pd.DataFrame
     )
 
 
-# ----------------------------------------------------------------- opening
+# ----------------------------------------------------------------- writes
+# Primitives: the deciding (checks, the state machine, the clock) is the
+# caller's, :mod:`geo.issues.workflow`; these give it the rows it decides on
+# and write what it decided, inside one transaction.
+
+
+class EventRecord(Protocol):
+    """One event to write: what :class:`geo.issues.Event` holds."""
+
+    @property
+    def at(self) -> dt.datetime: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def from_status(self) -> str | None: ...
+    @property
+    def to_status(self) -> str: ...
+    @property
+    def from_level(self) -> str | None: ...
+    @property
+    def to_level(self) -> str: ...
+    @property
+    def note(self) -> str: ...
 
 
 @dataclass(frozen=True)
-class Opened:
-    """The result of opening one issue: its id, and whether it is new (false: ``ref`` was known)."""
+class IssueWrite:
+    """What to write for one issue: events to append, and new values of its row."""
 
     issue_id: int
-    created: bool
+    events: Sequence[EventRecord]
+    values: Mapping[str, Any]
+    """Columns of ``issues`` to set (``status``, ``level``, ``due_at``, ``closed_at``), times as datetimes."""
 
 
-def _text(value: object) -> str:
-    return "" if value is None else str(value).strip()
+_TIME_VALUES = frozenset({"opened_at", "due_at", "closed_at"})
 
 
-def _lookup(
-    conn: Connection, table: Table, key: str, values: set[str], cols: Sequence[str]
-) -> dict[str, Any]:
-    if not values:
-        return {}
-    q = sa.select(table.c[key], *(table.c[c] for c in cols)).where(
-        table.c[key].in_(sa.bindparam("v", sorted(values), expanding=True))
-    )
-    return {r[0]: r[1] if len(cols) == 1 else tuple(r[1:]) for r in conn.execute(q)}
+def _event_row(store: Store, issue_id: int, e: EventRecord, ref: str | None = None) -> dict[str, Any]:
+    return {
+        "issue_id": int(issue_id),
+        "at": _bind(store, e.at),
+        "actor": e.actor,
+        "action": e.action,
+        "from_status": e.from_status,
+        "to_status": e.to_status,
+        "from_level": e.from_level,
+        "to_level": e.to_level,
+        "note": e.note,
+        "ref": ref,
+    }
 
 
-def _place(
-    conn: Connection, drafts: Sequence[NewIssue], single: bool
-) -> tuple[list[tuple[str, str | None, str | None]], list[IssueInvalid]]:
-    """Resolve and check every draft's grid, building and household against the database."""
-    h_ids = {_text(d.household_id) for d in drafts if _text(d.household_id)}
-    hh = _lookup(conn, schema.households, "household_id", h_ids, ["building_id"])
-    b_ids = {_text(d.building_id) for d in drafts if _text(d.building_id)} | {str(v) for v in hh.values()}
-    bl = _lookup(conn, schema.buildings, "building_id", b_ids, ["grid_id"])
-    g_ids = {_text(d.grid_id) for d in drafts if _text(d.grid_id)}
-    gr = _lookup(conn, schema.grids, "grid_id", g_ids, ["grid_id"])
-    places: list[tuple[str, str | None, str | None]] = []
-    problems: list[IssueInvalid] = []
-    for n, d in enumerate(drafts, start=1):
-        h, b, g = _text(d.household_id) or None, _text(d.building_id) or None, _text(d.grid_id) or None
-        if h is not None:
-            if h not in hh:
-                problems.append(IssueInvalid(n, "household_id", f"no household {h}", single=single))
-                places.append(("", None, None))
-                continue
-            if b is not None and hh[h] != b:
-                problems.append(IssueInvalid(n, "household_id", f"household {h} is in building {hh[h]}, "
-                                             f"not {b}", single=single))  # fmt: skip
-            b = b or str(hh[h])
-        if b is not None:
-            if b not in bl:
-                problems.append(IssueInvalid(n, "building_id", f"no building {b}", single=single))
-                places.append(("", None, None))
-                continue
-            if g is not None and bl[b] != g:
-                problems.append(
-                    IssueInvalid(n, "building_id", f"building {b} is in grid {bl[b]}, not {g}", single=single)
-                )
-            g = g or str(bl[b])
-        if g is None or (g not in gr and g not in bl.values()):
-            problems.append(IssueInvalid(n, "grid_id", f"no grid {g}", single=single))
-            places.append(("", None, None))
-            continue
-        places.append((g, b, h))
-    return places, problems
+def write_issues(conn: Connection, store: Store, writes: Sequence[IssueWrite]) -> None:
+    """Append every write's events and set its row's values, through ``conn`` (a write transaction).
 
-
-def open_issues(
-    store: Store,
-    drafts: Sequence[NewIssue],
-    *,
-    actor: str,
-    scope: Scope,
-    now: dt.datetime | None = None,
-) -> list[Opened]:
-    """Open several issues in one transaction (all or none) and record who found each.
-
-    Every problem of every draft is checked before anything is written; the
-    first is raised as :class:`IssueInvalid` naming the issue (counted from
-    1) and the field. A draft whose ``ref`` is already recorded is not opened
-    again: its existing id comes back with ``created=False``.
-
-    Parameters
-    ----------
-    actor
-        Who records them: a worker id or name (an importer may give e.g.
-        ``import:hotline``).
-    scope
-        The caller's area: a draft placed (by its grid, building or
-        household) in a grid outside it raises :class:`~geo.store.OutOfScope`
-        and nothing is opened. ``Scope.everything()`` for an operator.
-    now
-        The current local time (default: now), for the default ``opened_at``
-        and the check that no issue is opened in the future.
+    Rows that set the same columns are updated in one ``executemany``.
     """
-    who = rules.check_actor(actor)
-    now = (now or local_now(store.settings)).replace(microsecond=0)
-    single = len(drafts) == 1
-    problems = rules.check_new_issues(drafts, now=now)
-    if problems:
-        raise problems[0]
-    refs = [_text(d.ref) for d in drafts if d.ref is not None]
-    if not drafts:
-        return []
-    ensure_issue_log(store)
-    limits = _limits(store)
-    with store.transaction() as conn:
-        known = _lookup(conn, issue_events, "ref", set(refs), ["issue_id"]) if refs else {}
-        places, problems = _place(conn, drafts, single)
-        if problems:
-            raise problems[0]
-        # Checked on the resolved grid: _place made building and household agree with it.
-        for g in dict.fromkeys(g for g, _, _ in places):
-            store.check_scope("grid", g, scope=scope, conn=conn)
-        todo = [i for i, d in enumerate(drafts) if d.ref is None or _text(d.ref) not in known]
-        rows, found = [], []
-        for i in todo:
-            d = drafts[i]
-            g, b, h = places[i]
-            level = d.level or ("building" if b else "grid")
-            opened = (d.opened_at or now).replace(microsecond=0, tzinfo=None)
-            state = rules.found_state(opened, level=level, limits=limits)
-            title = _text(d.title) or _text(d.category)
-            rows.append(
-                {
-                    "grid_id": g,
-                    "building_id": b,
-                    "household_id": h,
-                    "category": _text(d.category),
-                    "source": d.source,
-                    "level": level,
-                    "status": "open",
-                    "opened_at": _bind(store, opened),
-                    "due_at": _bind(store, state.due_at),
-                    "closed_at": None,
-                    "title": title,
-                }
-            )
-            found.append(rules.Event(opened, who, "found", None, "open", None, level, _text(d.note)))
-        ids: list[int] = []
-        if rows:
-            stmt = schema.issues.insert().returning(schema.issues.c.issue_id, sort_by_parameter_order=True)
-            ids = [int(r[0]) for r in conn.execute(stmt, rows)]
-            conn.execute(
-                issue_events.insert(),
-                [
-                    _event_row(store, k, e, _text(drafts[i].ref) if drafts[i].ref is not None else None)
-                    for k, e, i in zip(ids, found, todo, strict=True)
-                ],
-            )
-    new_ids = dict(zip(todo, ids, strict=True))
-    return [
-        Opened(new_ids[i], True) if i in new_ids else Opened(int(known[_text(d.ref)]), False)
-        for i, d in enumerate(drafts)
-    ]
-
-
-def open_issue(
-    store: Store,
-    *,
-    category: str,
-    source: str,
-    actor: str,
-    grid_id: str | None = None,
-    building_id: str | None = None,
-    household_id: str | None = None,
-    level: str | None = None,
-    title: str = "",
-    opened_at: dt.datetime | None = None,
-    note: str = "",
-    ref: str | None = None,
-    now: dt.datetime | None = None,
-    scope: Scope,
-) -> Opened:
-    """Open one issue and record who found it (see :class:`NewIssue` and :func:`open_issues`).
-
-    This is the call for an importer of hotline and online reports: give
-    ``source="hotline"`` or ``"online"``, where it is, the category and
-    title, when it was reported (``opened_at``), and the ticket number as
-    ``ref`` so that importing the same file twice opens nothing twice.
-    """
-    draft = NewIssue(
-        category=category,
-        source=source,
-        grid_id=grid_id,
-        building_id=building_id,
-        household_id=household_id,
-        level=level,
-        title=title,
-        opened_at=opened_at,
-        note=note,
-        ref=ref,
-    )
-    return open_issues(store, [draft], actor=actor, scope=scope, now=now)[0]
-
-
-# ----------------------------------------------------------------- moving
-
-
-@dataclass(frozen=True)
-class Moved:
-    """The result of :func:`transition`: the new state and the events written (clock steps first)."""
-
-    issue_id: int
-    state: rules.IssueState
-    events: tuple[rules.Event, ...]
-
-
-def _write_state(conn: Connection, store: Store, issue_id: int, state: rules.IssueState) -> None:
+    events = [_event_row(store, w.issue_id, e) for w in writes for e in w.events]
+    if events:
+        conn.execute(issue_events.insert(), events)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for w in writes:
+        row = {f"v_{k}": _bind(store, v) if k in _TIME_VALUES else v for k, v in w.values.items()}
+        groups.setdefault(tuple(sorted(w.values)), []).append({"k": int(w.issue_id), **row})
     i = schema.issues
-    conn.execute(
-        i.update()
-        .where(i.c.issue_id == int(issue_id))
-        .values(
-            status=state.status,
-            level=state.level,
-            due_at=_bind(store, state.due_at),
-            closed_at=_bind(store, state.closed_at),
-        )
-    )
+    for cols, rows in groups.items():
+        if cols:
+            stmt = i.update().where(i.c.issue_id == sa.bindparam("k"))
+            conn.execute(stmt.values({c: sa.bindparam(f"v_{c}") for c in cols}), rows)
 
 
-def transition(
+def _row_times(row: Mapping[str, Any] | sa.RowMapping) -> dict[str, Any]:
+    out = dict(row)
+    for col in ("opened_at", "due_at", "closed_at"):
+        if col in out:
+            value = parse_local(pd.Series([out[col]], dtype=object)).iloc[0]
+            out[col] = None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+    return out
+
+
+def move_issue(
     store: Store,
     issue_id: int,
-    action: str,
+    decide: Callable[[Mapping[str, Any], pd.DataFrame], tuple[T, IssueWrite]],
     *,
-    actor: str,
-    note: str = "",
-    at: dt.datetime | None = None,
-    expect_status: str | None = None,
     scope: Scope,
-) -> Moved:
-    """Apply ``action`` by ``actor`` to an issue, in one transaction, and record it.
+) -> T:
+    """Run ``decide(row, events)`` on one issue under a row lock and write what it returns, atomically.
 
-    The clock is applied first, up to ``at`` (default: now), and its steps
-    are recorded too. Then the action is checked against the rules of
-    :mod:`geo.issues`; a refused one writes nothing.
-
-    Parameters
-    ----------
-    action
-        One of :data:`geo.issues.ACTIONS`.
-    expect_status
-        The status the person saw: if the issue has moved since (someone
-        else acted first), the action is refused rather than applied to a
-        state nobody looked at.
-    scope
-        The caller's area; ``Scope.everything()`` for an operator.
-
-    Raises
-    ------
-    LookupError
-        No such issue.
-    geo.store.OutOfScope
-        The issue lies outside ``scope``; nothing is written.
-    geo.issues.TransitionRefused
-        The action is impossible or forbidden; the message starts with
-        ``issue #ID:``.
+    ``row`` holds ``status, level, opened_at, due_at, closed_at`` (times as
+    ``datetime``), ``events`` its history (:func:`read_history`'s columns).
+    ``decide`` returns its own result and the :class:`IssueWrite`; raising
+    writes nothing. An issue outside ``scope`` raises
+    :class:`~geo.store.OutOfScope`, an unknown one ``LookupError``.
     """
-    try:
-        rules.check_action(action)
-        rules.check_actor(actor)
-    except rules.TransitionRefused as exc:
-        raise exc.about(int(issue_id)) from None
-    when = (at or local_now(store.settings)).replace(microsecond=0, tzinfo=None)
-    limits = _limits(store)
     ensure_issue_log(store)
     i = schema.issues
     with store.transaction() as conn:
@@ -638,52 +375,9 @@ def transition(
         ).mappings().first()  # fmt: skip
         if row is None:
             raise LookupError(f"no issue #{issue_id}")
-        values = dict(row)
-        for col in ("opened_at", "due_at", "closed_at"):
-            values[col] = rules._opt_ts(parse_local(pd.Series([values[col]], dtype=object)).iloc[0])
-        events = rules.events_from_frame(_events_of(conn, store, issue_id))
-        state = rules.state_from_row(values, events, limits=limits)
-        try:
-            if expect_status is not None and state.status != expect_status:
-                raise rules.TransitionRefused(
-                    "changed",
-                    f"it changed meanwhile: it is now {state.status}, not {expect_status}; look again",
-                    status=state.status,
-                    expected=expect_status,
-                )
-            state, steps = rules.escalate(state, when, limits=limits)
-            new, event = rules.apply_action(state, action, actor=actor, at=when, note=note, limits=limits)
-        except rules.TransitionRefused as exc:
-            raise exc.about(int(issue_id)) from None
-        written = (*steps, event)
-        conn.execute(issue_events.insert(), [_event_row(store, issue_id, e) for e in written])
-        _write_state(conn, store, issue_id, new)
-    return Moved(int(issue_id), new, written)
-
-
-# -------------------------------------------------------------- escalation
-
-
-@dataclass(frozen=True)
-class Escalation:
-    """What :func:`escalate_all` did: one row per step, and the moment it was run for."""
-
-    now: dt.datetime
-    steps: pd.DataFrame = field(repr=False)
-    """``issue_id, at, status, from_level, to_level, due_at`` of every step written."""
-
-    @property
-    def issues(self) -> int:
-        """How many issues moved (by one step or more)."""
-        return int(self.steps["issue_id"].nunique())
-
-    def per_level(self) -> pd.DataFrame:
-        """Return the steps counted per rung of the ladder, lowest first (every rung listed)."""
-        rungs = pd.DataFrame({"from_level": list(schema.LEVELS[:-1]), "to_level": list(schema.LEVELS[1:])})
-        counts = self.steps.groupby(["from_level", "to_level"]).size().rename("issues").reset_index()
-        out = rungs.merge(counts, how="left", on=["from_level", "to_level"])
-        out["issues"] = out["issues"].fillna(0).astype(np.int64)
-        return out
+        result, write = decide(_row_times(row), _events_of(conn, store, issue_id))
+        write_issues(conn, store, [write])
+    return result
 
 
 def _candidates(store: Store, now: dt.datetime) -> sa.Select[Any]:
@@ -699,85 +393,122 @@ def _candidates(store: Store, now: dt.datetime) -> sa.Select[Any]:
     )
 
 
-def escalate_all(store: Store, *, now: dt.datetime | None = None) -> Escalation:
-    """Record every escalation the clock has made up to ``now`` (default: local now).
-
-    Each open issue past its limit moves up, one level per missed limit, with
-    an ``escalate`` event by ``system`` dated when the limit ran out.
-    Idempotent: a second run for the same (or an earlier) moment finds
-    nothing to do and writes nothing — not even the change counter.
-    Concurrent runs queue on the write lock (SQLite) or the rows' locks
-    (PostgreSQL) and never write a step twice.
-    """
-    now = (now or local_now(store.settings)).replace(microsecond=0, tzinfo=None)
-    limits = _limits(store)
-
-    def pending(conn: Connection) -> pd.DataFrame:
-        query = _candidates(store, now)
-        if conn.in_transaction() and store.backend == "postgresql":
-            query = query.with_for_update()
-        frame = frame_from_rows(
-            conn.execute(query).all(), ["issue_id", "status", "level", "opened_at", "due_at"]
-        )
-        for col in ("opened_at", "due_at"):
-            frame[col] = parse_local(frame[col]) if len(frame) else frame[col].astype("datetime64[s]")
-        frame["issue_id"] = frame["issue_id"].astype(np.int64)
-        return rules.escalation_steps_frame(frame, now=now, limits=limits)
-
-    # Look first without the write lock: nothing to do writes nothing, not even the change counter.
-    with store.engine.connect() as conn:
-        steps = pending(conn)
-    if len(steps) == 0:
-        return Escalation(now, steps)
-    ensure_issue_log(store)
-    try:
-        with store.transaction() as conn:
-            # Again under the lock: another run may have written these steps meanwhile.
-            steps = pending(conn)
-            if len(steps) == 0:
-                raise _NothingToDo
-            _write_steps(conn, store, steps, limits)
-    except _NothingToDo:
-        # Rolled back: the change counter stays as it was.
-        return Escalation(now, steps)
-    return Escalation(now, steps)
+def _overdue(conn: Connection, store: Store, now: dt.datetime) -> pd.DataFrame:
+    query = _candidates(store, now)
+    if conn.in_transaction() and store.backend == "postgresql":
+        query = query.with_for_update()
+    frame = frame_from_rows(conn.execute(query).all(), ["issue_id", "status", "level", "opened_at", "due_at"])
+    for col in ("opened_at", "due_at"):
+        frame[col] = parse_local(frame[col]) if len(frame) else frame[col].astype("datetime64[s]")
+    frame["issue_id"] = frame["issue_id"].astype(np.int64)
+    return frame
 
 
 class _NothingToDo(Exception):
     """Raised inside a transaction to leave it without writing anything."""
 
 
-def _write_steps(conn: Connection, store: Store, steps: pd.DataFrame, limits: Mapping[str, int]) -> None:
-    """Insert the clock's steps as events and move each issue to where its last step left it."""
+def escalate_overdue(
+    store: Store,
+    decide: Callable[[pd.DataFrame], tuple[T, Sequence[IssueWrite]]],
+    *,
+    now: dt.datetime,
+) -> T:
+    """Run ``decide`` on the open issues past their due time at ``now`` and write what it returns.
+
+    ``decide`` gets ``issue_id, status, level, opened_at, due_at`` of the
+    open issues below the top of the ladder whose ``due_at`` is before
+    ``now`` (or missing). It is run first without the write lock: no writes
+    write nothing, not even the change counter. Otherwise it is run again
+    under the lock (another run may have written meanwhile) and its writes
+    are applied in that transaction. Concurrent runs queue on the write lock
+    (SQLite) or the rows' locks (PostgreSQL).
+    """
+    with store.engine.connect() as conn:
+        result, writes = decide(_overdue(conn, store, now))
+    if not writes:
+        return result
+    ensure_issue_log(store)
+    try:
+        with store.transaction() as conn:
+            result, writes = decide(_overdue(conn, store, now))
+            if not writes:
+                raise _NothingToDo
+            write_issues(conn, store, writes)
+    except _NothingToDo:
+        pass  # rolled back: the change counter stays as it was
+    return result
+
+
+@dataclass(frozen=True)
+class Places:
+    """Where the database puts the households, buildings and grids that new issues name."""
+
+    household_building: Mapping[str, str]
+    building_grid: Mapping[str, str]
+    grids: frozenset[str]
+
+
+@functools.cache
+def _lookup_query(table: str, key: str, col: str) -> sa.Select[Any]:
+    """Build once: ``key, col`` of the rows of ``table`` whose ``key`` is in the list ``v``.
+
+    A visit that opens an issue runs two of these in its transaction; built
+    per call, the statement costs more CPU than the query.
+    """
+    t = issue_events if table == "issue_events" else schema.table(table)
+    return sa.select(t.c[key], t.c[col]).where(t.c[key].in_(sa.bindparam("v", expanding=True)))
+
+
+def _lookup(conn: Connection, table: str, key: str, values: set[str], col: str) -> dict[str, Any]:
+    if not values:
+        return {}
+    return {r[0]: r[1] for r in conn.execute(_lookup_query(table, key, col), {"v": sorted(values)})}
+
+
+def issue_places(conn: Connection, *, households: set[str], buildings: set[str], grids: set[str]) -> Places:
+    """Read the building of each of ``households``, the grid of each building, and which ``grids`` exist.
+
+    The buildings of the households found are looked up too.
+    """
+    hh = _lookup(conn, "households", "household_id", households, "building_id")
+    bl = _lookup(conn, "buildings", "building_id", buildings | {str(v) for v in hh.values()}, "grid_id")
+    gr = _lookup(conn, "grids", "grid_id", grids, "grid_id")
+    return Places(hh, bl, frozenset(gr))
+
+
+def issues_by_ref(conn: Connection, refs: set[str]) -> dict[str, int]:
+    """Return the id of the issue opened with each of ``refs`` that is recorded."""
+    found = _lookup(conn, "issue_events", "ref", refs, "issue_id")
+    return {str(k): int(v) for k, v in found.items()}
+
+
+@functools.cache
+def _insert_query() -> sa.Insert:
+    """Build once: insert issues, returning their ids in the order of the rows."""
+    return schema.issues.insert().returning(schema.issues.c.issue_id, sort_by_parameter_order=True)
+
+
+def insert_issues(
+    conn: Connection,
+    store: Store,
+    rows: Sequence[Mapping[str, Any]],
+    found: Sequence[tuple[EventRecord, str | None]],
+) -> list[int]:
+    """Insert issue ``rows`` (times as ``datetime``) and each one's ``found`` event with its ``ref``.
+
+    Returns the new ids, in order. Call :func:`ensure_issue_log` before the
+    transaction.
+    """
+    if not rows:
+        return []
+    bound = [{k: _bind(store, v) if k in _TIME_VALUES else v for k, v in r.items()} for r in rows]
+    ids = [int(r[0]) for r in conn.execute(_insert_query(), bound)]
     conn.execute(
         issue_events.insert(),
-        [
-            {
-                "issue_id": int(s.issue_id),
-                "at": _bind(store, s.at.to_pydatetime()),
-                "actor": rules.SYSTEM_ACTOR,
-                "action": "escalate",
-                "from_status": s.status,
-                "to_status": s.status,
-                "from_level": s.from_level,
-                "to_level": s.to_level,
-                "note": f"time limit of {limits[s.from_level]} days at {s.from_level} level passed",
-                "ref": None,
-            }
-            for s in steps.itertuples(index=False)
-        ],
+        [_event_row(store, k, e, ref) for k, (e, ref) in zip(ids, found, strict=True)],
     )
-    last = steps.groupby("issue_id", sort=False).tail(1)
-    i = schema.issues
-    conn.execute(
-        i.update()
-        .where(i.c.issue_id == sa.bindparam("k"))
-        .values(level=sa.bindparam("lv"), due_at=sa.bindparam("due")),
-        [
-            {"k": int(s.issue_id), "lv": s.to_level, "due": _bind(store, s.due_at.to_pydatetime())}
-            for s in last.itertuples(index=False)
-        ],
-    )
+    return ids
 
 
 # ----------------------------------------------------------------- following changes
@@ -811,3 +542,17 @@ def read_changed_issues(
         moved = sa.select(issue_events.c.issue_id).where(issue_events.c.event_id > int(after_event))
         changed = sa.or_(changed, i.c.issue_id.in_(moved))
     return store.read_table("issues", scope=scope, columns=list(columns), where=changed)
+
+
+def count_issues_between(store: Store, *, above: int, up_to: int) -> int:
+    """Return how many issues of the whole district have an id in ``(above, up_to]``.
+
+    A reader that held ``n`` issues at mark ``above`` should hold ``n`` plus
+    this many at mark ``up_to`` (:func:`issue_marks`); any other count means
+    issues were deleted (or, as a safety net, committed out of id order, which
+    the store's writer queue prevents: ``Store._bump``), and it reads them all.
+    """
+    i = schema.issues
+    query = sa.select(sa.func.count()).where(i.c.issue_id > int(above), i.c.issue_id <= int(up_to))
+    with store.engine.connect() as conn:
+        return int(conn.execute(query).scalar() or 0)

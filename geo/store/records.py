@@ -1,4 +1,4 @@
-"""The store's writes of visits and new issues, the reads behind the grid page, and the access log.
+"""The store's writes of visits (and of the issue found on one), the grid page's reads, the access log.
 
 Everything here runs through :meth:`Store.transaction` (writes) or the
 store's engine (reads) with SQLAlchemy Core on the tables of
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -38,7 +38,6 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection
 
-from geo.issues import NewIssue  # re-exported: the one class, defined with the issue rules
 from geo.store import audit, schema
 from geo.store.core import Scope, Store, StoreError, _first_line, parse_local, query_frame
 
@@ -46,7 +45,6 @@ __all__ = [
     "AUDIT",
     "GridRecords",
     "IdempotencyConflict",
-    "NewIssue",
     "NewVisit",
     "Recorded",
     "UnknownRecord",
@@ -245,7 +243,7 @@ def record_visit(
     visit: NewVisit,
     *,
     idem_key: str | None = None,
-    issue: NewIssue | None = None,
+    open_issue: Callable[[Connection], int] | None = None,
 ) -> Recorded:
     """Store a visit (and the issue found on it) in one transaction.
 
@@ -259,10 +257,12 @@ def record_visit(
         Idempotency key: if a visit with this key is stored, nothing is written
         and that visit is returned with ``created=False`` (and the issue opened
         with it, if any).
-    issue
-        A need found on the visit, opened as an issue of the household's
-        building and grid, ``source="visit"``, ``status="open"``, opened at the
-        visit's time and due after the level's time limit (settings).
+    open_issue
+        Opens the need found on the visit through the visit's transaction and
+        returns its id (:func:`geo.issues.workflow.visit_issue_opener`, called
+        by :func:`geo.visits.record_visit`): the store decides nothing about
+        the issue. It is called only when the visit is new; if it raises,
+        nothing is written.
 
     Returns
     -------
@@ -278,9 +278,7 @@ def record_visit(
     StoreError
         The database is unreachable or stays locked.
     """
-    if issue is not None and _visit_level(issue) not in ("building", "grid"):
-        raise ValueError(f"an issue found on a visit starts at level building or grid, not {issue.level!r}")
-    if store.backend == "postgresql" and issue is None:
+    if store.backend == "postgresql" and open_issue is None:
         return _record_in_one_statement(store, visit, idem_key)
     # Everything that only reads happens before the write lock: a repeat is
     # answered without a write (no change counter moves), and the write
@@ -288,7 +286,9 @@ def record_visit(
     with store.engine.connect() as conn:
         found = conn.execute(_lookup_query(), _lookup_params(visit, idem_key)).one()
         if found.visit_id is not None:
-            return _replay(conn, store, _existing(conn, str(idem_key)), visit, str(idem_key), issue)
+            return _replay(
+                conn, store, _existing(conn, str(idem_key)), visit, str(idem_key), open_issue is not None
+            )
     if found.building_id is None:
         raise UnknownRecord("household", visit.household_id)
     if found.worker_id is None:
@@ -297,8 +297,8 @@ def record_visit(
     try:
         with store.transaction() as conn:  # queues behind other writers (Store.writer_turn)
             visit_id = _insert_visit(store, conn, visit, idem_key)
-            if visit_id is not None and issue is not None:
-                issue_id = _insert_issue(store, conn, visit, issue, found.building_id, found.grid_id)
+            if visit_id is not None and open_issue is not None:
+                issue_id = open_issue(conn)
     except sa.exc.IntegrityError as exc:
         # A household or worker removed since the check above, or a value the
         # schema refuses: nothing was written.
@@ -307,7 +307,7 @@ def record_visit(
         with store.engine.connect() as conn:
             row = _existing(conn, str(idem_key))
             assert row is not None
-            return _replay(conn, store, row, visit, str(idem_key), issue)
+            return _replay(conn, store, row, visit, str(idem_key), open_issue is not None)
     return Recorded(visit_id, True, issue_id)
 
 
@@ -318,20 +318,33 @@ _PG_RECORD = sa.text(
         JOIN buildings b ON b.building_id = h.building_id WHERE h.household_id = :household_id
     ),
     wk AS (SELECT worker_id FROM workers WHERE worker_id = :worker_id AND active = 1),
+    bump AS (
+        UPDATE sibai_version SET data_version = data_version + 1
+        WHERE id = 1 AND EXISTS (SELECT 1 FROM hh) AND EXISTS (SELECT 1 FROM wk)
+          AND NOT EXISTS (SELECT 1 FROM visits WHERE idem_key = :idem_key)
+        RETURNING data_version
+    ),
     ins AS (
         INSERT INTO visits (household_id, worker_id, visited_at, outcome, channel, note, idem_key)
         SELECT :household_id, :worker_id, :visited_at, :outcome, :channel, :note, :idem_key
-        WHERE EXISTS (SELECT 1 FROM hh) AND EXISTS (SELECT 1 FROM wk)
+        WHERE EXISTS (SELECT 1 FROM bump)
         ON CONFLICT (idem_key) WHERE idem_key IS NOT NULL DO NOTHING
         RETURNING visit_id
     )
     SELECT (SELECT visit_id FROM ins) AS visit_id,
            (SELECT building_id FROM hh) AS building_id,
            (SELECT worker_id FROM wk) AS worker_id,
-           CASE WHEN EXISTS (SELECT 1 FROM ins) THEN nextval('sibai_data_version') END AS data_version
+           (SELECT data_version FROM bump) AS data_version
     """
 )
-"""PostgreSQL: check the household and worker, insert the visit and move the change counter, at once."""
+"""PostgreSQL: check the household and worker, move the change counter and insert the visit, at once.
+
+The counter's row is updated first (the insert waits on it), so its lock
+queues this writer behind any other before the visit's id is drawn: ids
+commit in order, as in :meth:`Store.transaction` (see :meth:`Store._bump`).
+A key already stored moves nothing (a concurrent writer with the same key
+may move the counter once for nothing: a reader then finds no new row).
+"""
 
 
 def _record_in_one_statement(store: Store, visit: NewVisit, key: str | None) -> Recorded:
@@ -357,6 +370,10 @@ def _record_in_one_statement(store: Store, visit: NewVisit, key: str | None) -> 
         with store.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             row = conn.execute(_PG_RECORD, params).one()
+            refused = row.visit_id is None and row.building_id is not None and row.worker_id is not None
+            if refused and (key is None or _existing(conn, key) is None):  # no counter row (older database)
+                store.ensure_version_row()
+                row = conn.execute(_PG_RECORD, params).one()
             if row.visit_id is not None:
                 return Recorded(int(row.visit_id), True, None)
             if row.building_id is None:
@@ -365,7 +382,7 @@ def _record_in_one_statement(store: Store, visit: NewVisit, key: str | None) -> 
                 raise UnknownRecord("worker", visit.worker_id)
             stored = _existing(conn, str(key))  # the key was taken: a repeat, or a concurrent writer won
             assert stored is not None
-            return _replay(conn, store, stored, visit, str(key), None)
+            return _replay(conn, store, stored, visit, str(key), False)
     except sa.exc.IntegrityError as exc:
         raise StoreError(f"{store._where()}: the visit was not stored ({_first_line(exc)})") from None
     except sa.exc.OperationalError as exc:
@@ -373,47 +390,13 @@ def _record_in_one_statement(store: Store, visit: NewVisit, key: str | None) -> 
 
 
 def _replay(
-    conn: Connection, store: Store, row: sa.Row[Any], visit: NewVisit, key: str, issue: NewIssue | None
+    conn: Connection, store: Store, row: sa.Row[Any], visit: NewVisit, key: str, with_issue: bool
 ) -> Recorded:
     diff = _differences(row, visit)
     if diff:
         raise IdempotencyConflict(key, int(row.visit_id), diff)
-    issue_id = _issue_of(conn, store, visit) if issue is not None else None
+    issue_id = _issue_of(conn, store, visit) if with_issue else None
     return Recorded(int(row.visit_id), False, issue_id)
-
-
-def _visit_level(issue: NewIssue) -> str | None:
-    """Return the level of an issue found on a visit: the household's building unless it says grid."""
-    return issue.level or "building"
-
-
-def _insert_issue(
-    store: Store, conn: Connection, visit: NewVisit, issue: NewIssue, building_id: str, grid_id: str
-) -> int:
-    level = _visit_level(issue)
-    if level not in ("building", "grid"):
-        raise ValueError(f"an issue found on a visit starts at level building or grid, not {issue.level!r}")
-    opened = visit.visited_at.replace(tzinfo=None, microsecond=0)
-    due = opened + dt.timedelta(days=store.settings.issue_limit_days(level))
-    i = schema.issues
-    stmt = (
-        i.insert()
-        .values(
-            grid_id=grid_id,
-            building_id=building_id,
-            household_id=visit.household_id,
-            category=issue.category,
-            source="visit",
-            level=level,
-            status="open",
-            opened_at=_time_param(store, opened),
-            due_at=_time_param(store, due),
-            closed_at=None,
-            title=issue.title or issue.category,
-        )
-        .returning(i.c.issue_id)
-    )
-    return int(conn.execute(stmt).scalar_one())
 
 
 def add_visit(store: Store, visit: NewVisit, *, idem_key: str | None = None) -> tuple[int, bool]:

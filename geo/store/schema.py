@@ -50,6 +50,9 @@ STATUSES = ("open", "dispatched", "handled", "verified", "closed")
 SOURCES = ("visit", "hotline", "online")
 """Where an issue came from."""
 
+EVENT_ACTIONS = ("found", "dispatch", "handle", "verify", "close", "reopen", "refer", "escalate")
+"""What an issue's history (``issue_events.action``) can hold; :mod:`geo.issues` says who may do which."""
+
 TAGS = ("alone_elderly", "very_old", "disabled", "low_income", "small_children")
 """Household tags marking vulnerable residents."""
 

@@ -59,6 +59,8 @@ sessions = Table(
 
 _TIMES = ("created_at", "last_seen")
 _KEY = "session_key"
+META_KEY = _KEY
+"""The ``sibai_meta`` key that holds the cookies' signing key: a secret, and no part of the district."""
 _READY: weakref.WeakSet[Store] = weakref.WeakSet()
 _KEYS: weakref.WeakKeyDictionary[Store, str] = weakref.WeakKeyDictionary()
 

@@ -1,8 +1,4 @@
-"""NOT YET COLLECTED (issue 14, item 2): kept under a name pytest does not collect until it
-passes twice in a row on a quiet machine. On 2026-12-07 it passed 9 of 10 journeys at load
-average 34 and 0 of 2 in a later run; rename it to ``test_browser_journeys.py`` once stable.
-
-Every role's day, end to end, in Debian's headless Chromium against one real server (issue 14, item 2).
+"""Every role's day, end to end, in Debian's headless Chromium against one real server (issue 14, item 2).
 
 For the district, street, committee and grid-leader demo accounts and for an
 anonymous visitor, in Chinese and in English, the day each of them has: sign
@@ -19,7 +15,18 @@ One server and one tiny district serve the whole module (journeys only add
 visits and move issues of their own, so their order does not matter); each
 role and language gets a browser context of its own. Every step leaves a
 screenshot in ``tests/artifacts/journeys/<role>-<lang>/`` (kept out of git),
-for a person to look at.
+for a person to look at, and a line in ``timings.txt`` there (seconds for the
+step, its screenshot and axe).
+
+Each screen a journey opens is checked with axe-core on its first visit (a
+screen: an address and the names of its parameters, signed in or out) and the
+journey fails on any violation not outside our hands (WCAG 2.1 AA, issue 18,
+item 4), after walking the whole day so that one failure lists them all.
+
+Nothing waits a fixed time: each step waits for what it expects to see, with
+generous timeouts, and for Streamlit's run to end before reading a figure
+(``Journey.settle``, ``Journey.rerun``), so the journeys hold on a loaded
+machine.
 """
 
 from __future__ import annotations
@@ -28,18 +35,31 @@ import datetime as dt
 import itertools
 import re
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import openpyxl
 import pytest
-from conftest import REPO_ROOT, external_requests, open_fresh, sign_in_browser, streamlit_process
+from conftest import (
+    REPO_ROOT,
+    Socket,
+    axe_report,
+    axe_violations,
+    external_requests,
+    open_fresh,
+    sign_in_browser,
+    streamlit_process,
+)
 from playwright.sync_api import Browser, FrameLocator, Locator, Page, expect
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from geo import words
 from geo.demo import install_demo
+from geo.issues import workflow
 from geo.store import Scope, open_store
-from geo.store import issue_log as log
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -89,7 +109,7 @@ def journey_db(tmp_path_factory: pytest.TempPathFactory) -> str:
         install_demo(store, scale="tiny", seed=7, as_of=AS_OF)
         found = dt.datetime.combine(AS_OF, dt.time(9, 0))
         for role, lang in itertools.product(ROLES[:-1], LANGS):
-            log.open_issue(
+            workflow.open_issue(
                 store,
                 category="环境卫生",
                 source="hotline",
@@ -104,32 +124,87 @@ def journey_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(journey_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return Path(tmp_path_factory.mktemp("journeys-server"))
+
+
+@pytest.fixture(scope="module")
+def server(journey_db: str, server_logs: Path) -> Iterator[str]:
     """Run one server for the whole module (SIBAI_TODAY pinned to the district's day)."""
     with streamlit_process(
-        journey_db,
-        extra_env={"SIBAI_TODAY": AS_OF.isoformat()},
-        log_dir=tmp_path_factory.mktemp("journeys-server"),
+        journey_db, extra_env={"SIBAI_TODAY": AS_OF.isoformat()}, log_dir=server_logs
     ) as base:
         yield base
+
+
+def _what_the_page_showed(j: Journey, server_logs: Path) -> str:
+    """Say where a failed journey stood: address, Streamlit's state, the page's text, the server's errors.
+
+    CI keeps only its printed output, so this is what a person reads of a failure
+    (the screenshot ``FAILED.png`` stays in the journey's folder on the machine).
+    """
+    lines = [f"journey {j.role}-{j.lang} failed at {j.page.url}"]
+    try:
+        j.page.screenshot(path=j.folder / "FAILED.png")
+        app = j.page.locator('[data-testid="stApp"]')
+        lines.append(
+            f"script state {app.get_attribute('data-test-script-state', timeout=5_000)}, "
+            f"connection {app.get_attribute('data-test-connection-state', timeout=5_000)}; "
+            f"runs asked {j.socket.reruns_asked}, finished {j.socket.runs_finished}"
+        )
+        lines.append("page text: " + j.page.get_by_test_id("stMain").inner_text(timeout=5_000)[:1500])
+    except PlaywrightError as exc:  # the page may be gone: say so and go on
+        lines.append(f"(the page could not be read: {exc})")
+    timings = j.folder / "timings.txt"
+    if timings.exists():
+        lines.append("steps: " + " | ".join(timings.read_text(encoding="utf-8").splitlines()[-6:]))
+    for log in sorted(server_logs.glob("*.err")):
+        lines.append(f"{log.name} (tail): " + log.read_text(encoding="utf-8", errors="replace")[-2000:])
+    return "\n".join(lines)
 
 
 class Journey:
     """One role's day in one language: the page, its words, and a numbered screenshot per step."""
 
-    def __init__(self, page: Page, base: str, db: str, role: str, lang: str) -> None:
-        self.page, self.base, self.db, self.role, self.lang = page, base, db, role, lang
+    def __init__(self, page: Page, base: str, db: str, role: str, lang: str, axe: Path) -> None:
+        self.page, self.base, self.db, self.role, self.lang, self.axe = page, base, db, role, lang, axe
+        self.signed_in = False
+        self.last = time.monotonic()
+        #: Screens (address and the names of its parameters) already checked by axe, and what it found.
+        self.checked: set[str] = set()
+        self.inaccessible: list[str] = []
         self.phone = role == "grid"
         self.folder = ARTIFACTS / f"{role}-{lang}"
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir(parents=True)
         self.steps = itertools.count(1)
+        self.socket = Socket(page)
 
     def t(self, key: str, **values: object) -> str:
         return w(key, self.lang, **values)
 
     def shot(self, step: str) -> None:
+        """Keep a screenshot of this step; on the first visit of a screen, check it with axe-core too."""
+        t0 = time.monotonic()
         self.page.screenshot(path=self.folder / f"{next(self.steps):02d}-{step}.png", animations="disabled")
+        t1 = time.monotonic()
+        url = urlsplit(self.page.url)
+        names = sorted({name for name, _ in parse_qsl(url.query)} - {"lang"})
+        screen = url.path + (f"?{'&'.join(names)}" if names else "")
+        screen += "" if self.signed_in else " (signed out)"
+        if screen not in self.checked:
+            self.checked.add(screen)
+            self.inaccessible += axe_report(f"{step} {screen}", axe_violations(self.page, self.axe))
+        t2 = time.monotonic()
+        with (self.folder / "timings.txt").open("a", encoding="utf-8") as out:
+            out.write(f"{step}\tstep {t0 - self.last:.1f}\tshot {t1 - t0:.1f}\taxe {t2 - t1:.1f}\n")
+        self.last = t2
+
+    def note(self, what: str) -> None:
+        """Say ``what`` happened at this point of the journey: in ``timings.txt`` and on the output."""
+        print(f"journey {self.role}-{self.lang}: {what}")
+        with (self.folder / "timings.txt").open("a", encoding="utf-8") as out:
+            out.write(f"NOTE\t{what}\n")
 
     def settle(self) -> None:
         """Wait until Streamlit has finished running the script (call once the expected content is there)."""
@@ -151,18 +226,33 @@ class Journey:
         bar = self.page.get_by_test_id("stSidebar")
         # A collapsed sidebar is moved off the screen, not hidden: its own flag says which it is.
         if self.phone and bar.get_attribute("data-collapsed") == "true":
+            self._slid(open_=False)  # a closing slide still under way would swallow the click
             self.page.get_by_test_id("stExpandSidebarButton").click()
             expect(bar).to_have_attribute("data-collapsed", "false", timeout=TIMEOUT)
+            self._slid(open_=True)
         return bar
 
     def done_with_sidebar(self) -> None:
         """Close the sidebar again on a phone, where it lies over the page."""
         bar = self.page.get_by_test_id("stSidebar")
         if self.phone and bar.get_attribute("data-collapsed") == "false":
-            button = self.page.get_by_test_id("stSidebarCollapseButton").locator("button")
-            expect(button).to_be_in_viewport(timeout=TIMEOUT)  # the sidebar may still be sliding in
-            button.click(force=True)
+            # A click while the sidebar still slides in lands beside the moving button.
+            self._slid(open_=True)
+            self.page.get_by_test_id("stSidebarCollapseButton").locator("button").click()
             expect(bar).to_have_attribute("data-collapsed", "true", timeout=TIMEOUT)
+        if self.phone:
+            self._slid(open_=False)
+
+    def _slid(self, *, open_: bool) -> None:
+        """Wait until the sidebar's slide has ended: fully in view (``open_``) or fully out of it."""
+        self.page.wait_for_function(
+            """open => {
+                const r = document.querySelector('[data-testid="stSidebar"]').getBoundingClientRect();
+                return open ? r.x >= 0 && r.width > 0 : r.right <= 0;
+            }""",
+            arg=open_,
+            timeout=TIMEOUT,
+        )
 
     def no_error(self, *, allowed: int = 0) -> None:
         """No exception box, no error alert beyond ``allowed`` expected ones, no Streamlit error page."""
@@ -171,6 +261,23 @@ class Journey:
         expect(self.page.get_by_text("Page not found")).to_have_count(0)
         expect(self.page.get_by_text(self.t("error.unexpected", ref="x")[:10])).to_have_count(0)
 
+    def rerun(self, action: Callable[[], object]) -> None:
+        """Do ``action`` (a click that makes Streamlit run the script) and wait until that run has ended.
+
+        Until then the page still shows what the previous run drew, so reading it
+        straight after the click reads the old screen. The run is followed on the
+        app's websocket (:class:`Socket`): the click's request to run the script,
+        then the server's message that a run has finished. (The page's own flag,
+        ``data-test-script-state``, is React state: a run that starts and ends
+        within one render never changes it, and a wait on it then never ends.)
+        """
+        self.socket.rerun(self.page, action, timeout=TIMEOUT)
+        self.settle()
+
+    def panel(self) -> Locator:
+        """Return the map's side-panel heading: the area, or the grid selected (the first under the title)."""
+        return self.page.get_by_test_id("stMain").locator("h2, h3").first
+
     def metric(self, label: str) -> Locator:
         box = self.page.locator('[data-testid="stMetric"]', has_text=label).first
         return box.locator('[data-testid="stMetricValue"]')
@@ -178,15 +285,24 @@ class Journey:
 
 @pytest.fixture(params=[(role, lang) for role in ROLES for lang in LANGS], ids=lambda p: f"{p[0]}-{p[1]}")
 def journey(
-    request: pytest.FixtureRequest, browser: Browser, server: str, journey_db: str
+    request: pytest.FixtureRequest,
+    browser: Browser,
+    server: str,
+    server_logs: Path,
+    journey_db: str,
+    axe_script: Path,
 ) -> Iterator[Journey]:
     role, lang = request.param
     size = PHONE if role == "grid" else DESKTOP
     context = browser.new_context(viewport=size, device_scale_factor=1, accept_downloads=True)
     page = context.new_page()
     outside = external_requests(page)
+    j = Journey(page, server, journey_db, role, lang, axe_script)
     try:
-        yield Journey(page, server, journey_db, role, lang)
+        yield j
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            print(_what_the_page_showed(j, server_logs))
     finally:
         context.close()
     assert outside == [], "nothing leaves the machine"
@@ -205,6 +321,7 @@ def sign_in(j: Journey) -> None:
         j.sidebar().get_by_text("English", exact=True).click()
     expect(j.heading(j.t("app.title"))).to_be_visible(timeout=TIMEOUT)
     expect(j.sidebar()).to_contain_text(f"demo-{j.role}", timeout=TIMEOUT)
+    j.signed_in = True
     j.done_with_sidebar()
     j.settle()
     j.no_error()
@@ -299,7 +416,7 @@ def _click_on_map(j: Journey, grid_id: str) -> None:
 def _selected_on_map(j: Journey, grid_id: str) -> None:
     """Wait until the URL, the side panel and its link show ``grid_id``."""
     expect(j.page).to_have_url(re.compile(rf"[?&]grid={grid_id}\b"), timeout=TIMEOUT)
-    expect(j.page.locator("h3").first).to_have_text(_grid_names(j.db)[grid_id], timeout=TIMEOUT)
+    expect(j.panel()).to_have_text(_grid_names(j.db)[grid_id], timeout=TIMEOUT)
     link = j.page.get_by_role("link", name=j.t("open_grid"))
     expect(link).to_have_attribute("href", re.compile(rf"grid={grid_id}\b"), timeout=TIMEOUT)
     j.settle()
@@ -329,14 +446,14 @@ def click_grids_on_the_map(j: Journey) -> str:
     j.sidebar().get_by_role("link", name=j.t("nav.map"), exact=True).click()
     # The district's heading is its name, which is data (the same in both languages); others see "my area".
     area = DISTRICT_NAME if j.role == "district" else j.t("area.mine")
-    expect(j.page.locator("h3").first).to_have_text(area, timeout=TIMEOUT)
+    expect(j.panel()).to_have_text(area, timeout=TIMEOUT)
     j.done_with_sidebar()
     _click_on_map(j, second)
     if second in IN_SIGHT[j.role]:
         _selected_on_map(j, second)
     else:  # the click is taken, and refused: the grid is outside the leader's area
         expect(j.page.get_by_test_id("stToast")).to_contain_text(j.t("auth.map_foreign"), timeout=TIMEOUT)
-        expect(j.page.locator("h3").first).to_have_text(area)
+        expect(j.panel()).to_have_text(area)
         assert "grid=" not in j.page.url
         j.shot("map-foreign-grid-refused")
         # Close the message: on a phone it lies over the next screen's first lines (and the next clicks).
@@ -361,9 +478,15 @@ def _unmet_this_year(db: str, grid_id: str) -> set[str]:
     return set(occupied) - set(met)
 
 
-def _click_first_row(j: Journey) -> None:
-    """Tick the selection box of the household table's first row (a canvas grid)."""
+def _open_first_household(j: Journey) -> None:
+    """Open the first household listed: its card's button on a phone, else its table row."""
+    if j.phone:
+        cards = j.page.locator(".st-key-phone_cards")
+        cards.get_by_role("button", name=j.t("card.open")).first.click()
+        return
     table = j.page.locator('[data-testid="stDataFrame"]').first
+    # The grid draws on a canvas after the run; its accessible twin says when a first row is drawn.
+    table.locator('table[role="grid"] tr').nth(1).wait_for(state="attached", timeout=TIMEOUT)
     table.scroll_into_view_if_needed()
     box = table.bounding_box()
     assert box is not None
@@ -382,7 +505,9 @@ def _building_in_view(j: Journey) -> int:
     handle = j.page.locator('iframe[src*="st_folium"]').first.element_handle()
     frame = handle.content_frame() if handle else None
     assert frame is not None
-    # The map fits its view to the grid once its frame has its final size: wait for that, not a while.
+    # The map fits its view to the grid once its frame has its final size, and a person clicks
+    # a footprint that has stopped moving: wait until one lies in view at the same place on
+    # two looks 300 ms apart (on a loaded machine the fit can still be under way), not a while.
     found = frame.wait_for_function(
         """() => {
             const box = document.querySelector('.leaflet-container').getBoundingClientRect();
@@ -394,11 +519,43 @@ def _building_in_view(j: Journey) -> int:
                 return r.width > 2 && x > box.left && x < box.right && y > box.top && y < box.bottom
                     && document.elementFromPoint(x, y) === p;
             });
-            return i + 1;  // 0, falsy, while none is in view
+            if (i < 0) { window.__sibaiLastLook = null; return 0; }
+            const r = paths[i].getBoundingClientRect();
+            const look = [i, Math.round(r.x), Math.round(r.y), Math.round(r.width)].join();
+            const still = window.__sibaiLastLook === look;
+            window.__sibaiLastLook = look;
+            return still ? i + 1 : 0;  // 0, falsy, while none is in view or it still moves
         }""",
+        polling=300,
         timeout=TIMEOUT,
     )
     return int(found.json_value()) - 1
+
+
+def _tap_a_building(j: Journey) -> None:
+    """Tap a building's footprint on the grid's buildings map, as a person does: again if nothing happened.
+
+    On a loaded machine a tap on the buildings map (Leaflet inside streamlit-folium's
+    frame) is now and then not taken while the map settles: nothing reaches the
+    server, and the page does not change (CI, 2026-12-07, grid-zh). A person taps
+    again; so does the journey, once, and says so in ``timings.txt`` and on its
+    output. A tap that did reach the server must open the building (the caller
+    checks), and a second tap not taken fails here.
+    """
+    buildings = j.page.frame_locator('iframe[src*="st_folium"]').locator("path.leaflet-interactive")
+    buildings.first.wait_for(timeout=TIMEOUT)
+    j.settle()
+    for tap in (1, 2):
+        asked = j.socket.reruns_asked
+        buildings.nth(_building_in_view(j)).click(force=True)
+        deadline = time.monotonic() + 10
+        while j.socket.reruns_asked == asked and time.monotonic() < deadline:
+            j.page.wait_for_timeout(100)
+        if j.socket.reruns_asked > asked:
+            return
+        j.note(f"tap {tap} on a building was not taken (nothing reached the server)")
+        j.settle()
+    raise AssertionError("two taps on a building were not taken: nothing reached the server")
 
 
 def drill_down_and_record_a_visit(j: Journey, grid_id: str) -> None:
@@ -413,10 +570,7 @@ def drill_down_and_record_a_visit(j: Journey, grid_id: str) -> None:
     coverage_before = j.metric(j.t("coverage")).inner_text()
     j.shot("grid-page")
 
-    buildings = j.page.frame_locator('iframe[src*="st_folium"]').locator("path.leaflet-interactive")
-    buildings.first.wait_for(timeout=TIMEOUT)
-    j.settle()
-    buildings.nth(_building_in_view(j)).click(force=True)
+    _tap_a_building(j)
     expect(j.page).to_have_url(re.compile(r"building=B\d+"), timeout=TIMEOUT)
     expect(j.heading(re.compile(re.escape(j.t("grid.list_building", name="").strip())))).to_be_visible(
         timeout=TIMEOUT
@@ -426,20 +580,17 @@ def drill_down_and_record_a_visit(j: Journey, grid_id: str) -> None:
     j.shot("building")
 
     # Households not met this year (the whole grid's if this building has none left).
-    # The filter gives the list a new key: wait for the old table to go before reading the new one.
-    old = j.page.locator('[data-testid="stDataFrame"]').first.element_handle()
-    j.page.get_by_role("button", name=j.t("filter.not_met_this_year")).click()
-    old.wait_for_element_state("hidden", timeout=TIMEOUT)
+    # The list is read once the run the filter started has ended (until then the old list is drawn).
+    j.rerun(j.page.get_by_role("button", name=j.t("filter.not_met_this_year")).click)
     count = j.page.get_by_text(
         re.compile(re.escape(j.t("grid.count", n="@", total="@")).replace("@", r"[\d,]+"))
     )
     expect(count).to_be_visible(timeout=TIMEOUT)
     j.settle()
     if count.inner_text().startswith("0 "):  # "{n} 户（共…" / "{n} of …": none left in this building
-        j.page.get_by_role("button", name=j.t("grid.whole_grid")).click()
+        j.rerun(j.page.get_by_role("button", name=j.t("grid.whole_grid")).click)
         expect(j.page).not_to_have_url(re.compile("building="), timeout=TIMEOUT)
-        j.settle()
-    _click_first_row(j)
+    _open_first_household(j)
     expect(j.page).to_have_url(re.compile(r"household=H\d+"), timeout=TIMEOUT)
     household = re.search(r"household=(H\d+)", j.page.url).group(1)  # type: ignore[union-attr]
     assert household in _unmet_this_year(j.db, grid_id), "the filter listed a household not met this year"
@@ -540,12 +691,28 @@ def download_the_weekly_check(j: Journey) -> None:
     button = j.page.locator("button:visible", has_text=j.t("office.download_xlsx"))
     expect(button).to_be_visible(timeout=TIMEOUT)
     j.settle()
+    # A person clicks once the week's table is drawn (a table draws on a canvas after the run;
+    # its accessible twin says when a first row is there): on a loaded machine the page can
+    # still be drawing, and the click then came before the button was ready for it.
+    table = j.page.locator('[data-testid="stDataFrame"]:visible').first
+    table.locator('table[role="grid"] tr').nth(1).wait_for(state="attached", timeout=TIMEOUT)
+    j.settle()
     j.no_error()
     j.shot("weekly-check")
-    with j.page.expect_download(timeout=TIMEOUT) as download:
-        button.click()
-    path = j.folder / download.value.suggested_filename
-    download.value.save_as(path)
+    # The file is built on the click; now and then a click made while the page still draws
+    # starts nothing (CI, grid-zh and committee-en): a person clicks again, so does the journey, once.
+    try:
+        with j.page.expect_download(timeout=20_000) as download:
+            button.click()
+        got = download.value
+    except PlaywrightTimeoutError:
+        j.note("the first click on the download started no download")
+        j.settle()
+        with j.page.expect_download(timeout=TIMEOUT) as download:
+            button.click()
+        got = download.value
+    path = j.folder / got.suggested_filename
+    got.save_as(path)
     assert path.name == f"weekly-check-{AS_OF.isoformat()}.xlsx"
     workbook = openpyxl.load_workbook(path)
     try:
@@ -596,12 +763,14 @@ def test_a_day_in_the_browser(journey: Journey) -> None:
         public_period_moves_the_figures(j)
         open_every_screen(j)
         public_refuses_staff_steps(j)
-        return
-    sign_in(j)
-    open_every_screen(j)
-    grid_id = click_grids_on_the_map(j)
-    drill_down_and_record_a_visit(j, grid_id)
-    if j.role in WALKERS:
-        walk_and_tick_a_door(j)
-    move_an_issue(j)
-    download_the_weekly_check(j)
+    else:
+        sign_in(j)
+        open_every_screen(j)
+        grid_id = click_grids_on_the_map(j)
+        drill_down_and_record_a_visit(j, grid_id)
+        if j.role in WALKERS:
+            walk_and_tick_a_door(j)
+        move_an_issue(j)
+        download_the_weekly_check(j)
+    # WCAG 2.1 AA (issue 18): axe-core found no violation in our hands on any screen opened.
+    assert j.inaccessible == [], "\n".join(j.inaccessible)

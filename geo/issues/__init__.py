@@ -1,9 +1,10 @@
 """Residents' issues (诉求): the lifecycle, the escalation ladder and its time limits, metrics.
 
 Everything here is pure: states, events and frames in, states, events and
-frames out. The store functions that read and write issues and their history
-live in :mod:`geo.store.issue_log`; ``docs/issues.md`` explains the rules for
-people.
+frames out. :mod:`geo.issues.workflow` applies these rules inside the store's
+transactions (opening, moving, escalating); the store's reads and writes of
+issues and their history are :mod:`geo.store.issue_log`, which decides
+nothing. ``docs/issues.md`` explains the rules for people.
 
 The lifecycle (发现 → 派遣 → 处置 → 核查 → 结案, and back)
 ----------------------------------------------------------
@@ -67,7 +68,7 @@ import numpy as np
 import pandas as pd
 
 from geo.settings import Settings
-from geo.store.schema import LEVELS, SOURCES, STATUSES
+from geo.store.schema import EVENT_ACTIONS, LEVELS, SOURCES, STATUSES
 
 __all__ = [
     "ACTIONS",
@@ -111,9 +112,6 @@ __all__ = [
 
 ACTIONS = ("dispatch", "handle", "verify", "close", "reopen", "refer")
 """What a person can do to an issue (the forms and ``sibai issue move``)."""
-
-EVENT_ACTIONS = ("found", *ACTIONS, "escalate")
-"""Every action the history can hold: the person's, plus ``found`` and the clock's ``escalate``."""
 
 SYSTEM_ACTOR = "system"
 """The actor of escalations by the clock; no person may act under this name."""
@@ -376,7 +374,7 @@ def apply_action(
     """Return the state after ``action`` and the event that records it, or refuse it.
 
     The clock is not applied here: escalate the state to ``at`` first
-    (:func:`escalate`), as :func:`geo.store.issue_log.transition` does.
+    (:func:`escalate`), as :func:`geo.issues.workflow.transition` does.
 
     Raises
     ------
@@ -1275,8 +1273,8 @@ class NewIssue:
     ``grid``. ``opened_at`` defaults to now; ``ref`` is an external
     reference (e.g. ``hotline:2024-001234``) that makes opening it twice a
     no-op. ``source`` defaults to ``visit``: a need found on a visit
-    (:func:`geo.store.records.record_visit`) gives only its category, level
-    and title, and the visit says the rest.
+    (:func:`geo.visits.record_visit`) gives only its category, level and
+    title, and the visit says the rest.
     """
 
     category: str
