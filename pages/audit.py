@@ -17,7 +17,7 @@ from geo import auth as core
 from geo.store import audit as trail
 from geo.text import plain
 from ui import auth, data
-from ui.downloads import csv, xlsx
+from ui.downloads import button, csv, xlsx
 from ui.i18n import ANY, fmt_int, lang, t
 
 auth.require("audit")  # sign-in, page rights and the link's areas (ui/auth.py)
@@ -74,20 +74,20 @@ else:
     stem = f"audit-{since}-{until}"
     detail = f"{len(rows)} rows; who={who or '*'}; action={action or '*'}"
     with st.container(horizontal=True):
-        st.download_button(
+        button(
             t("office.download_xlsx"),
             xlsx({t("audit.title"): shown}),
             file_name=f"{stem}.xlsx",
             key="audit_xlsx",
-            on_click=auth.audit,
-            args=("audit_export", f"file:{stem}.xlsx", detail),
+            action="audit_export",
+            detail=detail,
         )
-        st.download_button(
+        button(
             t("office.download_csv"),
             csv(shown),
             file_name=f"{stem}.csv",
             mime="text/csv",
             key="audit_csv",
-            on_click=auth.audit,
-            args=("audit_export", f"file:{stem}.csv", detail),
+            action="audit_export",
+            detail=detail,
         )

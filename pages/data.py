@@ -16,7 +16,7 @@ from geo.ingest import KINDS, LAYER_KINDS, IngestError, rejects_bytes
 from geo.roundtrip import export_bytes, exportable, formats_for
 from geo.store import StoreError
 from ui import auth, data
-from ui.downloads import log_export
+from ui.downloads import button
 from ui.i18n import fmt_int, lang, t
 from ui.uploads import file_uploader
 
@@ -114,13 +114,8 @@ with tab_in:
             st.text(report.summary(lang()))
             if report.rejected:
                 name, payload = rejects_bytes(report, lang=lang())
-                st.download_button(
-                    t("data.rejects"),
-                    payload,
-                    file_name=name,
-                    key="data_rejects",
-                    on_click=log_export,  # the rejected rows are household data too
-                    args=(name, report.rejected),
+                button(  # the rejected rows are household data too
+                    t("data.rejects"), payload, file_name=name, rows=report.rejected, key="data_rejects"
                 )
             problems = report.problems(lang(), limit=2000)
             problems["severity"] = [t(f"data.sev.{s}") for s in problems["severity"]]
@@ -174,11 +169,11 @@ with tab_out:
             st.text(str(exc))
     ready = st.session_state.get("data_export")
     if ready is not None and ready[:3] == (name, fmt, headers):
-        st.download_button(
+        button(
             t("data.download", file=ready[3]),
             ready[4],
             file_name=ready[3],
             key="data_download",
-            on_click=auth.audit,
-            args=("export", f"table:{name}", f"{ready[3]}; headers {headers}"),
+            target=f"table:{name}",
+            detail=f"{ready[3]}; headers {headers}",
         )

@@ -12,7 +12,7 @@ from geo.store.assessment import SPOT_RESULTS
 from geo.text import plain
 from ui import auth, data, sidebar
 from ui import office_data as od
-from ui.downloads import csv, download_pair, log_export, xlsx
+from ui.downloads import button, csv, download_pair, xlsx
 from ui.i18n import fmt_date, fmt_int, fmt_pct, labels_held, lang, t
 
 auth.require("uncovered")  # sign-in, page rights and the link's areas (ui/auth.py)
@@ -136,29 +136,27 @@ def _blind_spots() -> None:
     else:
         od.table(u.lagging, LAG_ON_SCREEN, key="office_lagging", short=SHORT)
     with st.container(horizontal=True):
-        st.download_button(
+        spots_at = f"blind-spots-{f.end.isoformat()}"
+        button(
             t("office.download_xlsx"),
             xlsx({t("office.spots"): u.spots[SPOT_COLUMNS], t("office.lagging"): u.lagging[LAG_COLUMNS]}),
-            file_name=f"blind-spots-{f.end.isoformat()}.xlsx",
-            on_click=log_export,
-            args=(f"blind-spots-{f.end.isoformat()}.xlsx", len(u.spots) + len(u.lagging)),
+            file_name=f"{spots_at}.xlsx",
+            rows=len(u.spots) + len(u.lagging),
             key="dl_spots_xlsx",
         )
-        st.download_button(
+        button(
             t("office.download_csv"),
             csv(u.spots[SPOT_COLUMNS]),
-            file_name=f"blind-spots-{f.end.isoformat()}.csv",
-            on_click=log_export,
-            args=(f"blind-spots-{f.end.isoformat()}.csv", len(u.spots)),
+            file_name=f"{spots_at}.csv",
+            rows=len(u.spots),
             mime="text/csv",
             key="dl_spots_csv",
         )
-        st.download_button(
+        button(
             f"{t('office.download_csv')} · {t('office.n_lagging')}",
             csv(u.lagging[LAG_COLUMNS]),
             file_name=f"lagging-grids-{f.end.isoformat()}.csv",
-            on_click=log_export,
-            args=(f"lagging-grids-{f.end.isoformat()}.csv", len(u.lagging)),
+            rows=len(u.lagging),
             mime="text/csv",
             key="dl_lagging_csv",
         )
@@ -241,26 +239,21 @@ def _weekly_check() -> None:
     for kind, text in od.take_messages():
         (st.success if kind == "success" else st.error)(text)
     with st.container(horizontal=True):
-        st.download_button(
+        button(
             t("office.download_xlsx"),
             xlsx(sheets),
             file_name=f"weekly-check-{week_end.isoformat()}.xlsx",
-            on_click=log_export,
-            args=(f"weekly-check-{week_end.isoformat()}.xlsx", sum(len(v) for v in sheets.values())),
+            rows=sum(len(v) for v in sheets.values()),
             key="dl_week_xlsx",
         )
         which = st.selectbox(
             t("office.csv_of"), list(sheets), key="office_week_csv_of", label_visibility="collapsed"
         )
-        st.download_button(
+        button(
             t("office.download_csv"),
             csv(sheets[which]),
             file_name=f"weekly-check-{week_end.isoformat()}-{list(sheets).index(which) + 1}.csv",
-            on_click=log_export,
-            args=(
-                f"weekly-check-{week_end.isoformat()}-{list(sheets).index(which) + 1}.csv",
-                len(sheets[which]),
-            ),
+            rows=len(sheets[which]),
             mime="text/csv",
             key="dl_week_csv",
         )

@@ -20,7 +20,7 @@ from geo.store import OutOfScope
 from geo.text import plain
 from ui import auth, data, sidebar
 from ui import walk_data as wd
-from ui.downloads import download_pair, log_export
+from ui.downloads import button, download_pair
 from ui.i18n import fmt_pct, t
 
 auth.require("walk")  # sign-in, page rights and the link's areas (ui/auth.py)
@@ -160,14 +160,13 @@ with st.container(key="wide_table"):  # on a phone the stops are the tick form's
 stem = f"walk_{area_id}_{day}"
 download_pair({"walk": table, "priority": wd.why(priority.head(200))}, table, stem=stem, key="dl_walk")
 with st.container(horizontal=True):
-    st.download_button(
+    button(  # household ids and addresses: audited like every other download
         t("walk.print"),
         wd.printable(result, found, day, t("walk.print_title")),
         file_name=f"{stem}.html",
+        rows=len(table),
         mime="text/html",
         key="dl_walk_print",
-        on_click=log_export,  # household ids and addresses: audited like every other download
-        args=(f"{stem}.html", len(table)),
     )
     st.button(t("walk.replan"), on_click=wd.replan, key="walk_replan")
 

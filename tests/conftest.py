@@ -562,6 +562,39 @@ def streamlit_server(
 # ----------------------------------------------------------------- sign-in (AppTest)
 
 
+@pytest.fixture
+def download(monkeypatch: pytest.MonkeyPatch) -> Callable[[object], bytes | str]:
+    """Build an AppTest download button's file, as Streamlit does when a person clicks it.
+
+    The app's downloads are deferred (``ui.downloads.button``): the page
+    registers a builder and the browser asks for it by id. AppTest's runtime
+    lives for one run only, so the builders are kept here as they are registered.
+    The button must not rerun the page on its click (the click and the rerun
+    raced: ``ui/downloads.py``).
+    """
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    builders: dict[str, Callable[[], bytes | str]] = {}
+    add_deferred = MediaFileManager.add_deferred
+
+    def keep(
+        self: MediaFileManager, data_callable: Callable[[], bytes | str], *args: object, **kw: object
+    ) -> str:
+        file_id = add_deferred(self, data_callable, *args, **kw)  # type: ignore[arg-type]
+        builders[file_id] = data_callable
+        return file_id
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
+
+    def build(button: object) -> bytes | str:
+        proto = button.proto  # type: ignore[attr-defined]
+        assert proto.ignore_rerun, f"{proto.label}: a click on a download must not rerun the page"
+        assert proto.deferred_file_id, f"{proto.label}: the file is built on the click"
+        return builders[proto.deferred_file_id]()
+
+    return build
+
+
 def sign_in(at: object, role: str, *, db: str | os.PathLike[str] | None = None) -> object:
     """Sign an ``AppTest`` in as the demo account of ``role`` before its next run; return it.
 

@@ -699,8 +699,10 @@ def download_the_weekly_check(j: Journey) -> None:
     j.settle()
     j.no_error()
     j.shot("weekly-check")
-    # The file is built on the click; now and then a click made while the page still draws
-    # starts nothing (CI, grid-zh and committee-en): a person clicks again, so does the journey, once.
+    # The file is built on the click (ui/downloads.py). In CI a first click now and then started
+    # nothing (grid-zh, committee-en) and the button then stayed disabled: the click also reran
+    # the page, and the rerun dropped Streamlit's answer to the download. Downloads no longer
+    # rerun; should a click still start nothing, the journey says so and clicks once more.
     try:
         with j.page.expect_download(timeout=20_000) as download:
             button.click()

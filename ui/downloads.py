@@ -5,6 +5,13 @@ The files are built when a person clicks, not on every run of the page:
 ``st.download_button`` runs on demand (in a thread of its own, so the language
 is taken now). On the full district the weekly check's workbooks alone took
 seconds per run (docs/benchmarks.md, "Every screen's first paint").
+
+Every download goes through :func:`button`: the file's audit row is written
+when the file is built, by the same callable, and the click does not rerun the
+page. A click that reran the page raced Streamlit's own answer to the
+download: the rerun empties the session's outgoing queue when it starts, and
+an answer waiting there was lost, leaving the button spinning and disabled for
+three minutes (the browser's time-out) — seen in CI on the weekly check.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ import pandas as pd
 import streamlit as st
 
 from geo import export
-from ui import auth
+from geo.store import audit as trail
+from geo.text import plain
+from ui import auth, data
 from ui.i18n import lang, t
 
 
@@ -30,32 +39,71 @@ def csv(frame: pd.DataFrame) -> Callable[[], bytes]:
     return partial(export.to_csv_bytes, frame, lang=lang())
 
 
-def log_export(file_name: str, rows: int) -> None:
-    """Button callback: write an ``export`` row to the audit trail (who, role, which file, how many rows)."""
-    auth.audit("export", f"file:{file_name}", f"{rows} rows")
+def audited(
+    build: Callable[[], bytes | str] | bytes | str, *, action: str, target: str, detail: str
+) -> Callable[[], bytes | str]:
+    """Return what builds the file (``build()``, or the bytes themselves) and then writes its audit row.
+
+    Who, which role and which store are taken now, in the page's run: the
+    returned callable runs later, in a thread of Streamlit's own.
+    """
+    store, who, role = data.store(), auth.user(), auth.role()
+
+    def build_and_log() -> bytes | str:
+        payload = build() if callable(build) else build
+        trail.log(store, who=who, role=role, action=action, target=target, detail=detail)
+        return payload
+
+    return build_and_log
+
+
+def button(
+    label: str,
+    build: Callable[[], bytes | str] | bytes | str,
+    *,
+    file_name: str,
+    key: str,
+    mime: str | None = None,
+    rows: int | None = None,
+    action: str = "export",
+    target: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """Draw one download button whose file is built, and audited, when a person clicks it.
+
+    The audit row is ``action`` on ``target`` (``file:<file_name>`` unless
+    given) with ``detail`` (``<rows> rows`` unless given).
+    """
+    st.download_button(
+        plain(label),  # catalogue words stay as they are (t() made them plain); anything else is made so
+        audited(
+            build,
+            action=action,
+            target=target if target is not None else f"file:{file_name}",
+            detail=detail if detail is not None else f"{rows} rows",
+        ),
+        file_name=file_name,
+        mime=mime,
+        key=key,
+        on_click="ignore",
+    )
 
 
 def download_pair(sheets: dict[str, pd.DataFrame], csv_frame: pd.DataFrame, *, stem: str, key: str) -> None:
     """Draw the Excel (all ``sheets``) and CSV (``csv_frame``) download buttons side by side.
 
-    A click writes an ``export`` row to the audit trail.
+    Each download writes an ``export`` row to the audit trail.
     """
     rows = sum(len(f) for f in sheets.values())
     with st.container(horizontal=True):
-        st.download_button(
-            t("office.download_xlsx"),
-            xlsx(sheets),
-            file_name=f"{stem}.xlsx",
-            key=f"{key}_xlsx",
-            on_click=log_export,
-            args=(f"{stem}.xlsx", rows),
+        button(
+            t("office.download_xlsx"), xlsx(sheets), file_name=f"{stem}.xlsx", rows=rows, key=f"{key}_xlsx"
         )
-        st.download_button(
+        button(
             t("office.download_csv"),
             csv(csv_frame),
             file_name=f"{stem}.csv",
             mime="text/csv",
             key=f"{key}_csv",
-            on_click=log_export,
-            args=(f"{stem}.csv", len(csv_frame)),
+            rows=len(csv_frame),
         )
