@@ -121,8 +121,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if bad == 0 else EXIT_ERROR
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser of the ``sibai`` command."""
+#: Commands whose own module is all the parser needs. ``sibai serve`` starts the server before
+#: anything imports the store's libraries (pandas, geopandas, SQLAlchemy: about a second, which
+#: other commands' modules import), so that a restart answers the browser at once and the
+#: browser loads the page while the server imports them (docs/benchmarks.md, "Restart").
+ALONE = {"serve": "serve"}
+
+
+def build_parser(*, only: str | None = None) -> argparse.ArgumentParser:
+    """Return the argument parser of the ``sibai`` command (only module ``only``'s commands, if given)."""
     settings = Settings.from_env()
     parser = argparse.ArgumentParser(prog="sibai", description="Sibai Grid Map (四百网格地图) command line")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -137,6 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
+    if only is None:
+        _add_builtin(add)
+    for module in command_modules(only):
+        module.add_commands(add)
+    return parser
+
+
+def _add_builtin(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """Add the commands defined in this module: ``demo``, ``coverage`` and ``check``."""
     demo = add("demo", "build the synthetic Putuo district (replaces the database's data)", cmd_demo)
     demo.add_argument("--scale", choices=["full", "street", "tiny"], default="full")
     demo.add_argument("--seed", type=int, default=42)
@@ -161,13 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add("check", "check integrity: references, geometries, counts", cmd_check)
-    for module in command_modules():
-        module.add_commands(add)
-    return parser
 
 
-def command_modules() -> list[Any]:
-    """Return the modules of ``geo.commands``, each adding its subcommands via ``add_commands(add)``.
+def command_modules(only: str | None = None) -> list[Any]:
+    """Return the modules of ``geo.commands`` (or just ``only``), each adding commands: ``add_commands(add)``.
 
     ``add(name, help, func)`` returns the subparser (with ``--db`` already on it);
     a module may also add nested subcommands through the parser it gets back.
@@ -177,6 +190,8 @@ def command_modules() -> list[Any]:
 
     import geo.commands
 
+    if only is not None:
+        return [importlib.import_module(f"geo.commands.{only}")]
     return [
         importlib.import_module(f"geo.commands.{info.name}")
         for info in sorted(pkgutil.iter_modules(geo.commands.__path__), key=lambda i: i.name)
@@ -185,13 +200,12 @@ def command_modules() -> list[Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``sibai`` command; return its exit code."""
-    from geo.store import StoreError
-
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=ALONE.get(words[0]) if words else None)
+    args = parser.parse_args(words)
     try:
         return int(args.func(args))
-    except (CliError, StoreError, ValueError, LookupError) as exc:
+    except (CliError, _store_error(), ValueError, LookupError) as exc:  # evaluated only on an error
         print(f"sibai {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as exc:  # a file that cannot be read or written: one line, never a traceback
@@ -201,6 +215,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"sibai {args.command}: interrupted; nothing was written", file=sys.stderr)
         return 130
+
+
+def _store_error() -> type[Exception]:
+    """Return ``geo.store.StoreError``, importing the store only when a command has failed."""
+    from geo.store import StoreError
+
+    return StoreError
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from geo import auth
 from geo.clock import local_now
+from geo.cookies import COOKIE, CSRF_COOKIE
 from geo.store import Store, audit
 from geo.store import sessions as stored
 
@@ -51,12 +52,6 @@ __all__ = [
     "token_from_cookie",
     "token_hash",
 ]
-
-COOKIE = "sibai_session"
-"""The session cookie (HttpOnly, SameSite=Lax): a signed token."""
-
-CSRF_COOKIE = "sibai_csrf"
-"""The double-submit cookie: the sign-in and sign-out forms carry the same value in a field."""
 
 LANGS = ("zh", "en")
 """Languages a session can remember (the first is the default)."""

@@ -363,6 +363,30 @@ def test_the_command_line_never_imports_streamlit() -> None:
     assert done.returncode == 0, done.stderr
 
 
+def test_serve_starts_the_server_before_the_store_libraries_are_imported(tmp_path: Path) -> None:
+    """`sibai serve` and the server's own routes import no pandas, geopandas or SQLAlchemy.
+
+    The browser loads the page while the server imports them (the warm-up, the
+    first run): a restart's first map waits on them once, not twice.
+    """
+    code = (
+        "import sys\n"
+        "from geo import cli\n"
+        "from ui import server\n"
+        "def main(flags, *, warm_up):\n"
+        "    import asgi  # the app's own server: st.App with the sign-in routes\n"
+        "    heavy = sorted({'pandas', 'geopandas', 'sqlalchemy', 'geo.store'} & set(sys.modules))\n"
+        "    print('heavy:', heavy)\n"
+        "    return 0\n"
+        "server.main = main\n"
+        f"sys.exit(cli.main(['serve', '--db', {str(tmp_path / 'd.gpkg')!r}]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "heavy: []"
+
+
 def test_serve_refuses_a_checkout_without_the_app(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -11,6 +11,7 @@ import pytest
 from starlette.applications import Starlette
 
 from geo import auth as core
+from geo import cookies as cookie_names
 from geo import sessions
 from geo.demo import install_demo
 from geo.store import Store, audit, open_store
@@ -35,7 +36,7 @@ def call(path: str, form: dict[str, str], *, cookies: dict[str, str] | None = No
     """POST a form to the routes; return (status, headers as a list of (name, value))."""
     app = Starlette(routes=routes.routes(), middleware=routes.middleware())
     body = urlencode(form).encode()
-    jar = {routes.sessions.CSRF_COOKIE: CSRF, **(cookies or {})}
+    jar = {cookie_names.CSRF_COOKIE: CSRF, **(cookies or {})}
     raw = [
         (b"host", HOST.encode()),
         (b"content-type", b"application/x-www-form-urlencoded"),
@@ -88,7 +89,7 @@ def test_sign_in_sets_a_signed_httponly_lax_cookie_and_goes_back(store: Store) -
 @pytest.mark.parametrize(
     ("cookies", "form", "headers"),
     [
-        ({routes.sessions.CSRF_COOKIE: ""}, {}, {}),  # no CSRF cookie
+        ({cookie_names.CSRF_COOKIE: ""}, {}, {}),  # no CSRF cookie
         ({}, {"csrf": ""}, {}),  # no CSRF field
         ({}, {"csrf": "another value"}, {}),  # a field that is not this browser's
         ({}, {}, {"origin": "https://evil.example"}),  # the right pair, posted from another site

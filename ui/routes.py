@@ -31,7 +31,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from geo import auth, sessions
+from geo import cookies
 from ui import arrivals
 
 SIGN_IN = "/api/session/signin"
@@ -77,11 +77,11 @@ class CsrfCookie:
             await self.app(scope, receive, send)
             return
         conn = HTTPConnection(scope)
-        if conn.cookies.get(sessions.CSRF_COOKIE) or "text/html" not in conn.headers.get("accept", ""):
+        if conn.cookies.get(cookies.CSRF_COOKIE) or "text/html" not in conn.headers.get("accept", ""):
             await self.app(scope, receive, send)
             return
         carrier = Response()
-        _set_cookie(carrier, conn, sessions.CSRF_COOKIE, secrets.token_urlsafe(32), max_age=400 * 86400)
+        _set_cookie(carrier, conn, cookies.CSRF_COOKIE, secrets.token_urlsafe(32), max_age=400 * 86400)
         extra = [(k, v) for k, v in carrier.raw_headers if k == b"set-cookie"]
 
         async def send_with_cookie(message: Message) -> None:
@@ -145,7 +145,7 @@ def _back(request: Request, form: dict[str, str]) -> str:
 
 
 def _csrf_ok(request: Request, form: dict[str, str]) -> bool:
-    cookie = request.cookies.get(sessions.CSRF_COOKIE, "")
+    cookie = request.cookies.get(cookies.CSRF_COOKIE, "")
     sent = form.get("csrf", "")
     return bool(cookie) and secrets.compare_digest(cookie, sent) and _same_origin(request)
 
@@ -203,6 +203,8 @@ async def sign_in(request: Request) -> Response:
     back = _back(request, form)
 
     def check() -> tuple[str | None, str]:
+        from geo import auth, sessions  # the store's libraries: not before the server answers
+
         store = _store()
         try:
             user = auth.authenticate(store, form.get("user", ""), form.get("password", ""))
@@ -215,7 +217,7 @@ async def sign_in(request: Request) -> Response:
         return RedirectResponse(with_param(back, ERROR_PARAM, reason), status_code=303)
     response = RedirectResponse(with_param(back, ERROR_PARAM, None), status_code=303)
     max_age = _store().settings.session_max_hours * 3600
-    _set_cookie(response, request, sessions.COOKIE, value, max_age=max_age)
+    _set_cookie(response, request, cookies.COOKIE, value, max_age=max_age)
     return response
 
 
@@ -224,10 +226,16 @@ async def sign_out(request: Request) -> Response:
     form = await _checked_form(request)
     if isinstance(form, Response):
         return form
-    value = request.cookies.get(sessions.COOKIE)
-    await run_in_threadpool(lambda: sessions.end(_store(), value))
+    value = request.cookies.get(cookies.COOKIE)
+
+    def end() -> None:
+        from geo import sessions  # the store's libraries: not before the server answers
+
+        sessions.end(_store(), value)
+
+    await run_in_threadpool(end)
     response = RedirectResponse(_back(request, form), status_code=303)
-    response.delete_cookie(sessions.COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request))
+    response.delete_cookie(cookies.COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request))
     # Single sign-on: Streamlit's identity cookies (and their chunks) would sign the person in again.
     for name in request.cookies:
         if name.startswith("_streamlit_user"):
