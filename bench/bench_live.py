@@ -31,6 +31,9 @@ On a copy of a demo district (full scale by default; it is written to), in one r
     With ``--baseline CHECKOUT``: this checkout against that one (e.g. a
     ``git worktree`` of main), both from the snapshot, alternately; the
     server's CPU (its process group, user + system) until the map is drawn.
+    With ``--signed-in``: the person was signed in before the restart (the
+    session cookie kept, as a reload after a restart finds it), so the map
+    is drawn without the sign-in form.
 
 Usage::
 
@@ -319,21 +322,28 @@ def bench_coverage(db: Path, runs: int) -> None:
     print(f"  same output: {outputs['new'] == outputs['previous']}")
 
 
-def first_map(browser: Any, base: str) -> None:
-    """Sign in as the district user at ``/map`` and wait until the map has drawn every grid."""
+def first_map(browser: Any, base: str, cookies: Any = None) -> Any:
+    """Open ``/map`` as the district user and wait until the map has drawn every grid; return the cookies.
+
+    With ``cookies`` (a browser's state from an earlier sign-in) the session
+    cookie signs the person in; without, they sign in with the form.
+    """
     from bench_serve import TIMEOUT_S
 
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, storage_state=cookies)
     try:
         page = ctx.new_page()
         page.goto(base + "/map")
-        name = page.get_by_label("用户名")
-        name.wait_for(timeout=TIMEOUT_S * 1000)
-        name.fill("demo-district")
-        page.get_by_label("密码").fill("sibai-demo")
-        page.get_by_role("button", name="登录", exact=True).click()
+        if cookies is None:
+            name = page.get_by_label("用户名")
+            name.wait_for(timeout=TIMEOUT_S * 1000)
+            name.fill("demo-district")
+            page.get_by_label("密码").fill("sibai-demo")
+            page.get_by_role("button", name="登录", exact=True).click()
         frame = page.frame_locator("iframe[title*='sibai_gridmap']")
         frame.locator("body[data-grids='2000']").wait_for(state="attached", timeout=TIMEOUT_S * 1000)
+        assert page.get_by_label("用户名").count() == 0, "the map is drawn for a signed-in person"
+        return ctx.storage_state()
     finally:
         ctx.close()
 
@@ -363,9 +373,12 @@ def group_cpu(pgid: int) -> float:
     return total / tick
 
 
-def bench_restart(db: Path, runs: int, baseline: Path | None = None) -> None:
+def bench_restart(db: Path, runs: int, baseline: Path | None = None, *, signed_in: bool = False) -> None:
     """Restart → first signed-in map: without/with the snapshot, or (``baseline``) this checkout against
-    another one, both from the snapshot; wall and the server's CPU until the map is drawn."""
+    another one, both from the snapshot; wall and the server's CPU until the map is drawn.
+
+    ``signed_in``: each checkout's person signs in once before the runs, and every run's reload
+    brings that session cookie (a restart keeps people signed in)."""
     from bench_serve import CHROMIUM, CHROMIUM_ARGS, ROOT, server
     from playwright.sync_api import sync_playwright
 
@@ -395,6 +408,12 @@ def bench_restart(db: Path, runs: int, baseline: Path | None = None) -> None:
             print(f"primed {mode}: index from {out.stdout.strip()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench_live_") as tmp, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        cookies: dict[str, Any] = dict.fromkeys(modes)
+        if signed_in:  # cookies are per host, not per port: one sign-in serves every later server
+            for mode in modes:
+                root = baseline if mode == "baseline" and baseline is not None else ROOT
+                with server("serve", str(dbs[mode]), Path(tmp), root=root) as srv:
+                    cookies[mode] = first_map(browser, srv.base)
         for run in range(runs):
             for mode in modes if run % 2 == 0 else modes[::-1]:
                 if mode == "no snapshot" and snapshot.exists():
@@ -406,7 +425,7 @@ def bench_restart(db: Path, runs: int, baseline: Path | None = None) -> None:
                 # The user signs in as soon as the server answers, while its caches warm.
                 with server("serve", str(dbs[mode]), Path(tmp), wait_warm=False, root=root) as srv:
                     answered = time.perf_counter()
-                    first_map(browser, srv.base)
+                    first_map(browser, srv.base, cookies[mode])
                     map_s = srv.up_s + time.perf_counter() - answered
                     cpu_s = group_cpu(srv.pid)
                     warm_s = warm_logged(max(Path(tmp).glob("serve-*.err"), key=lambda p: p.stat().st_mtime))
@@ -421,7 +440,8 @@ def bench_restart(db: Path, runs: int, baseline: Path | None = None) -> None:
         browser.close()
     if kept.exists():
         os.replace(kept, snapshot)
-    print(f"\nrestart: process start → first signed-in map drawn (median of {runs}):")
+    how = "reload with the session cookie" if signed_in else "sign-in as soon as the server answers"
+    print(f"\nrestart: process start → first signed-in map drawn ({how}; median of {runs}):")
     for mode in modes:
         m = got[mode]
         print(
@@ -442,6 +462,11 @@ def main() -> None:
         type=Path,
         help="restart: another checkout to compare with (both from the snapshot)",
     )
+    parser.add_argument(
+        "--signed-in",
+        action="store_true",
+        help="restart: the person was signed in before it (session cookie kept) instead of signing in",
+    )
     args = parser.parse_args()
     if not args.db.exists():
         subprocess.run([sys.executable, "-m", "geo.cli", "demo", "--db", str(args.db), "--quiet"], check=True)
@@ -458,7 +483,7 @@ def main() -> None:
         if "coverage" not in args.skip:
             bench_coverage(copy, args.runs)
         if "restart" not in args.skip:
-            bench_restart(copy, args.runs, args.baseline)
+            bench_restart(copy, args.runs, args.baseline, signed_in=args.signed_in)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
