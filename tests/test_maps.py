@@ -356,6 +356,40 @@ def test_grid_id_at(grids: gpd.GeoDataFrame) -> None:
 # --------------------------------------------------------------------------
 
 
+# A name that Jinja would run: folium pages are rendered by Jinja, and branca rendered each
+# element's output a second time as a template (geo.maps.builders.Verbatim).
+JINJA_NAMES = ("{{ 'QX' ~ 'JV' ~ cycler.__name__ }}", "{% for x in range(3) %}ZQ{% endfor %}")
+
+
+def _ran_as_template(page: str) -> list[str]:
+    """What of :data:`JINJA_NAMES` a rendered page shows evaluated instead of as typed."""
+    return [shown for shown in ("QXJV", "ZQZQZQ") if shown in page]
+
+
+def test_names_are_never_run_as_templates_on_any_folium_map(
+    grids: gpd.GeoDataFrame, metrics: pd.DataFrame
+) -> None:
+    hostile = grids.assign(name=[*JINJA_NAMES, "x", "y"], committee_name=["{{ 6 * 7 }}"] * 4)
+    page = gm.grid_map(hostile, metrics, selected="G1").get_root().render()
+    assert _ran_as_template(page) == [] and "cycler.__name__" in page
+    buildings = gpd.GeoDataFrame(
+        {"building_id": ["B1", "B2"], "name": list(JINJA_NAMES)},
+        geometry=[box(121.401, 31.241, 121.402, 31.242), box(121.404, 31.241, 121.405, 31.242)],
+        crs="EPSG:4326",
+    )
+    building_metrics = metrics.iloc[:2].set_axis(pd.Index(["B1", "B2"], name="building_id"))
+    page = gm.building_map(buildings, building_metrics, grid=hostile.iloc[:1], committee_name=JINJA_NAMES[0])
+    rendered = page.get_root().render()
+    assert _ran_as_template(rendered) == [] and "cycler.__name__" in rendered
+    spots = gpd.GeoDataFrame(
+        {"spot": [1], "grids": 1, "households": 50, "unvisited": 40},
+        geometry=[box(121.401, 31.241, 121.409, 31.249)],
+        crs="EPSG:4326",
+    )
+    page = gm.blind_spot_map(hostile, metrics, spots).get_root().render()
+    assert _ran_as_template(page) == [] and "cycler.__name__" in page
+
+
 def test_grid_map_html_is_offline_and_escaped(grids: gpd.GeoDataFrame, metrics: pd.DataFrame) -> None:
     m = gm.grid_map(grids, metrics, selected="G1")
     page = m.get_root().render()

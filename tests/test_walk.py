@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -84,6 +85,18 @@ def test_walk_respects_the_window_visits_nobody_twice_and_never_a_vacant_home(ti
     # Every chosen household is in the priority table; vacant ones never are.
     assert set(chosen) <= set(priority["household_id"])
     assert not (set(priority["household_id"]) - occupied)
+
+
+def test_a_building_name_is_never_run_as_a_template_on_the_walk_map(tiny_db: str) -> None:
+    """Folium pages go through Jinja: a name like ``{{ 7*7 }}`` shows as typed (maps.builders.Verbatim)."""
+    with open_store(tiny_db) as store:
+        inputs = walk_inputs(store, "G0003", scope=ALL)
+    assert inputs.footprints is not None
+    footprints = inputs.footprints.assign(name="{{ 'QX' ~ 'JV' }}{% for x in range(3) %}ZQ{% endfor %}")
+    walk, _ = plan_grid_walk(inputs, on=AS_OF)
+    html = walk_map(walk, dataclasses.replace(inputs, footprints=footprints)).get_root().render()
+    assert "QXJV" not in html and "ZQZQZQ" not in html
+    assert "range(3)" in html
 
 
 def test_walk_table_map_and_print_page_are_offline_and_numbered(tiny_db: str) -> None:

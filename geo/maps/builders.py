@@ -11,7 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.map import Layer
 from folium.template import Template
 
@@ -28,6 +28,58 @@ from geo.text import plain
 if TYPE_CHECKING:
     from geo.route import Walk
     from geo.walks import WalkInputs
+
+
+class Verbatim(Element):
+    """A part of a page already rendered from its template: written out as it is, never read as one again.
+
+    branca renders each macro of an element (header, html, script) and wraps
+    the text in ``Element(text)``, whose constructor compiles that text as a
+    Jinja template that the page renders a second time. Text from the data
+    inside it (a building's or grid's name in a tooltip, in GeoJSON, in the
+    geometry payload) was therefore run as a template: a building named
+    ``{{ 7*7 }}`` showed as 49, and Jinja without a sandbox reaches Python
+    (server-side template injection from an imported name).
+    :func:`_render_verbatim` puts the rendered text in one of these instead.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "Verbatim"
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self._text
+
+
+def _render_verbatim(self: MacroElement, **kwargs: Any) -> None:
+    """``MacroElement.render`` of branca 0.8, with the rendered macros kept as :class:`Verbatim` text."""
+    figure = self.get_root()
+    if not isinstance(figure, Figure):
+        raise TypeError("You cannot render this Element if it is not in a Figure.")
+    macros = self._template.module.__dict__
+    for part, target in (("header", figure.header), ("html", figure.html), ("script", figure.script)):
+        macro = macros.get(part)
+        if macro is not None:
+            target.add_child(Verbatim(macro(self, kwargs)), name=self.get_name())
+    for element in self._children.values():
+        element.render(**kwargs)
+
+
+def _render_popup_verbatim(self: folium.Popup, **kwargs: Any) -> None:
+    """``folium.Popup.render`` of folium 0.20, with its rendered script kept as :class:`Verbatim` text."""
+    for child in self._children.values():
+        child.render(**kwargs)
+    figure = self.get_root()
+    if not isinstance(figure, Figure):
+        raise TypeError("You cannot render this Element if it is not in a Figure.")
+    figure.script.add_child(Verbatim(self._template.render(this=self, kwargs=kwargs)), name=self.get_name())
+
+
+# Every folium element of every map (folium's own and ours) renders through these: this module is
+# the only one that imports folium, and every map is built here before anything renders it.
+MacroElement.render = _render_verbatim  # type: ignore[method-assign]
+folium.Popup.render = _render_popup_verbatim  # type: ignore[method-assign]
 
 
 @functools.cache
