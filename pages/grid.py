@@ -98,14 +98,18 @@ st.caption(
 left, right = st.columns([2, 5], gap="medium")  # every column of the list in sight at 1280 px
 with left:
     st.header(t("grid.buildings"), anchor=False)
-    st_folium(
-        gd.building_map(grid_id, sel, filters.start, filters.end),
-        key=gd.MAP_KEY,
-        height=430,
-        use_container_width=True,
-        returned_objects=["last_object_clicked"],
-        on_change=functools.partial(gd.on_map_click, grid_id),
-    )
+    # streamlit-folium gives a map whose script changed (another building chosen, another period)
+    # a new frame, 0 px tall until it has loaded: the map's place is kept, so the page does not
+    # jump up by the map's height and back after every tap (ui/phone.css has the same height).
+    with st.container(key="buildings_map"):
+        st_folium(
+            gd.building_map(grid_id, sel, filters.start, filters.end),
+            key=gd.MAP_KEY,
+            height=gd.MAP_HEIGHT,
+            use_container_width=True,
+            returned_objects=["last_object_clicked"],
+            on_change=functools.partial(gd.on_map_click, grid_id),
+        )
     st.caption(t("grid.map_hint"))
 
 with right:

@@ -60,6 +60,7 @@ from geo import words
 from geo.demo import install_demo
 from geo.issues import workflow
 from geo.store import Scope, open_store
+from ui.grid_data import MAP_HEIGHT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -532,6 +533,12 @@ def _building_in_view(j: Journey) -> int:
     return int(found.json_value()) - 1
 
 
+def _map_holds_its_place(j: Journey) -> None:
+    """The grid page's buildings map takes its full height, drawn or still loading."""
+    held = j.page.locator(".st-key-buildings_map").bounding_box()
+    assert held is not None and held["height"] >= MAP_HEIGHT, held
+
+
 def _tap_a_building(j: Journey) -> None:
     """Tap a building's footprint on the grid's buildings map, as a person does: again if nothing happened.
 
@@ -575,8 +582,12 @@ def drill_down_and_record_a_visit(j: Journey, grid_id: str) -> None:
     expect(j.heading(re.compile(re.escape(j.t("grid.list_building", name="").strip())))).to_be_visible(
         timeout=TIMEOUT
     )
+    # The map keeps its place while streamlit-folium loads its new frame: in CI's screenshots of
+    # this step the frame was now and then 0 px tall and the page below had jumped up.
+    _map_holds_its_place(j)
     j.settle()
     j.no_error()
+    _map_holds_its_place(j)
     j.shot("building")
 
     # Households not met this year (the whole grid's if this building has none left).

@@ -209,3 +209,15 @@ def test_a_need_found_opens_an_issue(db: Path) -> None:
         "grid",
         "open",
     )
+
+
+def test_the_buildings_map_keeps_its_place_at_its_own_height() -> None:
+    """ui/phone.css holds the map's place at the height pages/grid.py draws it (one figure, two files)."""
+    import re
+
+    from ui.grid_data import MAP_HEIGHT
+
+    css = (Path(__file__).resolve().parents[1] / "ui" / "phone.css").read_text(encoding="utf-8")
+    rule = re.search(r"\.st-key-buildings_map\s*\{([^}]*)\}", css)
+    assert rule is not None, "no rule for the buildings map's place"
+    assert re.search(rf"min-height:\s*{MAP_HEIGHT}px", rule.group(1)), rule.group(1)

@@ -45,6 +45,8 @@ STAFF_ROLES = auth.STAFF
 """Roles that may open the grid page, record visits and unmask personal data (inside their scope)."""
 
 MAP_KEY = "grid_building_map"
+MAP_HEIGHT = 430
+"""Pixels of the buildings map (``.st-key-buildings_map`` in ``ui/phone.css`` keeps them while it redraws)."""
 TABLE_KEY = "grid_household_table"
 
 COMMON_CATEGORIES = (
