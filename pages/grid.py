@@ -98,15 +98,17 @@ st.caption(
 left, right = st.columns([2, 5], gap="medium")  # every column of the list in sight at 1280 px
 with left:
     st.header(t("grid.buildings"), anchor=False)
-    # streamlit-folium gives a map whose script changed (another building chosen, another period)
-    # a new frame, 0 px tall until it has loaded: the map's place is kept, so the page does not
-    # jump up by the map's height and back after every tap (ui/phone.css has the same height).
+    # streamlit-folium gives a map whose script changed a new frame, 0 px tall until it has
+    # loaded, at a new zoom. The chosen building is therefore a layer added to the map on the page
+    # (feature_group_to_add), so a tap keeps the map as it is; another period or a recorded visit
+    # still redraws it, and its place is kept meanwhile (ui/phone.css has the same height).
     with st.container(key="buildings_map"):
         st_folium(
-            gd.building_map(grid_id, sel, filters.start, filters.end),
+            gd.building_map(grid_id, filters.start, filters.end),
             key=gd.MAP_KEY,
             height=gd.MAP_HEIGHT,
             use_container_width=True,
+            feature_group_to_add=gd.chosen_building(grid_id, sel),
             returned_objects=["last_object_clicked"],
             on_change=functools.partial(gd.on_map_click, grid_id),
         )

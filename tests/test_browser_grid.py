@@ -116,3 +116,58 @@ def test_district_map_to_recorded_visit(browser, streamlit_server, demo_db: Path
 
     with open_store(str(demo_db)) as store:
         assert store.scalar("SELECT COUNT(*) FROM visits WHERE idem_key LIKE 'form:%'") == 1
+
+
+def _map_frame(page):
+    """The buildings map's frame (streamlit-folium's component)."""
+    _wait_for(lambda: any("st_folium" in f.url for f in page.frames))
+    return next(f for f in page.frames if "st_folium" in f.url)
+
+
+def _outlines(frame) -> int:
+    """How many chosen-building outlines the map draws (black, 4 px, no fill)."""
+    return int(
+        frame.evaluate(
+            """() => [...document.querySelectorAll("path")].filter(p =>
+                p.getAttribute("stroke") === "#000000" && p.getAttribute("stroke-width") === "4"
+                && p.getAttribute("fill") === "none").length"""
+        )
+    )
+
+
+def test_a_tapped_building_is_outlined_on_the_same_map(browser, streamlit_server, demo_db: Path) -> None:
+    """Choosing buildings keeps the map's frame, zoom and position; the chosen one is outlined.
+
+    streamlit-folium gives a map whose script changed a new frame (0 px tall until
+    loaded, back at its first zoom, and a tap made meanwhile is lost): the chosen
+    building is a layer added to the map on the page instead (pages/grid.py).
+    """
+    base = streamlit_server(demo_db)
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    try:
+        open_fresh(page, base, "/grid?grid=G0001")
+        sign_in_browser(page, demo_db)
+        buildings = page.frame_locator('iframe[src*="st_folium"]').locator("path.leaflet-interactive")
+        buildings.nth(1).wait_for(timeout=TIMEOUT)
+        frame = _map_frame(page)
+        _wait_for(lambda: frame.evaluate("() => Boolean(window.map)"))
+        frame.evaluate("() => { window.__sibaiSameFrame = true; window.map.zoomIn(); }")
+        time.sleep(0.5)
+        zoom = frame.evaluate("() => window.map.getZoom()")
+        assert _outlines(frame) == 0
+
+        chosen = []
+        for tap in (0, 1):
+            paths = buildings.count()
+            buildings.nth(tap % paths).click(force=True)
+            page.wait_for_url(re.compile(r"building=B\d+"), timeout=TIMEOUT)
+            chosen.append(re.search(r"building=(B\d+)", page.url).group(1))  # type: ignore[union-attr]
+            _wait_for(lambda: _outlines(frame) == 1)
+            assert not frame.is_detached() and frame.evaluate("() => window.__sibaiSameFrame === true")
+            assert frame.evaluate("() => window.map.getZoom()") == zoom
+        page.get_by_role("button", name="← 全网格").click()
+        _wait_for(lambda: _outlines(frame) == 0)
+        assert frame.evaluate("() => window.__sibaiSameFrame === true")
+    finally:
+        context.close()

@@ -289,8 +289,12 @@ def leaflet_assets() -> str:
     return f"../{served.name}"
 
 
-def building_map(grid_id: str, sel: hh.Selection, start: dt.date, end: dt.date) -> Any:
-    """Return the folium map of the grid's buildings coloured by coverage in the period."""
+def building_map(grid_id: str, start: dt.date, end: dt.date) -> Any:
+    """Return the folium map of the grid's buildings coloured by coverage in the period.
+
+    The chosen building is not part of it (:func:`chosen_building`): the same
+    map for every choice keeps its frame, zoom and position in the browser.
+    """
     layers = data.layers()
     grid = layers.grids[layers.grids["grid_id"] == grid_id]
     committee = str(grid["committee_name"].iloc[0]) if "committee_name" in grid else ""
@@ -302,10 +306,15 @@ def building_map(grid_id: str, sel: hh.Selection, start: dt.date, end: dt.date) 
         m,
         grid=grid,
         committee_name=committee,
-        selected=sel.building_id,
         lang=lang(),
         assets=leaflet_assets(),
+        select_on_click=False,  # the chosen building is outlined after the run (chosen_building)
     )
+
+
+def chosen_building(grid_id: str, sel: hh.Selection) -> Any:
+    """Return the outline of the chosen building, added to the buildings map already on the page."""
+    return maps.selection_outline(footprints(grid_id), sel.building_id)
 
 
 # -------------------------------------------------------- display frames

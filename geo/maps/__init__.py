@@ -68,6 +68,7 @@ if TYPE_CHECKING:
         building_map,
         grid_map,
         offline_map,
+        selection_outline,
         walk_map,
     )
 from geo.maps.classify import (
@@ -130,6 +131,7 @@ __all__ = [
     "leaflet_links",
     "offline_map",
     "payload_json",
+    "selection_outline",
     "style_payload",
     "walk_map",
     "write_geometry",
@@ -137,7 +139,7 @@ __all__ = [
 
 _FOLIUM = frozenset(
     {"GridLayer", "OutlineLayer", "Restyle", "base_map", "blind_spot_map", "building_map", "grid_map",
-     "offline_map", "walk_map"}
+     "offline_map", "selection_outline", "walk_map"}
 )  # fmt: skip
 """The folium maps (:mod:`~geo.maps.builders`), imported on first use: the district map needs none."""
 

@@ -671,6 +671,33 @@ def building_map(
     return m
 
 
+SELECTED_OUTLINE = {"color": "#000000", "weight": 4, "opacity": 1, "fill": False}
+"""The chosen building's outline, as ``sibai_map.js`` draws a selection; no fill, so taps go through."""
+
+
+def selection_outline(buildings: gpd.GeoDataFrame, building_id: str | None) -> folium.FeatureGroup:
+    """Return a layer with the outline of building ``building_id`` (empty for none), for a buildings map.
+
+    streamlit-folium adds it to the map already on the page
+    (``st_folium(feature_group_to_add=…)``) without redrawing that map: the
+    map drawn with ``selected=None`` keeps its frame, zoom and position while
+    a person taps one building after another (a map whose script changes is a
+    new frame). Only the geometry travels: no name, nothing from the data as text.
+    """
+    group = folium.FeatureGroup(name="selection", control=False)
+    if building_id is None:
+        return group
+    chosen = buildings[buildings["building_id"].astype(str) == str(building_id)]
+    if len(chosen):
+        shapes = gpd.GeoDataFrame(geometry=chosen.geometry.to_numpy(), crs=chosen.crs or "EPSG:4326")
+        folium.GeoJson(
+            shapes.to_crs(4326).to_json(drop_id=True),
+            name="selected",
+            style_function=lambda _feature: dict(SELECTED_OUTLINE),
+        ).add_to(group)
+    return group
+
+
 # ------------------------------------------------------------------ walks
 
 
