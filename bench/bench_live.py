@@ -33,7 +33,12 @@ On a copy of a demo district (full scale by default; it is written to), in one r
     server's CPU (its process group, user + system) until the map is drawn.
     With ``--signed-in``: the person was signed in before the restart (the
     session cookie kept, as a reload after a restart finds it), so the map
-    is drawn without the sign-in form.
+    is drawn without the sign-in form; each run's browser is new, so it
+    fetches all of Streamlit's files from the restarting server. With
+    ``--same-browser``: the person's browser stays open across the restart
+    and the server comes back on the same address, so the reload also finds
+    the files its browser cached before (Streamlit's are immutable for a
+    year): the restart as a person on the map meets it.
 
 Usage::
 
@@ -83,6 +88,7 @@ from geo.store.records import NewVisit  # noqa: E402
 from geo.visits import record_visit  # noqa: E402
 
 EVERYTHING = Scope.everything()
+SESSION_COOKIE = "sibai_session"  # geo.cookies.COOKIE (not imported: the baseline checkout may differ)
 
 
 class PreviousLive:
@@ -322,19 +328,25 @@ def bench_coverage(db: Path, runs: int) -> None:
     print(f"  same output: {outputs['new'] == outputs['previous']}")
 
 
-def first_map(browser: Any, base: str, cookies: Any = None) -> Any:
+def first_map(browser: Any, base: str, cookies: Any = None, *, ctx: Any = None) -> Any:
     """Open ``/map`` as the district user and wait until the map has drawn every grid; return the cookies.
 
     With ``cookies`` (a browser's state from an earlier sign-in) the session
-    cookie signs the person in; without, they sign in with the form.
+    cookie signs the person in; without, they sign in with the form. With
+    ``ctx`` the page opens in that browser context (its cookies and cache,
+    kept open), else in a new one.
     """
     from bench_serve import TIMEOUT_S
 
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, storage_state=cookies)
+    own = ctx is None
+    if own:
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, storage_state=cookies)
+    page = None
     try:
+        signed = any(c["name"] == SESSION_COOKIE for c in ctx.cookies())
         page = ctx.new_page()
         page.goto(base + "/map")
-        if cookies is None:
+        if cookies is None and not signed:
             name = page.get_by_label("用户名")
             name.wait_for(timeout=TIMEOUT_S * 1000)
             name.fill("demo-district")
@@ -345,7 +357,10 @@ def first_map(browser: Any, base: str, cookies: Any = None) -> Any:
         assert page.get_by_label("用户名").count() == 0, "the map is drawn for a signed-in person"
         return ctx.storage_state()
     finally:
-        ctx.close()
+        if own:
+            ctx.close()
+        elif page is not None:
+            page.close()
 
 
 def warm_logged(err: Path) -> float:
@@ -373,13 +388,18 @@ def group_cpu(pgid: int) -> float:
     return total / tick
 
 
-def bench_restart(db: Path, runs: int, baseline: Path | None = None, *, signed_in: bool = False) -> None:
+def bench_restart(
+    db: Path, runs: int, baseline: Path | None = None, *, signed_in: bool = False, same_browser: bool = False
+) -> None:
     """Restart → first signed-in map: without/with the snapshot, or (``baseline``) this checkout against
     another one, both from the snapshot; wall and the server's CPU until the map is drawn.
 
     ``signed_in``: each checkout's person signs in once before the runs, and every run's reload
-    brings that session cookie (a restart keeps people signed in)."""
-    from bench_serve import CHROMIUM, CHROMIUM_ARGS, ROOT, server
+    brings that session cookie (a restart keeps people signed in); each run's browser is new, so
+    it fetches all of Streamlit's files again. ``same_browser``: the person's browser stays open
+    across the restarts and the server comes back on the same address, so the reload finds the
+    session cookie and the files it cached before the restart (as a person on the map would)."""
+    from bench_serve import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, server
     from playwright.sync_api import sync_playwright
 
     snapshot = Path(f"{db}.coverage.npz")
@@ -409,11 +429,17 @@ def bench_restart(db: Path, runs: int, baseline: Path | None = None, *, signed_i
     with tempfile.TemporaryDirectory(prefix="bench_live_") as tmp, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         cookies: dict[str, Any] = dict.fromkeys(modes)
-        if signed_in:  # cookies are per host, not per port: one sign-in serves every later server
+        # same_browser: one browser context and one address per checkout, kept across its restarts.
+        ports: dict[str, int | None] = {m: free_port() if same_browser else None for m in modes}
+        contexts: dict[str, Any] = {
+            m: browser.new_context(viewport={"width": 1400, "height": 1000}) if same_browser else None
+            for m in modes
+        }
+        if signed_in or same_browser:  # cookies are per host, not per port: one sign-in serves later servers
             for mode in modes:
                 root = baseline if mode == "baseline" and baseline is not None else ROOT
-                with server("serve", str(dbs[mode]), Path(tmp), root=root) as srv:
-                    cookies[mode] = first_map(browser, srv.base)
+                with server("serve", str(dbs[mode]), Path(tmp), root=root, port=ports[mode]) as srv:
+                    cookies[mode] = first_map(browser, srv.base, ctx=contexts[mode])
         for run in range(runs):
             for mode in modes if run % 2 == 0 else modes[::-1]:
                 if mode == "no snapshot" and snapshot.exists():
@@ -423,9 +449,11 @@ def bench_restart(db: Path, runs: int, baseline: Path | None = None, *, signed_i
                 root = baseline if mode == "baseline" and baseline is not None else ROOT
                 load = os.getloadavg()[0]
                 # The user signs in as soon as the server answers, while its caches warm.
-                with server("serve", str(dbs[mode]), Path(tmp), wait_warm=False, root=root) as srv:
+                with server(
+                    "serve", str(dbs[mode]), Path(tmp), wait_warm=False, root=root, port=ports[mode]
+                ) as srv:
                     answered = time.perf_counter()
-                    first_map(browser, srv.base, cookies[mode])
+                    first_map(browser, srv.base, cookies[mode], ctx=contexts[mode])
                     map_s = srv.up_s + time.perf_counter() - answered
                     cpu_s = group_cpu(srv.pid)
                     warm_s = warm_logged(max(Path(tmp).glob("serve-*.err"), key=lambda p: p.stat().st_mtime))
@@ -437,10 +465,19 @@ def bench_restart(db: Path, runs: int, baseline: Path | None = None, *, signed_i
                     f" {cpu_s:4.1f} s (warm-up {warm_s:.1f} s; load {load:.1f})",
                     flush=True,
                 )
+        for ctx in contexts.values():
+            if ctx is not None:
+                ctx.close()
         browser.close()
     if kept.exists():
         os.replace(kept, snapshot)
-    how = "reload with the session cookie" if signed_in else "sign-in as soon as the server answers"
+    how = (
+        "reload in the same browser: session cookie and cached files kept"
+        if same_browser
+        else "reload with the session cookie, a new browser"
+        if signed_in
+        else "sign-in as soon as the server answers"
+    )
     print(f"\nrestart: process start → first signed-in map drawn ({how}; median of {runs}):")
     for mode in modes:
         m = got[mode]
@@ -467,6 +504,12 @@ def main() -> None:
         action="store_true",
         help="restart: the person was signed in before it (session cookie kept) instead of signing in",
     )
+    parser.add_argument(
+        "--same-browser",
+        action="store_true",
+        help="restart: the person's browser stays open across it (cookie and cached files kept) and the"
+        " server comes back on the same address",
+    )
     args = parser.parse_args()
     if not args.db.exists():
         subprocess.run([sys.executable, "-m", "geo.cli", "demo", "--db", str(args.db), "--quiet"], check=True)
@@ -483,7 +526,9 @@ def main() -> None:
         if "coverage" not in args.skip:
             bench_coverage(copy, args.runs)
         if "restart" not in args.skip:
-            bench_restart(copy, args.runs, args.baseline, signed_in=args.signed_in)
+            bench_restart(
+                copy, args.runs, args.baseline, signed_in=args.signed_in, same_browser=args.same_browser
+            )
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 

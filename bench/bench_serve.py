@@ -90,13 +90,17 @@ class Server:
 
 
 @contextlib.contextmanager
-def server(mode: str, db: str, logs: Path, *, wait_warm: bool = True, root: Path = ROOT) -> Iterator[Server]:
+def server(
+    mode: str, db: str, logs: Path, *, wait_warm: bool = True, root: Path = ROOT, port: int | None = None
+) -> Iterator[Server]:
     """Start a fresh ``baseline`` or ``serve`` process; stop it, children included, after the block.
 
     ``wait_warm=False`` yields as soon as the server answers (``warm_s`` None), as a visitor would.
     ``root`` is the checkout whose code runs (``bench/bench_screens.py`` compares two).
+    ``port``: listen there (a restart on the same address, ``bench/bench_live.py --same-browser``);
+    default a free one.
     """
-    port = free_port()
+    port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     st_flags = ["--server.headless", "true"]
     if mode == "baseline":

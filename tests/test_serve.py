@@ -100,6 +100,7 @@ def test_warm_up_lets_a_visitors_first_page_go_before_the_other_screens(
     monkeypatch.setenv("SIBAI_DB", tiny_db)
     monkeypatch.setattr(arrivals, "_CAME", threading.Event())
     monkeypatch.setattr(arrivals, "_SERVED", threading.Event())
+    monkeypatch.setattr(arrivals, "_last", 0.0)
     imported_at: list[float] = []
     real_import = server.import_page_modules
 
@@ -110,10 +111,17 @@ def test_warm_up_lets_a_visitors_first_page_go_before_the_other_screens(
     monkeypatch.setattr(server, "import_page_modules", recorded)
     drawn_at: list[float] = []
 
+    files_at: list[float] = []
+
     def visit() -> None:
         time.sleep(0.5)  # the map's run, still going when the map's caches are warm
         drawn_at.append(time.monotonic())
         arrivals.page_drawn()
+        time.sleep(0.2)  # the browser draws the page, then asks for the map frame's files
+        arrivals.request_started()
+        time.sleep(0.3)
+        arrivals.request_ended()
+        files_at.append(time.monotonic())
 
     said: list[str] = []
 
@@ -129,7 +137,8 @@ def test_warm_up_lets_a_visitors_first_page_go_before_the_other_screens(
     assert list(seconds) == WARM_STEPS
     if visitor:
         assert "let the first signed-in page go first" in said
-        assert imported_at[0] >= drawn_at[0]
+        # after the page, and after the files its frames asked for once the page was drawn
+        assert imported_at[0] >= files_at[0] + arrivals.QUIET > drawn_at[0]
     else:
         assert all(name.startswith("warmed ") for name in said)
         assert imported_at[0] - started < 30.0
@@ -163,6 +172,60 @@ def test_the_server_notes_a_visitor_from_a_page_or_a_tab_not_from_a_health_check
     asyncio.run(routes.FirstVisitor(inner)(scope, None, None))  # type: ignore[arg-type]
     assert called == [path]  # passed on, whatever it is
     assert arrivals._CAME.is_set() == came
+
+
+def test_the_warm_up_waits_for_the_first_pages_files_not_for_ever(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the first signed-in page is drawn, the warm-up waits while the browser fetches its frames' files
+    (requests in flight, or one less than ``quiet`` seconds ago), never longer than its time-out."""
+    import threading
+
+    from ui import arrivals
+
+    monkeypatch.setattr(arrivals, "_CAME", threading.Event())
+    monkeypatch.setattr(arrivals, "_SERVED", threading.Event())
+    monkeypatch.setattr(arrivals, "_in_flight", 0)
+    monkeypatch.setattr(arrivals, "_last", 0.0)
+    assert arrivals.wait_for_first_page(5.0, quiet=0.2) is False  # nobody came: no wait at all
+    arrivals.visitor_came()
+    arrivals.page_drawn()
+    arrivals.request_started()  # the map frame's files, still being answered
+
+    def answered() -> None:
+        time.sleep(0.4)
+        arrivals.request_ended()
+
+    started = time.monotonic()
+    threading.Thread(target=answered).start()
+    assert arrivals.wait_for_first_page(5.0, quiet=0.2) is True
+    assert 0.6 <= time.monotonic() - started < 2.0  # 0.4 s answering, then 0.2 s without a request
+    arrivals.request_started()  # a request that never ends: the time-out still holds
+    started = time.monotonic()
+    arrivals.wait_for_first_page(0.5, quiet=0.2)
+    assert 0.5 <= time.monotonic() - started < 1.5
+    arrivals.request_ended()
+
+
+def test_the_server_counts_http_requests_in_flight_for_the_warm_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from ui import arrivals, routes
+
+    monkeypatch.setattr(arrivals, "_in_flight", 0)
+    seen: list[float] = []
+
+    async def inner(scope: dict, receive: object, send: object) -> None:
+        seen.append(arrivals._quiet_for())
+        if scope["path"] == "/broken":
+            raise RuntimeError("a handler that fails")
+
+    scope = {"type": "http", "path": "/static/app.js", "method": "GET", "headers": []}
+    asyncio.run(routes.FirstVisitor(inner)(scope, None, None))  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError):
+        asyncio.run(routes.FirstVisitor(inner)({**scope, "path": "/broken"}, None, None))  # type: ignore[arg-type]
+    socket = {"type": "websocket", "path": "/_stcore/stream", "headers": []}
+    asyncio.run(routes.FirstVisitor(inner)(socket, None, None))  # type: ignore[arg-type]
+    assert seen[:2] == [0.0, 0.0]  # busy while each request is being answered
+    assert arrivals._in_flight == 0  # and free after, a failed one included; a tab's socket is not counted
 
 
 def test_the_district_map_imports_no_folium() -> None:

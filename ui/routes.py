@@ -93,7 +93,8 @@ class CsrfCookie:
 
 
 class FirstVisitor:
-    """ASGI middleware: tell the warm-up (``ui.arrivals``) that a browser opened a page or a tab's session."""
+    """ASGI middleware: tell the warm-up (``ui.arrivals``) that a browser opened a page or a tab's session,
+    and when HTTP requests are in flight."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -104,7 +105,14 @@ class FirstVisitor:
         page = scope["type"] == "http" and not path.startswith(_NOT_PAGES)
         if tab or (page and "text/html" in HTTPConnection(scope).headers.get("accept", "")):
             arrivals.visitor_came()
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        arrivals.request_started()  # the warm-up waits until the first page's files are served
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            arrivals.request_ended()
 
 
 async def _form(request: Request) -> dict[str, str] | None:

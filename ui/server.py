@@ -98,9 +98,11 @@ def warm(*, say: Callable[[str], None] = log, first_page_wait: float = 0.0) -> d
 
     The map's needs come first. In the server the rest waits, up to
     :data:`FIRST_PAGE_WAIT` seconds, while a visitor who has arrived is on the way to a first
-    signed-in page (:func:`ui.arrivals.wait_for_first_page`): it runs in the same
-    interpreter, and on the full district its several seconds of CPU would
-    otherwise share the GIL with the first map's run (a restart's first map).
+    signed-in page (:func:`ui.arrivals.wait_for_first_page`), and then while the
+    browser fetches that page's frames (the map's component files, answered by
+    this interpreter too): it runs in the same interpreter, and on the full
+    district its several seconds of CPU would otherwise share the GIL with the
+    first map's run and files (a restart's first map).
 
     Parameters
     ----------
