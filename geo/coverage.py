@@ -388,6 +388,27 @@ class CoverageIndex:
     issues page's ``now``). Without it they are taken at the period's end.
     """
 
+    _household_ids: pd.Index | None = None
+    _household_raw: np.ndarray | None = None  # from a snapshot: the ids as saved, made an Index on first use
+
+    @property
+    def household_ids(self) -> pd.Index:
+        """Every household's id, in the order of the per-household arrays.
+
+        From a snapshot the index is made on first use (about 0.2 s for half a
+        million households): the counts per area do not need it, so a
+        restart's first map does not wait for it.
+        """
+        ids = self._household_ids
+        if ids is None:
+            assert self._household_raw is not None
+            ids = self._household_ids = pd.Index(self._household_raw.astype(object), dtype=object)
+        return ids
+
+    @household_ids.setter
+    def household_ids(self, ids: pd.Index) -> None:
+        self._household_ids, self._household_raw = ids, None
+
     def __init__(
         self,
         households: pd.DataFrame,
@@ -567,7 +588,11 @@ class CoverageIndex:
         """
         t, h = _merge_sorted(self._t, self._h, self._dt, self._dh)
         return {
-            "household_ids": self.household_ids.to_numpy().astype(str),
+            "household_ids": (
+                self._household_raw
+                if self._household_ids is None
+                else self.household_ids.to_numpy().astype(str)
+            ),
             "building_ids": self.building_ids.to_numpy().astype(str),
             "grid_ids": self.grid_ids.to_numpy().astype(str),
             "h_grid": self.h_grid,
@@ -597,8 +622,10 @@ class CoverageIndex:
         # The arrays as saved (the positions already resolved): no id is looked up again.
         index = cls.__new__(cls)
         index._set_areas(areas, limits, clock)
-        index.household_ids = pd.Index(state["household_ids"].astype(object), dtype=object)
+        index._household_ids, index._household_raw = None, np.asarray(state["household_ids"])
         index.h_grid = np.asarray(state["h_grid"], dtype=np.int32)
+        if len(index._household_raw) != len(index.h_grid):
+            raise ValueError("the snapshot's household ids and households differ in number")
         grids = len(index.grid_ids)
         if len(index.h_grid) and (index.h_grid.min() < 0 or index.h_grid.max() >= grids):
             raise ValueError("the snapshot's households lie in unknown grids")
@@ -636,7 +663,7 @@ class CoverageIndex:
 
     def met_mask(self, start: dt.date, end: dt.date) -> np.ndarray:
         """Return a boolean per household: met at least once in the period (occupied only)."""
-        seen = np.zeros(len(self.household_ids), dtype=bool)
+        seen = np.zeros(len(self.h_grid), dtype=bool)
         seen[self._met_in(start, end)] = True
         return seen & self.occupied
 

@@ -293,6 +293,29 @@ def test_visits_and_issues_taken_in_piecewise_equal_one_build(
     assert_same_figures(CoverageIndex.from_state(piecewise.state(), areas), whole)
 
 
+def test_a_snapshots_index_makes_its_household_ids_only_when_asked(
+    tiny: dict[str, pd.DataFrame],
+) -> None:
+    """A restart's first map counts per area without the half-million household ids made an index (0.2 s);
+    a visit taken in later, or another snapshot, still finds every household."""
+    hh, visits, issues, areas = coverage_inputs(tiny)
+    whole = CoverageIndex(hh, visits, issues, areas)
+    early, late = visits.iloc[: len(visits) // 2], visits.iloc[len(visits) // 2 :]
+    restored = CoverageIndex.from_state(CoverageIndex(hh, early, issues, areas).state(), areas)
+    restored.counts_by_grid(dt.date(2000, 1, 1), dt.date(2100, 1, 1))
+    restored.met_mask(dt.date(2000, 1, 1), dt.date(2100, 1, 1))
+    assert restored._household_ids is None
+    again = CoverageIndex.from_state(restored.state(), areas)  # a snapshot of a snapshot, still not made
+    assert restored._household_ids is None
+    assert list(again.household_ids) == list(whole.household_ids)
+    restored.add_visits(late)  # looks the visits' households up: the ids are made now
+    assert restored._household_ids is not None
+    assert_same_figures(restored, whole)
+    bad = {**whole.state(), "household_ids": whole.state()["household_ids"][:-1]}
+    with pytest.raises(ValueError, match="in number"):
+        CoverageIndex.from_state(bad, areas)
+
+
 def test_live_office_reads_only_what_changed_and_grows_in_place(
     tiny: dict[str, pd.DataFrame], template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

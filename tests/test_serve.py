@@ -23,7 +23,7 @@ AS_OF = dt.date(2026, 11, 26)
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 90.0
 #: What ``server.warm`` builds, in order (the district's office screens last).
-WARM_STEPS = ["store", "coverage index", "area layers", "map geometry", "page modules",
+WARM_STEPS = ["store", "coverage index", "area layers", "map geometry", "page modules", "household ids",
               "office frames", "weekly check", "ledger", "staffing", "charts"]  # fmt: skip
 
 
