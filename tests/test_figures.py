@@ -204,3 +204,62 @@ def test_every_screen_shows_the_same_figures(
     counts = [m.value for m in [*at.markdown, *at.caption] if "户（共" in m.value]
     assert any(f"（共 {want.households_all:,} 户，含空置）" in c for c in counts), counts
     assert pd.notna(want.coverage)
+
+
+def test_the_screens_count_once_a_minute_and_data_version_and_see_a_write_at_once(
+    db: str,
+    areas: dict[str, tuple[str, str | None, list[str]]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The district's figures behind the map, the grid page and the issues page are counted once per
+    minute and change counters, for every session of the process; a visit recorded shows in the next."""
+    import shutil
+
+    from geo import figures as definition
+    from geo.store.records import NewVisit, read_grid, record_visit
+    from ui import data
+
+    path = tmp_path / "written.gpkg"
+    shutil.copyfile(db, path)
+    monkeypatch.setenv("SIBAI_DB", str(path))
+    monkeypatch.setenv("SIBAI_TODAY", AS_OF.isoformat())
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    counted: list[dt.datetime] = []
+    real = definition.figures_by_grid
+
+    def counting(*args: object, now: dt.datetime, **kwargs: object) -> pd.DataFrame:
+        counted.append(now)
+        return real(*args, now=now, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(definition, "figures_by_grid", counting)
+    at = data.now()
+    assert (at.second, at.microsecond) == (0, 0)  # to the minute, as every screen says "as of"
+    first = data.figures_by_grid(START, AS_OF, at)
+    pd.testing.assert_frame_equal(data.figures_by_grid(START, AS_OF, at), first)
+    buildings = data.coverage(START, AS_OF, "building")
+    pd.testing.assert_frame_equal(data.coverage(START, AS_OF, "building"), buildings)
+    assert counted == [at]  # the second session's rerun reused the count
+    # A met visit to an occupied household not met in the period: one more visited, on the next read.
+    grid = areas["grid"][1]
+    store = data.store()
+    recs = read_grid(store, str(grid), scope=ALL)
+    met = set(
+        recs.visit_summary.loc[recs.visit_summary["last_met_at"] >= pd.Timestamp(START), "household_id"]
+    )
+    home = recs.households[
+        recs.households["occupied"].astype(bool) & ~recs.households["household_id"].isin(met)
+    ]
+    household = home.iloc[0]
+    worker = str(recs.workers["worker_id"].iloc[0])
+    visit = NewVisit(str(household["household_id"]), worker, dt.datetime(2026, 11, 26, 10, 0), "met")
+    record_visit(store, visit)
+    after = data.figures_by_grid(START, AS_OF, at)
+    assert counted == [at, at]
+    assert after.loc[grid, "visited"] == first.loc[grid, "visited"] + 1
+    building = str(household["building_id"])
+    assert (
+        data.coverage(START, AS_OF, "building").loc[building, "visited"]
+        == buildings.loc[building, "visited"] + 1
+    )

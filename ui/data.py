@@ -152,15 +152,47 @@ def coverage_index() -> CoverageIndex:
 
 
 def now() -> dt.datetime:
-    """Return the local time now (settings ``timezone``), to the second: the moment issue counts are taken."""
+    """Return the local time now (settings ``timezone``), to the minute: the moment issue counts are taken.
+
+    To the minute, as the screens say it ("as of 10:31"): every session in
+    that minute counts at the same moment, so the district's figures are
+    computed once a minute and data version, not on every rerun of every
+    session (:func:`figures_by_grid`, :func:`coverage`).
+    """
     from geo.visits import local_now
 
-    return local_now(settings())
+    return local_now(settings()).replace(second=0)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _figures_by_grid(
+    start: dt.date, end: dt.date, at: dt.datetime, versions: tuple[int, int], db: str
+) -> pd.DataFrame:
+    return figures.figures_by_grid(coverage_index(), start=start, end=end, now=at)
 
 
 def figures_by_grid(start: dt.date, end: dt.date, at: dt.datetime) -> pd.DataFrame:
-    """Return every grid's figures for the period, counted at ``at`` (``geo.figures``)."""
-    return figures.figures_by_grid(coverage_index(), start=start, end=end, now=at)
+    """Return every grid's figures for the period, counted at ``at`` (``geo.figures``).
+
+    Cached per period, moment and change counters, and shared by every
+    session: about 10 ms of CPU on the full district, which the map, the grid
+    page and the issues page would otherwise pay on every rerun. The counters
+    are read before the index, so an entry is never older than its key.
+    """
+    return _figures_by_grid(start, end, at, store().versions(), settings().db)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _coverage(
+    start: dt.date, end: dt.date, level: str, at: dt.datetime, versions: tuple[int, int], db: str
+) -> pd.DataFrame:
+    return coverage_index().coverage(start, end, level=level, now=at)
+
+
+def coverage(start: dt.date, end: dt.date, level: str) -> pd.DataFrame:
+    """Return coverage and issue counts for the period at ``level``, counted at :func:`now` (cached as
+    :func:`figures_by_grid`: the grid page's buildings, about 8 ms for the district's 19,760)."""
+    return _coverage(start, end, level, now(), store().versions(), settings().db)
 
 
 @dataclass(frozen=True)

@@ -173,7 +173,7 @@ def open_only_grid() -> None:
 
 def metrics(start: dt.date, end: dt.date, level: str) -> pd.DataFrame:
     """Return coverage and issue counts for the period at ``level`` (from the live index)."""
-    return data.coverage_index().coverage(start, end, level=level, now=local_now(data.settings()))
+    return data.coverage(start, end, level)
 
 
 # ------------------------------------------------------------ selection
