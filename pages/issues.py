@@ -42,7 +42,7 @@ f = sidebar.current()
 store = data.store()
 layers = data.layers()
 limits = rules.limits_days(data.settings())
-now = log.local_now(data.settings())
+now = data.now()  # to the minute, as shown: the figures below are shared with the map and grid page
 labels = (
     {f"status.{s}": t(f"status.{s}") for s in STATUSES}
     | {f"level.{lv}": t(f"level.{lv}") for lv in LEVELS}
@@ -233,7 +233,7 @@ with st.expander(t("issues.new")):
                 level=new_level,
                 title=new_title,
                 actor=new_actor,
-                now=now,
+                now=log.local_now(data.settings()),  # the moment it is opened, to the second
                 scope=auth.scope(),
             )
         except OutOfScope as exc:

@@ -257,7 +257,9 @@ def test_registering_an_issue_from_a_hotline_call(db: Path) -> None:
     at.selectbox(key="iss_new_level").set_value("committee")
     at.text_input(key="iss_new_title").set_value("夜间施工噪音")
     at.text_input(key="iss_new_actor").set_value("热线坐席 07")
+    before = log.local_now()
     at.button(key="iss_new_submit").click().run()
+    after = log.local_now()
     assert not at.exception
     new_id = int(at.query_params["issue"][0] if isinstance(at.query_params["issue"], list)
                  else at.query_params["issue"])  # fmt: skip
@@ -266,6 +268,8 @@ def test_registering_an_issue_from_a_hotline_call(db: Path) -> None:
         row = log.read_issue(store, new_id, scope=Scope.everything())
     assert (row["grid_id"], row["category"], row["level"], row["source"], row["title"]) == (
         "G0003", "噪音扰民", "committee", "hotline", "夜间施工噪音")  # fmt: skip
+    # Opened when it was registered, to the second (the page's figures count at the minute).
+    assert before <= pd.Timestamp(row["opened_at"]).to_pydatetime() <= after
     assert history(db, new_id) == [("热线坐席 07", "found", "open")]
 
 
