@@ -208,10 +208,13 @@ class Journey:
             out.write(f"NOTE\t{what}\n")
 
     def settle(self) -> None:
-        """Wait until Streamlit has finished running the script (call once the expected content is there)."""
+        """Wait until Streamlit has finished running the script and drawing what it sent (call once the
+        expected content is there): no element is left as a skeleton while its code loads, so the
+        screenshot shows the screen, not its placeholders."""
         self.page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
             timeout=TIMEOUT
         )
+        expect(self.page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=TIMEOUT)
 
     def goto(self, path: str) -> None:
         """Open ``base + path``; the language rides on the link for the visitor (staff: the session)."""
