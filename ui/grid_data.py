@@ -171,11 +171,6 @@ def open_only_grid() -> None:
         st.query_params["grid"] = next(iter(visible))
 
 
-def metrics(start: dt.date, end: dt.date, level: str) -> pd.DataFrame:
-    """Return coverage and issue counts for the period at ``level`` (from the live index)."""
-    return data.coverage(start, end, level)
-
-
 # ------------------------------------------------------------ selection
 
 
@@ -299,7 +294,7 @@ def building_map(grid_id: str, start: dt.date, end: dt.date) -> Any:
     grid = layers.grids[layers.grids["grid_id"] == grid_id]
     committee = str(grid["committee_name"].iloc[0]) if "committee_name" in grid else ""
     b = footprints(grid_id)
-    m = metrics(start, end, "building")
+    m = data.coverage(start, end, "building")
     m = m[m.index.isin(b["building_id"])]
     return maps.building_map(
         b,

@@ -136,11 +136,7 @@ def warm(*, say: Callable[[str], None] = log, first_page_wait: float = 0.0) -> d
         ("area layers", data.layers),
         ("map geometry", lambda: gridmap.geometry(basemap="none")),
     )
-    for name, step in steps:
-        started = time.perf_counter()
-        step()
-        seconds[name] = time.perf_counter() - started
-        say(f"warmed {name} in {seconds[name]:.1f} s")
+    _timed(steps, seconds, say)
     # What the map needs is ready. The rest (the other screens' modules, the office's frames: several
     # seconds of CPU on the full district) waits while a visitor is on the way to a first page.
     if arrivals.wait_for_first_page(first_page_wait):
@@ -150,11 +146,7 @@ def warm(*, say: Callable[[str], None] = log, first_page_wait: float = 0.0) -> d
         # Made on first use from the snapshot (geo.coverage): needed by the first visit recorded.
         ("household ids", lambda: data.coverage_index().household_ids),
     )
-    for name, step in deferred:
-        started = time.perf_counter()
-        step()
-        seconds[name] = time.perf_counter() - started
-        say(f"warmed {name} in {seconds[name]:.1f} s")
+    _timed(deferred, seconds, say)
     from ui import office_data  # imported by the step before
 
     arrivals.wait_for_first_page(first_page_wait)
@@ -162,6 +154,17 @@ def warm(*, say: Callable[[str], None] = log, first_page_wait: float = 0.0) -> d
         seconds[name] = took
         say(f"warmed {name} in {took:.1f} s")
     return seconds
+
+
+def _timed(
+    steps: tuple[tuple[str, Callable[[], object]], ...], seconds: dict[str, float], say: Callable[[str], None]
+) -> None:
+    """Run the warm-up's ``(name, step)`` pairs in order, noting and saying the seconds each took."""
+    for name, step in steps:
+        started = time.perf_counter()
+        step()
+        seconds[name] = time.perf_counter() - started
+        say(f"warmed {name} in {seconds[name]:.1f} s")
 
 
 def page_imports(app: Path = APP) -> list[tuple[str, tuple[str, ...]]]:

@@ -218,10 +218,8 @@ def team_summary(plan: TeamPlan, found: WalkInputs) -> pd.DataFrame:
 
 def coverage(kind: str, area_id: str, day: dt.date) -> float | None:
     """Return the area's coverage from 1 January to ``day`` (the live index: moves on every visit)."""
-    from ui import grid_data as gd
-
     try:
-        frame = gd.metrics(dt.date(day.year, 1, 1), day, "committee" if kind == "team" else "grid")
+        frame = data.coverage(dt.date(day.year, 1, 1), day, "committee" if kind == "team" else "grid")
         return float(frame.loc[area_id, "coverage"])
     except KeyError:
         return None
